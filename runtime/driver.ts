@@ -1,0 +1,47 @@
+/**
+ * The seam between instance lifecycle and a container engine. An instance (runtime/instance.ts) asks a
+ * driver to start one transcriber process for it, and learns from the returned handle where it listens
+ * and when it dies. Drivers: podman/docker through testcontainers, and a local Bun subprocess.
+ */
+
+/** Labels every container the gateway creates carries; the start-up sweep finds leftovers by them. */
+export const LABEL_MANAGED = "io.transcribe-edge.managed";
+export const LABEL_GATEWAY = "io.transcribe-edge.gateway";
+export const LABEL_INSTANCE = "io.transcribe-edge.instance";
+
+export type DriverName = "podman" | "docker" | "process";
+
+/** What to start. `instanceId` is already safe (e.g. `pool-3`, `session-<hash>`): never raw user input. */
+export interface ContainerSpec {
+  instanceId: string;
+  /** Environment for the transcriber (PORT is chosen by the driver and added to it). */
+  env: Record<string, string>;
+}
+
+/** Why a started container ended without being asked to. */
+export interface ExitInfo {
+  exitCode: number | null;
+  reason: string;
+}
+
+/** A started, healthy transcriber. */
+export interface RunningContainer {
+  /** Engine container id, or `pid:<n>` for the process driver. */
+  readonly id: string;
+  readonly host: string;
+  readonly port: number;
+  /** Resolves once when the container exits on its own (crash, kill); never for a stop() we asked for. */
+  readonly exited: Promise<ExitInfo>;
+}
+
+export interface ContainerDriver {
+  readonly name: DriverName;
+  /** Starts one transcriber and resolves once its `GET /health` answers 200. Rejects with a clear message. */
+  start(spec: ContainerSpec): Promise<RunningContainer>;
+  /** Stops and removes it; resolves when its resources are released. Idempotent. */
+  stop(container: RunningContainer): Promise<void>;
+  /** Removes containers a previous run of this gateway left behind (by label); returns how many. */
+  sweep(): Promise<number>;
+  /** Stops everything this driver started and not yet stopped. */
+  close(): Promise<void>;
+}
