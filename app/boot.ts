@@ -1,0 +1,51 @@
+/** Starting the gateway as a process: config errors as one line, driver choice, signals. */
+import { createDriver } from "../runtime/detect.ts";
+import { ConfigError, type GatewayConfig, loadConfig } from "./config.ts";
+import { Gateway } from "./gateway.ts";
+import { createLogger, type Logger } from "./log.ts";
+
+type Env = Record<string, string | undefined>;
+
+/** Parses the environment or exits 1 with the one-line reason. */
+export function configOrExit(env: Env = process.env): GatewayConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      console.error(`configuration error: ${error.message}`);
+      process.exit(1);
+    }
+    throw error;
+  }
+}
+
+/** Creates the driver and the gateway, starts it, and wires SIGTERM/SIGINT to a draining shutdown. */
+export async function bootGateway(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)) {
+  let driver;
+  try {
+    driver = await createDriver(config.containerDriver, {
+      gatewayName: config.gatewayName,
+      network: config.containerNetwork,
+      logger,
+    });
+  } catch (error) {
+    console.error(`configuration error: ${(error as Error).message}`);
+    process.exit(1);
+  }
+  const gateway = new Gateway(config, { driver, logger });
+  const { port } = await gateway.start();
+  logger.info({ port, mode: config.routingMode, driver: driver.name }, "gateway listening");
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, "shutting down: draining sessions");
+    await gateway.shutdown();
+    logger.info("gateway stopped");
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void stop("SIGTERM"));
+  process.on("SIGINT", () => void stop("SIGINT"));
+  return { gateway, port, driver };
+}

@@ -1,0 +1,62 @@
+import { describe, expect, test } from "bun:test";
+import { ConfigError, loadConfig, parseDurationMs, publicConfig } from "./config.ts";
+
+describe("configuration", () => {
+  test("defaults follow the design table", () => {
+    const config = loadConfig({});
+    expect(config.routingMode).toBe("pool");
+    expect(config.containerPoolSize).toBe(5);
+    expect(config.maxInstances).toBe(20);
+    expect(config.sleepAfterMs).toBe(600_000);
+    expect(config.maxConnectionsPerContainer).toBe(10);
+    expect(config.minContainers).toBe(2);
+    expect(config.containerDriver).toBe("auto");
+    expect(config.scaleDownAfterMs).toBe(120_000);
+    expect(config.poolPrewarm).toBe(false);
+    expect(config.poolBalanceFactor).toBeUndefined();
+    expect(config.warmSpares).toBe(0);
+    expect(config.port).toBe(8080);
+    expect(config.transcribeModel).toBe("gpt-4o-transcribe");
+    expect(config.containerNetwork).toBe("bridge");
+    expect(config.transcriberBackend).toBe("openai");
+  });
+
+  test("durations accept ms, s, m and h", () => {
+    expect(parseDurationMs("SLEEP_AFTER", "250ms")).toBe(250);
+    expect(parseDurationMs("SLEEP_AFTER", "30s")).toBe(30_000);
+    expect(parseDurationMs("SLEEP_AFTER", "5m")).toBe(300_000);
+    expect(parseDurationMs("SLEEP_AFTER", "1h")).toBe(3_600_000);
+  });
+
+  test.each([
+    ["ROUTING_MODE", "roundrobin", /^ROUTING_MODE: expected one of pool, session, shared, autoscale \(got 'roundrobin'\)$/],
+    ["CONTAINER_POOL_SIZE", "0", /^CONTAINER_POOL_SIZE: expected an integer from 1/],
+    ["CONTAINER_POOL_SIZE", "five", /^CONTAINER_POOL_SIZE: expected an integer/],
+    ["SLEEP_AFTER", "10 minutes", /^SLEEP_AFTER: expected a duration such as 30s, 5m or 1h \(got '10 minutes'\)$/],
+    ["POOL_PREWARM", "maybe", /^POOL_PREWARM: expected true or false/],
+    ["POOL_BALANCE_FACTOR", "0.9", /^POOL_BALANCE_FACTOR: expected a number above 1/],
+    ["PORT", "70000", /^PORT: expected an integer from 0 to 65535/],
+    ["CONTAINER_NETWORK", "macvlan", /^CONTAINER_NETWORK: expected one of bridge, host/],
+    ["TRANSCRIBER_BACKEND", "whisper", /^TRANSCRIBER_BACKEND: expected one of openai, echo/],
+    ["OPENAI_BASE_URL", "not a url", /^OPENAI_BASE_URL: expected an http\(s\) URL/],
+    ["OPENAI_CA_FILE", "/nonexistent/ca.pem", /^OPENAI_CA_FILE: file not found: \/nonexistent\/ca.pem$/],
+    ["CONTAINER_DRIVER", "lxc", /^CONTAINER_DRIVER: expected one of auto, podman, docker, process/],
+  ])("a bad %s (%s) fails naming the variable", (name, value, message) => {
+    let thrown: unknown;
+    try {
+      loadConfig({ [name]: value });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(ConfigError);
+    expect((thrown as Error).message).toMatch(message);
+    expect((thrown as Error).message).not.toContain("\n");
+  });
+
+  test("the public view never shows secrets", () => {
+    const view = JSON.stringify(publicConfig(loadConfig({ OPENAI_API_KEY: "sk-secret-123", ADMIN_TOKEN: "tok-456" })));
+    expect(view).not.toContain("sk-secret-123");
+    expect(view).not.toContain("tok-456");
+    expect(view).toContain('"openaiApiKey":"set"');
+  });
+});

@@ -1,0 +1,164 @@
+/**
+ * Gateway configuration from the environment (DESIGN.md section 3). Every variable is parsed and validated
+ * here once; a bad value throws a ConfigError whose message is one line naming the variable and what it accepts.
+ */
+import { existsSync, readFileSync } from "node:fs";
+
+export type RoutingMode = "pool" | "session" | "shared" | "autoscale";
+export type DriverChoice = "auto" | "podman" | "docker" | "process";
+
+export interface GatewayConfig {
+  routingMode: RoutingMode;
+  containerPoolSize: number;
+  maxInstances: number;
+  sleepAfterMs: number;
+  maxConnectionsPerContainer: number;
+  minContainers: number;
+  containerDriver: DriverChoice;
+  scaleDownAfterMs: number;
+  poolPrewarm: boolean;
+  /** Bounded-load factor (> 1), or undefined when off. */
+  poolBalanceFactor: number | undefined;
+  warmSpares: number;
+  port: number;
+  host: string;
+  adminToken: string | undefined;
+  openaiApiKey: string | undefined;
+  openaiBaseUrl: string | undefined;
+  transcribeModel: string;
+  openaiCaFile: string | undefined;
+  containerNetwork: "bridge" | "host";
+  transcriberBackend: "openai" | "echo";
+  /** Scopes container labels, so two gateways on one engine never sweep each other's containers. */
+  gatewayName: string;
+  /** Largest WebSocket frame a client may send; larger ones close the session with 1009. */
+  maxFrameBytes: number;
+  /** Bytes queued towards one slow client (or one slow transcriber) before the session is closed. */
+  backpressureLimitBytes: number;
+  /** How long shutdown waits for open sessions to finish before closing them with 1001. */
+  drainTimeoutMs: number;
+  logLevel: string;
+}
+
+/** A configuration error: its message is the one line printed at start. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+type Env = Record<string, string | undefined>;
+
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+/** Parses `500ms`, `30s`, `5m`, `1h` into milliseconds. */
+export function parseDurationMs(name: string, raw: string): number {
+  const match = DURATION.exec(raw.trim());
+  if (!match) throw new ConfigError(`${name}: expected a duration such as 30s, 5m or 1h (got '${raw}')`);
+  return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!);
+}
+
+function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  if ((allowed as readonly string[]).includes(raw)) return raw as T;
+  throw new ConfigError(`${name}: expected one of ${allowed.join(", ")} (got '${raw}')`);
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw) || value < min || value > max) {
+    throw new ConfigError(`${name}: expected an integer from ${min} to ${max} (got '${raw}')`);
+  }
+  return value;
+}
+
+function duration(env: Env, name: string, fallback: string): number {
+  const raw = env[name]?.trim();
+  return parseDurationMs(name, raw === undefined || raw === "" ? fallback : raw);
+}
+
+function bool(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (["true", "1", "yes"].includes(raw)) return true;
+  if (["false", "0", "no"].includes(raw)) return false;
+  throw new ConfigError(`${name}: expected true or false (got '${env[name]}')`);
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const raw = env[name]?.trim();
+  return raw === undefined || raw === "" ? undefined : raw;
+}
+
+function balanceFactor(env: Env): number | undefined {
+  const raw = optional(env, "POOL_BALANCE_FACTOR");
+  if (raw === undefined || raw === "off") return undefined;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 1) {
+    throw new ConfigError(`POOL_BALANCE_FACTOR: expected a number above 1 such as 1.25, or off (got '${raw}')`);
+  }
+  return value;
+}
+
+function baseUrl(env: Env): string | undefined {
+  const raw = optional(env, "OPENAI_BASE_URL");
+  if (raw === undefined) return undefined;
+  try {
+    const url = new URL(raw);
+    if (url.protocol === "https:" || url.protocol === "http:") return raw;
+  } catch {}
+  throw new ConfigError(`OPENAI_BASE_URL: expected an http(s) URL such as https://api.example.com/v1 (got '${raw}')`);
+}
+
+function caFile(env: Env): string | undefined {
+  const path = optional(env, "OPENAI_CA_FILE");
+  if (path === undefined) return undefined;
+  if (!existsSync(path)) throw new ConfigError(`OPENAI_CA_FILE: file not found: ${path}`);
+  if (!readFileSync(path, "utf8").includes("-----BEGIN CERTIFICATE-----")) {
+    throw new ConfigError(`OPENAI_CA_FILE: expected PEM certificates in ${path}`);
+  }
+  return path;
+}
+
+/** Parses and validates the whole configuration; throws ConfigError on the first bad variable. */
+export function loadConfig(env: Env = process.env): GatewayConfig {
+  const gatewayName = optional(env, "GATEWAY_NAME") ?? "default";
+  if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(gatewayName)) {
+    throw new ConfigError(`GATEWAY_NAME: expected 1-31 lowercase letters, digits or '-' (got '${gatewayName}')`);
+  }
+  return {
+    routingMode: oneOf(env, "ROUTING_MODE", ["pool", "session", "shared", "autoscale"], "pool"),
+    containerPoolSize: integer(env, "CONTAINER_POOL_SIZE", 5, 1, 1000),
+    maxInstances: integer(env, "MAX_INSTANCES", 20, 1, 10_000),
+    sleepAfterMs: duration(env, "SLEEP_AFTER", "10m"),
+    maxConnectionsPerContainer: integer(env, "MAX_CONNECTIONS_PER_CONTAINER", 10, 1, 100_000),
+    minContainers: integer(env, "MIN_CONTAINERS", 2, 0, 10_000),
+    containerDriver: oneOf(env, "CONTAINER_DRIVER", ["auto", "podman", "docker", "process"], "auto"),
+    scaleDownAfterMs: duration(env, "SCALE_DOWN_AFTER", "2m"),
+    poolPrewarm: bool(env, "POOL_PREWARM", false),
+    poolBalanceFactor: balanceFactor(env),
+    warmSpares: integer(env, "WARM_SPARES", 0, 0, 1000),
+    port: integer(env, "PORT", 8080, 0, 65535),
+    host: optional(env, "HOST") ?? "0.0.0.0",
+    adminToken: optional(env, "ADMIN_TOKEN"),
+    openaiApiKey: optional(env, "OPENAI_API_KEY"),
+    openaiBaseUrl: baseUrl(env),
+    transcribeModel: optional(env, "TRANSCRIBE_MODEL") ?? "gpt-4o-transcribe",
+    openaiCaFile: caFile(env),
+    containerNetwork: oneOf(env, "CONTAINER_NETWORK", ["bridge", "host"], "bridge"),
+    transcriberBackend: oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "echo"], "openai"),
+    gatewayName,
+    maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 64 * 1024, 256, 16 * 1024 * 1024),
+    backpressureLimitBytes: integer(env, "BACKPRESSURE_LIMIT_BYTES", 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
+    drainTimeoutMs: duration(env, "DRAIN_TIMEOUT", "10s"),
+    logLevel: oneOf(env, "LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
+  };
+}
+
+/** The configuration as shown on /stats: every setting, never a secret. */
+export function publicConfig(config: GatewayConfig): Record<string, unknown> {
+  const { adminToken, openaiApiKey, ...rest } = config;
+  return { ...rest, adminToken: adminToken ? "set" : "unset", openaiApiKey: openaiApiKey ? "set" : "unset" };
+}

@@ -1,0 +1,50 @@
+/**
+ * `npm run dev`: the gateway with embedded defaults. An engine when one answers (building the transcriber
+ * image if it is missing), else local Bun processes; the OpenAI API when OPENAI_API_KEY is set, else the local
+ * realtime stand-in, which it says loudly.
+ */
+import { findEngine } from "../runtime/engine.ts";
+import { ensureImage } from "../runtime/image-build.ts";
+import { startStandin } from "../standin/server.ts";
+import { bootGateway, configOrExit } from "./boot.ts";
+
+const env: Record<string, string | undefined> = { ...process.env };
+env.ROUTING_MODE ??= "shared";
+const banner: string[] = [];
+
+const choice = env.CONTAINER_DRIVER ?? "auto";
+const engine = choice === "process" ? undefined : await findEngine(env);
+if (engine) {
+  env.DOCKER_HOST ??= engine.dockerHost;
+  await ensureImage({ log: (line: string) => console.log(`[image] ${line}`) });
+}
+
+if (!env.OPENAI_API_KEY && (env.TRANSCRIBER_BACKEND ?? "openai") === "openai") {
+  const standin = await startStandin({ port: 0 });
+  env.OPENAI_API_KEY = "standin-key";
+  env.OPENAI_BASE_URL = standin.baseUrl;
+  env.OPENAI_CA_FILE = standin.caFile;
+  // The stand-in listens on 127.0.0.1, which bridged containers cannot reach.
+  env.CONTAINER_NETWORK ??= "host";
+  banner.push(
+    "!! OPENAI_API_KEY is not set: transcripts come from the LOCAL REALTIME STAND-IN, not from OpenAI.",
+    `!! stand-in: ${standin.baseUrl} (set OPENAI_API_KEY to use the real API)`,
+  );
+} else if (env.OPENAI_API_KEY) {
+  banner.push(`transcription backend: OpenAI Realtime (${env.OPENAI_BASE_URL ?? "default endpoint"}, model ${env.TRANSCRIBE_MODEL ?? "gpt-4o-transcribe"})`);
+} else {
+  banner.push(`transcription backend: ${env.TRANSCRIBER_BACKEND}`);
+}
+
+const config = configOrExit(env);
+const { port, driver } = await bootGateway(config);
+console.log(
+  [
+    "",
+    `transcribe-edge dev gateway: http://localhost:${port}/  (status page; /stats, /healthz, /readyz)`,
+    `sessions: ws://localhost:${port}/v1/listen?sessionId=demo&encoding=opus&sample_rate=48000&channels=1`,
+    `routing: ${config.routingMode} · container driver: ${driver.name}${engine ? ` (${engine.dockerHost})` : " (no container engine answered)"}`,
+    ...banner,
+    "",
+  ].join("\n"),
+);

@@ -1,0 +1,107 @@
+/**
+ * `WS /v1/listen`: validate, route (refusing with HTTP before the upgrade), then acquire the instance, open
+ * the relay to its transcriber, send Metadata and pass frames through.
+ */
+import { Elysia } from "elysia";
+import type { Lease } from "../runtime/instance.ts";
+import { CLOSE, type Metadata } from "./protocol.ts";
+import { listenQuery, upstreamUrl } from "./query.ts";
+import { Relay } from "./relay.ts";
+import type { RouteDecision } from "./routing/strategy.ts";
+import type { GatewayState } from "./state.ts";
+
+interface Admitted {
+  decision: Extract<RouteDecision, { ok: true }>;
+  sessionId: string;
+  requestId: string;
+  startedAtMs: number;
+}
+
+/** The listen route as an Elysia plugin over the gateway's shared state. */
+export function listenRoute(state: GatewayState) {
+  const relays = new WeakMap<object, Relay>();
+  const { config, log } = state;
+
+  return new Elysia({ name: "listen" }).ws("/v1/listen", {
+    query: listenQuery,
+    // Elysia runs a ws route's beforeHandle twice on a successful upgrade; `admitted` makes it route once.
+    beforeHandle(ctx) {
+      const c = ctx as typeof ctx & { admitted?: Admitted };
+      if (c.admitted) return;
+      const refusal = state.admission();
+      if (refusal) return refuse(state, refusal.reason, refusal.message, refusal.retryAfterS);
+      const decision = state.strategy.route({ sessionId: ctx.query.sessionId });
+      if (!decision.ok) {
+        const status = decision.reason === "session_required" ? 400 : 503;
+        return refuse(state, decision.reason, decision.message, decision.retryAfterS, status);
+      }
+      const requestId = crypto.randomUUID();
+      const sessionId = ctx.query.sessionId ?? requestId;
+      c.admitted = { decision, sessionId, requestId, startedAtMs: performance.now() };
+      log.info({ sessionId, instance: decision.instanceId, requestId }, `Using dispatcher for sessionId: ${sessionId}, container: ${decision.instanceId}`);
+    },
+
+    async open(ws) {
+      const admitted = (ws.data as { admitted?: Admitted }).admitted!;
+      const { decision, sessionId, requestId, startedAtMs } = admitted;
+      const instance = state.registry.get(decision.instanceId);
+      let lease: Lease | undefined;
+      const relay = new Relay({
+        client: ws.raw,
+        backpressureLimitBytes: config.backpressureLimitBytes,
+        onActivity: () => instance.touch(),
+        onFinish: (code) => {
+          lease?.release();
+          state.sessionEnded(relay, code);
+        },
+      });
+      relays.set(ws.raw, relay);
+      state.sessionOpened(relay);
+
+      try {
+        lease = await instance.acquire();
+      } catch (error) {
+        return relay.fail(CLOSE.tryAgainLater, "container_failed", `could not start ${decision.instanceId}: ${(error as Error).message}`);
+      }
+      if (relay.closed) return lease.release();
+      lease.onCrash((info) =>
+        relay.fail(CLOSE.serviceRestart, "container_stopped", `container ${decision.instanceId} stopped (${info.reason}); reconnect`),
+      );
+      try {
+        await relay.connect(upstreamUrl(lease.endpoint, ws.data.query, sessionId));
+      } catch (error) {
+        return relay.fail(CLOSE.tryAgainLater, "transcriber_unreachable", (error as Error).message);
+      }
+      const metadata: Metadata = {
+        type: "Metadata",
+        session_id: sessionId,
+        request_id: requestId,
+        container: decision.instanceId,
+        routing: state.strategy.mode,
+        start: lease.start,
+        wait_ms: Math.round((performance.now() - startedAtMs) * 10) / 10,
+      };
+      relay.sendClient(JSON.stringify(metadata));
+    },
+
+    message(ws, message) {
+      const relay = relays.get(ws.raw);
+      if (!relay) return;
+      // Elysia parses text frames that look like JSON; control messages are small, so re-encoding is cheap.
+      if (message instanceof Uint8Array) relay.fromClient(message);
+      else relay.fromClient(typeof message === "string" ? message : JSON.stringify(message));
+    },
+
+    close(ws, code, reason) {
+      relays.get(ws.raw)?.clientClosed(code, reason);
+      relays.delete(ws.raw);
+    },
+  });
+}
+
+function refuse(state: GatewayState, reason: string, message: string, retryAfterS?: number, status = 503): Response {
+  state.countRejection(reason);
+  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
+  if (retryAfterS !== undefined) headers["retry-after"] = String(retryAfterS);
+  return new Response(`${message}\n`, { status, headers });
+}

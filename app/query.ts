@@ -1,0 +1,35 @@
+/** The query string of `WS /v1/listen`, validated with Elysia's schema before the upgrade (400 on failure). */
+import { t } from "elysia";
+
+/** sessionId grammar from DESIGN.md: it names sessions, never containers, paths or commands. */
+export const SESSION_ID_PATTERN = "^[A-Za-z0-9._:-]{1,128}$";
+
+export const listenQuery = t.Object({
+  sessionId: t.Optional(
+    t.String({ pattern: SESSION_ID_PATTERN, error: "sessionId: expected 1-128 characters of A-Z a-z 0-9 . _ : -" }),
+  ),
+  encoding: t.Optional(
+    t.Union([t.Literal("opus"), t.Literal("linear16")], { error: "encoding: expected opus or linear16" }),
+  ),
+  sample_rate: t.Optional(
+    t.Numeric({ minimum: 8000, maximum: 48000, multipleOf: 1, error: "sample_rate: expected an integer from 8000 to 48000" }),
+  ),
+  channels: t.Optional(t.Numeric({ minimum: 1, maximum: 2, multipleOf: 1, error: "channels: expected 1 or 2" })),
+  language: t.Optional(
+    t.String({ pattern: "^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})?$", error: "language: expected a code such as en or pt-BR" }),
+  ),
+});
+
+export type ListenQuery = typeof listenQuery.static;
+
+/** The transcriber's URL for one session: only validated parameters are forwarded. */
+export function upstreamUrl(endpoint: { host: string; port: number }, query: ListenQuery, sessionId: string): string {
+  const params = new URLSearchParams({
+    encoding: query.encoding ?? "opus",
+    sample_rate: String(query.sample_rate ?? 48000),
+    channels: String(query.channels ?? 1),
+    session_id: sessionId,
+  });
+  if (query.language) params.set("language", query.language);
+  return `ws://${endpoint.host}:${endpoint.port}/v1/listen?${params}`;
+}

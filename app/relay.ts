@@ -1,0 +1,154 @@
+/**
+ * One client session relayed to its transcriber. Frames from the client queue (bounded) until the upstream
+ * WebSocket is open, then pass through untouched both ways. Every way a session can end (client close,
+ * upstream close, container crash, backpressure, shutdown) goes through `finish`, which runs exactly once,
+ * so the lease, and with it the instance's open-session count, is released exactly once.
+ */
+import { CLOSE, type ErrorCode, errorMessage } from "./protocol.ts";
+
+/** The parts of Bun's ServerWebSocket the relay uses (a seam for unit tests). */
+export interface ClientSocket {
+  send(data: string | Uint8Array): number;
+  close(code?: number, reason?: string): void;
+  getBufferedAmount(): number;
+}
+
+export interface RelayOptions {
+  client: ClientSocket;
+  /** Bytes queued towards either side before the session is closed instead of buffering more. */
+  backpressureLimitBytes: number;
+  /** Called for every relayed frame; must stay O(1) (it marks the instance active). */
+  onActivity: () => void;
+  /** Called once when the session ends, however it ends. */
+  onFinish: (code: number, reason: string) => void;
+  connectTimeoutMs?: number;
+}
+
+type Frame = string | Uint8Array;
+
+export class Relay {
+  private upstream: WebSocket | undefined;
+  private queue: Frame[] = [];
+  private queuedBytes = 0;
+  private finished = false;
+  bytesIn = 0;
+  bytesOut = 0;
+
+  constructor(private readonly opts: RelayOptions) {}
+
+  get closed(): boolean {
+    return this.finished;
+  }
+
+  /** A frame from the client: forwarded now, or queued until the upstream is open. */
+  fromClient(frame: Frame): void {
+    if (this.finished) return;
+    const size = typeof frame === "string" ? frame.length : frame.byteLength;
+    this.bytesIn += size;
+    this.opts.onActivity();
+    const upstream = this.upstream;
+    if (upstream && upstream.readyState === WebSocket.OPEN) {
+      upstream.send(frame);
+      if (upstream.bufferedAmount > this.opts.backpressureLimitBytes) {
+        this.fail(CLOSE.tryAgainLater, "transcriber_backpressure", "the transcriber is not keeping up");
+      }
+      return;
+    }
+    this.queuedBytes += size;
+    this.queue.push(frame);
+    if (this.queuedBytes > this.opts.backpressureLimitBytes) {
+      this.fail(CLOSE.tryAgainLater, "transcriber_backpressure", "too much audio buffered while the transcriber started");
+    }
+  }
+
+  /** Opens the upstream WebSocket and resolves once frames flow; rejects if it cannot connect in time. */
+  connect(url: string): Promise<void> {
+    const timeoutMs = this.opts.connectTimeoutMs ?? 5000;
+    return new Promise<void>((resolve, reject) => {
+      const upstream = new WebSocket(url);
+      upstream.binaryType = "arraybuffer";
+      this.upstream = upstream;
+      const timer = setTimeout(() => {
+        reject(new Error(`transcriber at ${url.split("?")[0]} did not accept the session within ${timeoutMs} ms`));
+        upstream.close();
+      }, timeoutMs);
+      upstream.onopen = () => {
+        clearTimeout(timer);
+        for (const frame of this.queue) upstream.send(frame);
+        this.queue = [];
+        this.queuedBytes = 0;
+        resolve();
+      };
+      upstream.onmessage = (event) => this.fromUpstream(event.data as string | ArrayBuffer);
+      upstream.onclose = (event) => {
+        clearTimeout(timer);
+        reject(new Error(`transcriber closed the connection (${event.code})`));
+        this.upstreamClosed(event.code, event.reason);
+      };
+    });
+  }
+
+  /** Sends a control message to the transcriber (e.g. CloseStream at shutdown). */
+  sendUpstream(message: string): void {
+    if (this.upstream?.readyState === WebSocket.OPEN) this.upstream.send(message);
+  }
+
+  /** Sends a message straight to the client (Metadata). */
+  sendClient(message: string): void {
+    if (!this.finished) this.opts.client.send(message);
+  }
+
+  /** Ends the session with an Error message and a close code. */
+  fail(code: number, errorCode: ErrorCode, message: string): void {
+    if (this.finished) return;
+    this.opts.client.send(errorMessage(errorCode, message));
+    this.end(code, message);
+  }
+
+  /** Ends the session from the gateway's side. */
+  end(code: number, reason: string): void {
+    if (this.finished) return;
+    this.opts.client.close(code, reason);
+    this.finish(code, reason);
+  }
+
+  /** The client closed (or went away); nothing is sent to it. */
+  clientClosed(code: number, reason: string): void {
+    this.finish(code, reason);
+  }
+
+  private fromUpstream(data: string | ArrayBuffer): void {
+    if (this.finished) return;
+    const frame = typeof data === "string" ? data : new Uint8Array(data);
+    this.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
+    this.opts.onActivity();
+    const client = this.opts.client;
+    client.send(frame);
+    if (client.getBufferedAmount() > this.opts.backpressureLimitBytes) {
+      this.end(CLOSE.policy, "client is not reading");
+    }
+  }
+
+  private upstreamClosed(code: number, reason: string): void {
+    if (this.finished) return;
+    if (code === CLOSE.normal) return this.end(CLOSE.normal, reason);
+    // No close frame (1006) or "going away" means the container went away: the client should reconnect.
+    if (code === 1006 || code === CLOSE.goingAway) {
+      return this.fail(CLOSE.serviceRestart, "container_stopped", "the transcriber container stopped; reconnect");
+    }
+    this.end(isSendable(code) ? code : CLOSE.internalError, reason || "transcriber closed the session");
+  }
+
+  private finish(code: number, reason: string): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.queue = [];
+    const upstream = this.upstream;
+    if (upstream && upstream.readyState <= WebSocket.OPEN) upstream.close(1000, "client session ended");
+    this.opts.onFinish(code, reason);
+  }
+}
+
+function isSendable(code: number): boolean {
+  return (code >= 1000 && code <= 1014 && code !== 1004 && code !== 1005 && code !== 1006) || (code >= 3000 && code <= 4999);
+}

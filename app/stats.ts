@@ -1,0 +1,37 @@
+/** The `/stats` document: mode, configuration (no secrets), every instance and the totals. */
+import { publicConfig } from "./config.ts";
+import type { GatewayState } from "./state.ts";
+
+export function statsDocument(state: GatewayState) {
+  const instances = state.registry.list().map((instance) => instance.snapshot());
+  let coldStarts = 0;
+  let wakes = 0;
+  let requests = 0;
+  let connections = 0;
+  for (const instance of instances) {
+    coldStarts += instance.coldStarts;
+    wakes += instance.wakes;
+    requests += instance.requests;
+    connections += instance.connections;
+  }
+  return {
+    mode: state.strategy.mode,
+    driver: state.driverName,
+    draining: state.draining,
+    config: publicConfig(state.config),
+    instances,
+    totals: {
+      openSessions: state.relays.size,
+      connections,
+      sessions: state.sessionsTotal,
+      requests,
+      coldStarts,
+      wakes,
+      running: instances.filter((i) => i.state === "running").length,
+      rejections: { ...state.rejections },
+      closeCodes: { ...state.closeCodes },
+    },
+  };
+}
+
+export type StatsDocument = ReturnType<typeof statsDocument>;

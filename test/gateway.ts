@@ -1,0 +1,53 @@
+/** Runs a real gateway in the test process on a free port, with its log lines captured. */
+import { loadConfig } from "../app/config.ts";
+import { Gateway } from "../app/gateway.ts";
+import { createLogger } from "../app/log.ts";
+import { createDriver } from "../runtime/detect.ts";
+import type { ContainerDriver } from "../runtime/driver.ts";
+
+export interface TestGateway {
+  gateway: Gateway;
+  driver: ContainerDriver;
+  port: number;
+  /** `ws://127.0.0.1:PORT/v1/listen` */
+  listenUrl: string;
+  /** `http://127.0.0.1:PORT` */
+  httpUrl: string;
+  /** Every log line so far, parsed. */
+  logs: Array<Record<string, any>>;
+  stats(): Promise<any>;
+  stop(): Promise<void>;
+}
+
+let counter = 0;
+
+/** Starts a gateway with `env` over the defaults tests want (free port, loopback, a unique gateway name). */
+export async function startTestGateway(env: Record<string, string>): Promise<TestGateway> {
+  const config = loadConfig({
+    PORT: "0",
+    HOST: "127.0.0.1",
+    GATEWAY_NAME: `test-${process.pid}-${++counter}`,
+    LOG_LEVEL: "info",
+    ...env,
+  });
+  const logs: Array<Record<string, any>> = [];
+  const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(JSON.parse(line)) });
+  const driver = await createDriver(config.containerDriver, {
+    gatewayName: config.gatewayName,
+    network: config.containerNetwork,
+    logger,
+  });
+  const gateway = new Gateway(config, { driver, logger });
+  const { port } = await gateway.start();
+  const httpUrl = `http://127.0.0.1:${port}`;
+  return {
+    gateway,
+    driver,
+    port,
+    listenUrl: `ws://127.0.0.1:${port}/v1/listen`,
+    httpUrl,
+    logs,
+    stats: async () => (await fetch(`${httpUrl}/stats`)).json(),
+    stop: () => gateway.shutdown(),
+  };
+}
