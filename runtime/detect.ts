@@ -1,0 +1,60 @@
+import type { ContainerDriver } from "./driver.ts";
+import type { RuntimeLogger } from "./logger.ts";
+import { candidateSockets, findEngine, type EngineSocket } from "./engine.ts";
+import { PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
+import { ProcessDriver, type ProcessDriverOptions } from "./process-driver.ts";
+
+/** CONTAINER_DRIVER values. */
+export type DriverChoice = "auto" | "podman" | "docker" | "process";
+
+export interface CreateDriverOptions {
+  /** LABEL_GATEWAY and container-name prefix: sweep() removes only this gateway's leftovers. */
+  gatewayName?: string;
+  /** CONTAINER_NETWORK for the engine driver. */
+  network?: ContainerNetwork;
+  /** Image for the engine driver (default: TRANSCRIBER_IMAGE or the local build). */
+  image?: string;
+  /** Where DOCKER_HOST and XDG_RUNTIME_DIR are read. */
+  env?: Record<string, string | undefined>;
+  /** DOCKER_HOST values to probe, in order. Default: candidateSockets(env). */
+  candidates?: string[];
+  /** How long each socket has to answer `_ping`. */
+  pingTimeoutMs?: number;
+  /** Options for the process driver. */
+  process?: ProcessDriverOptions;
+  /** Told which engine/socket was chosen, or why the process driver was. Default: logger.info. */
+  onChoice?: (description: string) => void;
+  /** Where the choice is logged when no onChoice is given. */
+  logger?: RuntimeLogger;
+}
+
+/**
+ * Makes the driver CONTAINER_DRIVER asks for. `auto`: the engine driver when a socket answers `_ping`, else
+ * the process driver. An explicit podman/docker with no engine answering throws one line naming the sockets.
+ */
+export async function createDriver(choice: DriverChoice, options: CreateDriverOptions = {}): Promise<ContainerDriver> {
+  const env = options.env ?? process.env;
+  const tell = options.onChoice ?? ((description: string) => options.logger?.info({ driver: description }, "Container driver chosen"));
+  if (choice === "process") {
+    tell("process driver (CONTAINER_DRIVER=process)");
+    return new ProcessDriver(options.process);
+  }
+  const candidates = options.candidates ?? candidateSockets(env);
+  const engine = await findEngine(env, options.pingTimeoutMs ?? 500, candidates);
+  if (!engine) {
+    const tried = candidates.join(", ");
+    if (choice === "auto") {
+      tell(`process driver: no container engine answered (tried ${tried})`);
+      return new ProcessDriver(options.process);
+    }
+    throw new Error(`CONTAINER_DRIVER=${choice} but no container engine answered on ${tried}; start one (scripts/engine-setup.sh) or use CONTAINER_DRIVER=process`);
+  }
+  if (choice !== "auto" && choice !== engine.name) {
+    tell(`${engine.name} driver: CONTAINER_DRIVER=${choice} asked, ${engine.dockerHost} is ${engine.name} (Docker-compatible API)`);
+  } else tell(`${engine.name} driver at ${engine.dockerHost}`);
+  return engineDriver(engine, options);
+}
+
+function engineDriver(engine: EngineSocket, options: CreateDriverOptions): PodmanDriver {
+  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image });
+}

@@ -1,0 +1,221 @@
+import type { ContainerDriver, ExitInfo, RunningContainer } from "./driver.ts";
+import { InstanceLease, type Lease, type StartKind } from "./lease.ts";
+import { silentLogger, type RuntimeLogger } from "./logger.ts";
+
+export type { Lease, StartKind } from "./lease.ts";
+
+/** The states /stats shows (DESIGN.md section 4). */
+export type InstanceStateName = "idle" | "starting" | "running" | "stopping" | "sleeping" | "failed";
+
+/** Lifecycle as data: each state carries exactly what is valid in it. */
+type InstanceState =
+  | { name: "idle" }
+  | { name: "starting"; kind: Exclude<StartKind, "warm">; ready: Promise<RunningContainer>; token: object }
+  | { name: "running"; container: RunningContainer }
+  | { name: "stopping"; done: Promise<void> }
+  | { name: "sleeping" }
+  | { name: "failed"; error: string };
+
+export interface InstanceOptions {
+  id: string;
+  driver: ContainerDriver;
+  /** Transcriber environment, read at each start so a config reload reaches the next container. */
+  env?: () => Record<string, string>;
+  logger?: RuntimeLogger;
+  /** Milliseconds since the epoch; injected so idle logic is tested without waiting. */
+  clock?: () => number;
+}
+
+/** Plain JSON for /stats. */
+export interface InstanceSnapshot {
+  id: string;
+  state: InstanceStateName;
+  connections: number;
+  requests: number;
+  coldStarts: number;
+  wakes: number;
+  lastActiveAt: string;
+  startedAt: string | null;
+  endpoint: string | null;
+  containerId: string | null;
+  lastError: string | null;
+}
+
+/** A run of crashes right after healthy starts would otherwise loop inside one acquire(). */
+const MAX_START_ATTEMPTS = 3;
+
+/**
+ * A logical transcriber identity (`pool-3`, `session-<hash>`) that outlives its containers: started on first
+ * use, put to sleep when idle, woken on demand, restarted after a crash. Starting is single-flight.
+ */
+export class Instance {
+  readonly id: string;
+  /** Open sessions (leases not yet released). */
+  connections = 0;
+  /** acquire() calls, successful or not. */
+  requests = 0;
+  coldStarts = 0;
+  wakes = 0;
+  lastActiveAt: number;
+  /** When the current container became healthy (ms epoch). */
+  startedAt: number | undefined;
+  lastError: string | undefined;
+  private state: InstanceState = { name: "idle" };
+  private everRan = false;
+  private readonly leases = new Set<InstanceLease>();
+  private readonly driver: ContainerDriver;
+  private readonly env: () => Record<string, string>;
+  private readonly logger: RuntimeLogger;
+  private readonly clock: () => number;
+
+  constructor(options: InstanceOptions) {
+    this.id = options.id;
+    this.driver = options.driver;
+    this.env = options.env ?? (() => ({}));
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? Date.now;
+    this.lastActiveAt = this.clock();
+  }
+
+  get stateName(): InstanceStateName {
+    return this.state.name;
+  }
+
+  /** `host:port` of the running container. */
+  get endpoint(): string | undefined {
+    return this.state.name === "running" ? `${this.state.container.host}:${this.state.container.port}` : undefined;
+  }
+
+  get containerId(): string | undefined {
+    return this.state.name === "running" ? this.state.container.id : undefined;
+  }
+
+  /** Opens a session: starts or wakes the container if needed (sharing any start in flight). */
+  async acquire(): Promise<Lease> {
+    this.requests++;
+    const startedAtMs = this.clock();
+    let kind: StartKind = "warm";
+    for (let attempt = 0; ; ) {
+      const state = this.state;
+      if (state.name === "running") return this.lease(state.container, kind, this.clock() - startedAtMs);
+      if (state.name === "stopping") {
+        await state.done;
+      } else if (state.name === "starting") {
+        kind = state.kind;
+        await state.ready;
+      } else {
+        if (++attempt > MAX_START_ATTEMPTS) throw new Error(`instance ${this.id}: container kept dying right after start (${this.lastError})`);
+        kind = this.everRan ? "wake" : "cold";
+        this.beginStart(kind);
+      }
+    }
+  }
+
+  /** Activity: the gateway calls this as it relays bytes. O(1). */
+  touch(): void {
+    this.lastActiveAt = this.clock();
+  }
+
+  /** Stops the container and keeps the identity; does nothing while a session is open or when not running. */
+  async sleep(): Promise<void> {
+    if (this.connections > 0 || this.state.name !== "running") return;
+    await this.stopRunning(this.state.container, "idle");
+  }
+
+  /** Stops whatever runs or is starting, regardless of open sessions (shutdown). Ends in `sleeping`. */
+  async stop(reason = "shutdown"): Promise<void> {
+    const state = this.state;
+    if (state.name === "running") return this.stopRunning(state.container, reason);
+    if (state.name === "stopping") return state.done;
+    if (state.name !== "starting") return;
+    // The start in flight sees it is no longer current and stops its own container (see beginStart).
+    const done = state.ready.then(() => undefined, () => undefined);
+    this.state = { name: "stopping", done };
+    await done;
+    if (this.state.name === "stopping" && this.state.done === done) this.state = { name: "sleeping" };
+  }
+
+  snapshot(): InstanceSnapshot {
+    return {
+      id: this.id,
+      state: this.state.name,
+      connections: this.connections,
+      requests: this.requests,
+      coldStarts: this.coldStarts,
+      wakes: this.wakes,
+      lastActiveAt: new Date(this.lastActiveAt).toISOString(),
+      startedAt: this.startedAt === undefined ? null : new Date(this.startedAt).toISOString(),
+      endpoint: this.endpoint ?? null,
+      containerId: this.containerId ?? null,
+      lastError: this.lastError ?? null,
+    };
+  }
+
+  private beginStart(kind: Exclude<StartKind, "warm">): void {
+    const token = {};
+    const isCurrent = () => this.state.name === "starting" && this.state.token === token;
+    const beganAtMs = this.clock();
+    const ready = this.driver.start({ instanceId: this.id, env: this.env() }).then(
+      async (container) => {
+        if (!isCurrent()) {
+          // Stopped while starting: this container must not outlive the stop that was asked for.
+          await this.driver.stop(container).catch(() => undefined);
+          this.logger.info({ instance: this.id, container: container.id, reason: "stopped while starting" }, "Transcriber container stopped");
+          throw new Error(`instance ${this.id} was stopped while starting`);
+        }
+        this.state = { name: "running", container };
+        this.everRan = true;
+        this.startedAt = this.clock();
+        this.lastActiveAt = this.startedAt;
+        if (kind === "cold") this.coldStarts++;
+        else this.wakes++;
+        this.logger.info({ instance: this.id, container: container.id, start: kind, ms: this.startedAt - beganAtMs }, "Transcriber container started");
+        void container.exited.then((info) => this.onExit(container, info));
+        return container;
+      },
+      (error: unknown) => {
+        const message = error instanceof Error ? error.message : String(error);
+        if (isCurrent()) {
+          this.state = { name: "failed", error: message };
+          this.lastError = message;
+        }
+        this.logger.warn({ instance: this.id, error: message }, "Transcriber container failed to start");
+        throw new Error(`instance ${this.id} failed to start: ${message}`);
+      },
+    );
+    ready.catch(() => undefined); // waiters see the rejection; nobody waiting is not an error
+    this.state = { name: "starting", kind, ready, token };
+  }
+
+  private async stopRunning(container: RunningContainer, reason: string): Promise<void> {
+    const done = this.driver.stop(container).catch((error: unknown) => {
+      this.lastError = `stop failed: ${error instanceof Error ? error.message : String(error)}`;
+    });
+    this.state = { name: "stopping", done };
+    await done;
+    this.startedAt = undefined;
+    if (this.state.name === "stopping" && this.state.done === done) this.state = { name: "sleeping" };
+    this.logger.info({ instance: this.id, container: container.id, reason }, "Transcriber container stopped");
+  }
+
+  private onExit(container: RunningContainer, info: ExitInfo): void {
+    if (this.state.name !== "running" || this.state.container !== container) return;
+    this.lastError = `container ${container.id} died: ${info.reason}`;
+    this.state = { name: "failed", error: this.lastError };
+    this.startedAt = undefined;
+    this.logger.info({ instance: this.id, container: container.id, reason: `crash: ${info.reason}`, exitCode: info.exitCode }, "Transcriber container stopped");
+    for (const lease of this.leases) if (lease.containerId === container.id) lease.crash(info);
+  }
+
+  private lease(container: RunningContainer, kind: StartKind, waitMs: number): Lease {
+    this.connections++;
+    this.lastActiveAt = this.clock();
+    const lease = new InstanceLease(this.id, { host: container.host, port: container.port }, container.id, kind, waitMs, (released) => {
+      this.leases.delete(released);
+      this.connections = Math.max(0, this.connections - 1);
+      this.lastActiveAt = this.clock();
+    });
+    this.leases.add(lease);
+    return lease;
+  }
+}

@@ -1,0 +1,56 @@
+import { getContainerRuntimeClient } from "testcontainers";
+import { driverConformance, type ConformanceHarness } from "./driver-conformance.ts";
+import { LABEL_GATEWAY, LABEL_MANAGED } from "./driver.ts";
+import { findEngine, type EngineSocket } from "./engine.ts";
+import { ensureImage } from "./image-build.ts";
+import { transcriberImage } from "./image.ts";
+import { PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
+
+const engine = await findEngine(process.env, 1_000);
+const skipReason = engine ? undefined : "no container engine answered (start one with scripts/engine-setup.sh)";
+const requireEngine = process.env.REQUIRE_ENGINE === "1";
+
+async function exists(id: string): Promise<boolean> {
+  const client = await getContainerRuntimeClient();
+  return client.container.getById(id).inspect().then(() => true, () => false);
+}
+
+function harness(engineSocket: EngineSocket, network: ContainerNetwork, gatewayName: string) {
+  return async (): Promise<ConformanceHarness> => {
+    await ensureImage({ log: (line) => console.log(line) });
+    const driver = new PodmanDriver({ engine: engineSocket, gatewayName, network });
+    const client = await getContainerRuntimeClient();
+    const plant = async (gateway: string) => {
+      const container = await client.container.dockerode.createContainer({
+        Image: transcriberImage(),
+        name: `te-${gateway}-leftover-${crypto.randomUUID().slice(0, 8)}`,
+        Labels: { [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: gateway },
+      });
+      return container.id;
+    };
+    return {
+      driver,
+      env: { TRANSCRIBER_BACKEND: "echo" },
+      kill: async (container) => void (await client.container.getById(container.id).kill()),
+      exists: (container) => exists(container.id),
+      labels: async (container) => (await client.container.getById(container.id).inspect()).Config.Labels,
+      containerExists: exists,
+      plantLeftovers: async () => {
+        const ours = await plant(gatewayName);
+        const theirs = await plant(`${gatewayName}-other`);
+        const cleanup = async () => {
+          for (const id of [ours, theirs]) await client.container.getById(id).remove({ force: true }).catch(() => undefined);
+        };
+        return { ours, theirs, cleanup };
+      },
+      teardown: async () => void (await driver.sweep()),
+    };
+  };
+}
+
+for (const network of ["bridge", "host"] as const) {
+  const gatewayName = `conf-${network}-${crypto.randomUUID().slice(0, 6)}`;
+  driverConformance(`${engine?.name ?? "engine"} (${network})`, engine ? harness(engine, network, gatewayName) : async () => {
+    throw new Error("unreachable");
+  }, { skipReason, requireEngine, expectedLabels: { [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: gatewayName } });
+}

@@ -1,0 +1,121 @@
+import { dirname, join } from "node:path";
+import type { Subprocess } from "bun";
+import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
+import { freePort } from "./free-port.ts";
+import { waitForHealth } from "./health.ts";
+
+/** The project root: runtime/ sits directly under it. */
+const PROJECT_ROOT = dirname(import.meta.dir);
+
+export interface ProcessDriverOptions {
+  /** Script each instance runs with this Bun. Default: transcriber/main.ts in the project root. */
+  entry?: string;
+  /** Working directory of the children. Default: the project root (so node_modules resolve). */
+  cwd?: string;
+  /** How long a child has to answer `GET /health` 200. */
+  startupTimeoutMs?: number;
+  /** How long after SIGTERM before SIGKILL. */
+  stopTimeoutMs?: number;
+  /** Where children write: `inherit` (dev, logs interleave with the gateway's) or `ignore` (tests, benches). */
+  stdio?: "inherit" | "ignore";
+  /** Environment the children inherit besides the spec's (PATH, HOME...). Default: this process's. */
+  baseEnv?: Record<string, string | undefined>;
+}
+
+interface Child extends RunningContainer {
+  readonly subprocess: Subprocess;
+  stopRequested: boolean;
+}
+
+/**
+ * Each instance is a local `bun transcriber/main.ts` on a free 127.0.0.1 port: the embedded default when no
+ * container engine answers. Children share the gateway's process group, so a Ctrl-C or crash of the gateway
+ * takes them along, and an exit hook kills any that remain; there is nothing to sweep at start.
+ */
+export class ProcessDriver implements ContainerDriver {
+  readonly name = "process" as const;
+  private readonly children = new Set<Child>();
+  private readonly entry: string;
+  private readonly cwd: string;
+  private readonly startupTimeoutMs: number;
+  private readonly stopTimeoutMs: number;
+  private readonly stdio: "inherit" | "ignore";
+  private readonly baseEnv: Record<string, string | undefined>;
+  private readonly killAllOnExit = () => {
+    for (const child of this.children) child.subprocess.kill("SIGKILL");
+  };
+
+  constructor(options: ProcessDriverOptions = {}) {
+    this.entry = options.entry ?? join(PROJECT_ROOT, "transcriber", "main.ts");
+    this.cwd = options.cwd ?? PROJECT_ROOT;
+    this.startupTimeoutMs = options.startupTimeoutMs ?? 15_000;
+    this.stopTimeoutMs = options.stopTimeoutMs ?? 2_000;
+    this.stdio = options.stdio ?? "inherit";
+    this.baseEnv = options.baseEnv ?? process.env;
+    process.on("exit", this.killAllOnExit);
+  }
+
+  async start(spec: ContainerSpec): Promise<RunningContainer> {
+    const host = "127.0.0.1";
+    const port = await freePort(host);
+    const subprocess = Bun.spawn([process.execPath, this.entry], {
+      cwd: this.cwd,
+      env: { ...this.baseEnv, ...spec.env, PORT: String(port), HOST: host },
+      stdio: ["ignore", this.stdio, this.stdio],
+    });
+    let settleExited!: (info: ExitInfo) => void;
+    const child: Child = {
+      id: `pid:${subprocess.pid}`,
+      host,
+      port,
+      subprocess,
+      stopRequested: false,
+      exited: new Promise<ExitInfo>((resolve) => (settleExited = resolve)),
+    };
+    this.children.add(child);
+    const died = subprocess.exited.then(() => describeExit(subprocess));
+    died.then((info) => {
+      this.children.delete(child);
+      if (!child.stopRequested) settleExited(info);
+    });
+    try {
+      await waitForHealth(`http://${host}:${port}/health`, {
+        timeoutMs: this.startupTimeoutMs,
+        died: died.then((info) => info.reason),
+      });
+    } catch (error) {
+      await this.stop(child);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`process driver: instance ${spec.instanceId} (${this.entry}) failed to start: ${message}`);
+    }
+    return child;
+  }
+
+  async stop(container: RunningContainer): Promise<void> {
+    const child = [...this.children].find((candidate) => candidate.id === container.id) as Child | undefined;
+    if (!child) return;
+    child.stopRequested = true;
+    child.subprocess.kill("SIGTERM");
+    const killTimer = setTimeout(() => child.subprocess.kill("SIGKILL"), this.stopTimeoutMs);
+    await child.subprocess.exited;
+    clearTimeout(killTimer);
+    this.children.delete(child);
+  }
+
+  /** Nothing to sweep: children never outlive the gateway (see the class comment). */
+  async sweep(): Promise<number> {
+    return 0;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.children].map((child) => this.stop(child)));
+    process.off("exit", this.killAllOnExit);
+  }
+}
+
+function describeExit(subprocess: Subprocess): ExitInfo {
+  const exitCode = subprocess.exitCode;
+  const signal = subprocess.signalCode;
+  const reason = signal ? `killed by ${signal}` : `exited with code ${exitCode}`;
+  return { exitCode, reason };
+}
