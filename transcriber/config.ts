@@ -1,0 +1,113 @@
+/**
+ * The transcriber's configuration, read once from the environment. Every bad value fails with one line that
+ * names the variable and what it accepts (DESIGN.md section 3), so a misconfigured container dies at start.
+ */
+import { readFileSync } from "node:fs";
+
+export type Backend = "openai" | "echo";
+
+export interface TranscriberConfig {
+  port: number;
+  host: string;
+  backend: Backend;
+  apiKey: string | undefined;
+  /** Unset means the SDK default (api.openai.com). */
+  baseUrl: string | undefined;
+  model: string;
+  /** Extra CA certificates (PEM) to trust for `baseUrl`, from OPENAI_CA_PEM and/or OPENAI_CA_FILE. */
+  caPem: string | undefined;
+  /** Age at which an upstream realtime session is replaced (OpenAI ends them at 60 minutes). */
+  realtimeSessionMaxMs: number;
+  logLevel: string;
+}
+
+/** A configuration error; its message is the one line to print. */
+export class ConfigError extends Error {
+  override name = "ConfigError";
+}
+
+const DEFAULT_SESSION_MAX_MS = 55 * 60_000;
+const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"];
+
+/**
+ * Parses the transcriber environment. `readFile` is injected so tests need no files.
+ * @throws ConfigError naming the offending variable.
+ */
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
+): TranscriberConfig {
+  const backend = oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "echo"], "openai") as Backend;
+  const baseUrl = nonEmpty(env.OPENAI_BASE_URL);
+  if (baseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(baseUrl)) {
+    throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL, got "${baseUrl}"`);
+  }
+  const apiKey = nonEmpty(env.OPENAI_API_KEY);
+  if (backend === "openai" && apiKey === undefined) {
+    throw new ConfigError("OPENAI_API_KEY is required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=echo)");
+  }
+  return {
+    port: integer(env, "PORT", 8080, 0, 65_535),
+    host: nonEmpty(env.HOST) ?? "0.0.0.0",
+    backend,
+    apiKey,
+    baseUrl,
+    model: nonEmpty(env.TRANSCRIBE_MODEL) ?? "gpt-4o-transcribe",
+    caPem: caPem(env, readFile),
+    realtimeSessionMaxMs: integer(env, "REALTIME_SESSION_MAX_MS", DEFAULT_SESSION_MAX_MS, 1_000, 59 * 60_000),
+    logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+  };
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed ? trimmed : undefined;
+}
+
+function oneOf(env: Record<string, string | undefined>, name: string, allowed: string[], fallback: string): string {
+  const value = nonEmpty(env[name]);
+  if (value === undefined) return fallback;
+  if (!allowed.includes(value)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${value}"`);
+  return value;
+}
+
+function integer(
+  env: Record<string, string | undefined>,
+  name: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  const value = nonEmpty(env[name]);
+  if (value === undefined) return fallback;
+  const parsed = Number(value);
+  if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
+    throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
+
+function caPem(env: Record<string, string | undefined>, readFile: (path: string) => string): string | undefined {
+  const parts: string[] = [];
+  const inline = nonEmpty(env.OPENAI_CA_PEM);
+  if (inline !== undefined) {
+    if (!inline.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new ConfigError("OPENAI_CA_PEM must contain PEM certificates (-----BEGIN CERTIFICATE-----)");
+    }
+    parts.push(inline);
+  }
+  const file = nonEmpty(env.OPENAI_CA_FILE);
+  if (file !== undefined) {
+    let text: string;
+    try {
+      text = readFile(file);
+    } catch (error) {
+      throw new ConfigError(`OPENAI_CA_FILE cannot be read (${file}): ${(error as Error).message}`);
+    }
+    if (!text.includes("-----BEGIN CERTIFICATE-----")) {
+      throw new ConfigError(`OPENAI_CA_FILE must be a PEM file of certificates, got ${file}`);
+    }
+    parts.push(text);
+  }
+  return parts.length > 0 ? parts.join("\n") : undefined;
+}

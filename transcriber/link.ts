@@ -1,0 +1,194 @@
+/**
+ * One upstream connection on the session timeline: configures the transcription session, sends audio and
+ * commits in order, holds them while connecting or while the socket is backed up (bounded), keeps the audio
+ * whose transcript is not delivered yet (for replay after a drop), and reports when nothing is outstanding.
+ */
+import type { ClientMessage } from "./protocol.ts";
+import type { Upstream, UpstreamFactory } from "./realtime.ts";
+import { Outbox } from "./outbox.ts";
+import { ReplayBuffer } from "./replay.ts";
+import { TranscriptTracker } from "./transcripts.ts";
+
+/** Samples per millisecond at 24 kHz. */
+const SAMPLES_PER_MS = 24;
+/** OpenAI refuses commits of less than 100 ms of audio. */
+export const MIN_COMMIT_MS = 100;
+
+export interface LinkOptions {
+  connect: UpstreamFactory;
+  model: string;
+  language?: string;
+  /** Session-timeline position of this connection's first sample. */
+  offsetMs: number;
+  emit(message: ClientMessage): void;
+  /** The connection ended without `close()` being called. */
+  onDrop(link: UpstreamLink, reason: string): void;
+  /** Socket bytes in flight above which we hold audio back. */
+  maxBufferedBytes?: number;
+  /** Held-back bytes above which the oldest audio is dropped (and the client told). */
+  maxQueueBytes?: number;
+  /** Most audio kept for replay. */
+  maxReplayMs?: number;
+  /** A connection not open by then counts as dropped. */
+  connectTimeoutMs?: number;
+  now?: () => number;
+}
+
+/** One realtime connection's lifetime; see the file comment. */
+export class UpstreamLink {
+  readonly tracker: TranscriptTracker;
+  state: "connecting" | "open" | "closed" = "connecting";
+  openedAtMs = 0;
+  #options: LinkOptions;
+  #upstream: Upstream | undefined;
+  #outbox: Outbox;
+  #appendedSamples = 0;
+  #replay: ReplayBuffer;
+  #retryTimer: ReturnType<typeof setTimeout> | undefined;
+  #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #waiters: Array<() => void> = [];
+  #closing = false;
+  #now: () => number;
+
+  constructor(options: LinkOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.tracker = new TranscriptTracker(options.offsetMs);
+    this.#outbox = new Outbox(options.maxQueueBytes ?? 2_000_000, options.maxBufferedBytes ?? 1_000_000);
+    this.#replay = new ReplayBuffer((options.maxReplayMs ?? 60_000) * SAMPLES_PER_MS);
+  }
+
+  /** Opens the connection (separate from construction so a reconnect can wait out its backoff). */
+  connect(): void {
+    if (this.#closing || this.#upstream) return;
+    this.#upstream = this.#options.connect({
+      onOpen: () => this.#onOpen(),
+      onEvent: (event) => {
+        if (this.state === "closed") return;
+        for (const message of this.tracker.handle(event)) this.#options.emit(message);
+        this.#replay.forgetBefore(this.#replayFromSample());
+        this.#notify();
+      },
+      onClose: (reason) => this.#onClose(reason),
+    });
+    // A silent network (no refusal, no answer) would otherwise leave the link connecting forever.
+    this.#connectTimer = setTimeout(() => {
+      if (this.state !== "connecting") return;
+      this.#upstream?.close();
+      this.#onClose("connect timeout");
+    }, this.#options.connectTimeoutMs ?? 10_000);
+  }
+
+  /** Milliseconds of audio appended to this link. */
+  get appendedMs(): number {
+    return this.#appendedSamples / SAMPLES_PER_MS;
+  }
+
+  /** Appends 24 kHz mono PCM. */
+  append(pcm: Int16Array): void {
+    if (pcm.length === 0 || this.state === "closed") return;
+    this.#appendedSamples += pcm.length;
+    this.#replay.push(pcm);
+    this.#enqueue({ kind: "audio", pcm });
+  }
+
+  /** Commits the buffer if at least 100 ms is uncommitted; returns whether it did. */
+  commit(): boolean {
+    if (this.state === "closed" || this.tracker.uncommittedMs(this.appendedMs) < MIN_COMMIT_MS) return false;
+    this.tracker.noteManualCommit(this.appendedMs);
+    this.#enqueue({ kind: "commit" });
+    return true;
+  }
+
+  /** Audio whose transcript is not delivered yet, and where it starts on the session timeline. */
+  unfinishedAudio(): { offsetMs: number; chunks: Int16Array[] } {
+    const { startSample, chunks } = this.#replay.from(this.#replayFromSample());
+    return { offsetMs: this.tracker.offsetMs + startSample / SAMPLES_PER_MS, chunks };
+  }
+
+  /** Resolves when no transcript is outstanding, the link is closed, or `timeoutMs` passes. */
+  drain(timeoutMs: number): Promise<void> {
+    if (this.tracker.outstanding === 0 || this.state === "closed") return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#waiters.push(done);
+    });
+  }
+
+  /** Closes on purpose; no drop is reported. */
+  close(): void {
+    this.#closing = true;
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#connectTimer);
+    this.#upstream?.close();
+    if (!this.#upstream) this.#onClose("closed before connecting");
+  }
+
+  #onOpen(): void {
+    if (this.state !== "connecting") return;
+    clearTimeout(this.#connectTimer);
+    this.state = "open";
+    this.openedAtMs = this.#now();
+    const language = this.#options.language;
+    this.#upstream!.send({
+      type: "session.update",
+      session: {
+        type: "transcription",
+        audio: {
+          input: {
+            format: { type: "audio/pcm", rate: 24_000 },
+            transcription: { model: this.#options.model, ...(language ? { language } : {}) },
+            turn_detection: { type: "server_vad" },
+          },
+        },
+      },
+    });
+    this.#flush();
+  }
+
+  #onClose(reason: string): void {
+    if (this.state === "closed") return;
+    this.state = "closed";
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#connectTimer);
+    this.#notify();
+    if (!this.#closing) this.#options.onDrop(this, reason);
+  }
+
+  #enqueue(item: Parameters<Outbox["push"]>[0]): void {
+    const droppedSamples = this.#outbox.push(item);
+    this.#flush();
+    if (droppedSamples === 0) return;
+    // Upstream never hears the dropped audio, so its later positions move earlier by that much.
+    this.tracker.offsetMs += droppedSamples / SAMPLES_PER_MS;
+    this.#options.emit({
+      type: "Error",
+      code: "backpressure",
+      message: `upstream is not keeping up; dropped ${Math.round(droppedSamples / SAMPLES_PER_MS)} ms of audio`,
+    });
+  }
+
+  #flush(): void {
+    if (this.state !== "open" || !this.#upstream || this.#outbox.flush(this.#upstream)) return;
+    // The socket has no drain event we can rely on: poll until it empties.
+    this.#retryTimer ??= setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#flush();
+    }, 20);
+  }
+
+  #replayFromSample(): number {
+    return Math.round(this.tracker.replayFromMs() * SAMPLES_PER_MS);
+  }
+
+  #notify(): void {
+    if (this.tracker.outstanding > 0 && this.state !== "closed") return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const done of waiters) done();
+  }
+}

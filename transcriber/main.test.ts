@@ -1,0 +1,60 @@
+/** The entry point as the container runs it: a separate process, configured by environment, stopped by signal. */
+import { describe, expect, test } from "bun:test";
+import { listen } from "./listen-client.ts";
+
+const MAIN = new URL("./main.ts", import.meta.url).pathname;
+
+function spawnMain(env: Record<string, string>) {
+  return Bun.spawn([process.execPath, MAIN], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+}
+
+/** Collects stdout in the background; `waitFor(msg)` resolves with the first JSON log line with that `msg`. */
+function logLines(stdout: ReadableStream<Uint8Array>) {
+  let text = "";
+  const finished = (async () => {
+    const decoder = new TextDecoder();
+    for await (const chunk of stdout as unknown as AsyncIterable<Uint8Array>) text += decoder.decode(chunk);
+  })();
+  const find = (msg: string) => text.split("\n").find((line) => line.includes(`"msg":"${msg}"`));
+  return {
+    text: () => text,
+    finished,
+    async waitFor(msg: string): Promise<Record<string, unknown>> {
+      for (let waitedMs = 0; waitedMs < 10_000; waitedMs += 10) {
+        const line = find(msg);
+        if (line) return JSON.parse(line);
+        await Bun.sleep(10);
+      }
+      throw new Error(`no "${msg}" log line in: ${text}`);
+    },
+  };
+}
+
+describe("transcriber/main.ts", () => {
+  test("a bad variable exits 1 with one line naming it", async () => {
+    const child = spawnMain({ TRANSCRIBER_BACKEND: "echo", PORT: "eighty" });
+    expect(await child.exited).toBe(1);
+    const stderr = await new Response(child.stderr).text();
+    expect(stderr.trim().split("\n")).toEqual([expect.stringContaining("PORT")]);
+  });
+
+  test("SIGTERM closes open sessions with 1000 and exits promptly, never logging the API key", async () => {
+    const child = spawnMain({ PORT: "0", HOST: "127.0.0.1", OPENAI_API_KEY: "sk-secret-value", OPENAI_BASE_URL: "https://127.0.0.1:9/v1" });
+    const logs = logLines(child.stdout);
+    const listening = await logs.waitFor("Transcriber listening");
+    const client = listen(`ws://127.0.0.1:${listening.port}`);
+    await client.opened;
+    const signalledAt = Date.now();
+    child.kill("SIGTERM");
+    expect((await client.closed).code).toBe(1000);
+    expect(await child.exited).toBe(0);
+    expect(Date.now() - signalledAt).toBeLessThan(5_500);
+    await logs.finished;
+    expect(logs.text()).toContain("Transcriber stopped");
+    expect(logs.text()).not.toContain("sk-secret-value");
+  });
+});

@@ -1,0 +1,61 @@
+/**
+ * Opus packets in, 24 kHz mono PCM out: the rate the Realtime API takes, so libopus resamples for free.
+ * A packet that does not decode is replaced by packet-loss concealment of the same length, so the session
+ * timeline (and every start/duration the client sees) keeps its length.
+ */
+import { createDecoder, type OpusDecoderHandle } from "libopus-wasm";
+
+/** Output sample rate of every decoder here. */
+export const PCM_RATE_HZ = 24_000;
+/** A 20 ms frame at 24 kHz: the concealment length before any good packet told us the real one. */
+const DEFAULT_FRAME_SAMPLES = 480;
+
+/** One decoded packet: `concealed` means the packet was bad and `pcm` is concealment. */
+export interface DecodedPacket {
+  pcm: Int16Array;
+  concealed: boolean;
+  error?: string;
+}
+
+/** Decodes one client's Opus stream; keeps decoder state between packets, as Opus requires. */
+export class OpusStreamDecoder {
+  #decoder: OpusDecoderHandle;
+  #lastFrameSamples = DEFAULT_FRAME_SAMPLES;
+
+  private constructor(decoder: OpusDecoderHandle) {
+    this.#decoder = decoder;
+  }
+
+  /** Creates a decoder producing 24 kHz mono int16. */
+  static async create(): Promise<OpusStreamDecoder> {
+    return new OpusStreamDecoder(await createDecoder({ sampleRate: PCM_RATE_HZ, channels: 1 }));
+  }
+
+  /** Decodes one packet; never throws for bad input. The returned PCM is a copy the caller may keep. */
+  decode(packet: Uint8Array): DecodedPacket {
+    if (packet.length > 0) {
+      try {
+        const pcm = this.#decoder.decode(packet);
+        this.#lastFrameSamples = pcm.length;
+        return { pcm: pcm.slice(), concealed: false };
+      } catch (error) {
+        return { pcm: this.conceal(), concealed: true, error: (error as Error).message };
+      }
+    }
+    return { pcm: this.conceal(), concealed: true, error: "empty packet" };
+  }
+
+  /** Concealment for one lost packet, as long as the last good one. */
+  conceal(): Int16Array {
+    return this.#decoder.decodePacketLoss(this.#lastFrameSamples).slice();
+  }
+
+  /** Releases the wasm decoder; safe to call twice. */
+  free(): void {
+    try {
+      this.#decoder.free();
+    } catch {
+      // Already freed: nothing to release.
+    }
+  }
+}

@@ -1,0 +1,226 @@
+import { describe, expect, test } from "bun:test";
+import pino from "pino";
+import { encodeOpusPackets, speechLikePcm48k } from "../test/audio.ts";
+import { answerCommits, FakeUpstreams } from "./fake-upstream.ts";
+import { OpusStreamDecoder } from "./opus.ts";
+import type { ClientMessage } from "./protocol.ts";
+import { TranscriptionSession, type AudioInput } from "./session.ts";
+
+/** PCM input of `n` ms per frame at 24 kHz, so tests count audio exactly. */
+const pcmInput: AudioInput = (frame) => ({ pcm: new Int16Array(frame.buffer, frame.byteOffset, frame.length / 2), concealed: false });
+const frameMs = (ms: number) => new Uint8Array(ms * 48).fill(1);
+const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function harness(overrides: Partial<ConstructorParameters<typeof TranscriptionSession>[0]> = {}, autoOpen = true) {
+  const upstreams = new FakeUpstreams();
+  upstreams.autoOpen = autoOpen;
+  const messages: ClientMessage[] = [];
+  const closes: Array<{ code: number; reason: string }> = [];
+  const session = new TranscriptionSession({
+    input: pcmInput,
+    connect: upstreams.factory,
+    model: "gpt-4o-transcribe",
+    language: "en",
+    realtimeSessionMaxMs: 60_000,
+    send: (message) => messages.push(message),
+    close: (code, reason) => closes.push({ code, reason }),
+    log: pino({ level: "silent" }),
+    reconnectBaseMs: 1,
+    ...overrides,
+  });
+  return { upstreams, messages, closes, session };
+}
+
+describe("TranscriptionSession", () => {
+  test("configures a server-VAD transcription session, then appends audio in 80 ms batches", async () => {
+    const { upstreams, session } = harness();
+    await tick();
+    for (let i = 0; i < 10; i++) session.onBinary(frameMs(20));
+    const [update, ...appends] = upstreams.last.sent;
+    expect(update).toEqual({
+      type: "session.update",
+      session: {
+        type: "transcription",
+        audio: {
+          input: {
+            format: { type: "audio/pcm", rate: 24_000 },
+            transcription: { model: "gpt-4o-transcribe", language: "en" },
+            turn_detection: { type: "server_vad" },
+          },
+        },
+      },
+    });
+    expect(appends.length).toBe(2);
+    expect(upstreams.last.audioMs()).toBe(160);
+    session.dispose();
+  });
+
+  test("holds audio while connecting and sends it in order once open", async () => {
+    const { upstreams, session } = harness({}, false);
+    const connection = upstreams.last;
+    for (let i = 0; i < 8; i++) session.onBinary(frameMs(20));
+    expect(connection.sent).toEqual([]);
+    connection.open();
+    expect(connection.sent[0]?.type).toBe("session.update");
+    expect(connection.audioMs()).toBe(160);
+    session.dispose();
+  });
+
+  test("a packet that is not Opus gives one bad_audio Error per burst and concealment, and the stream goes on", async () => {
+    const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 220, turns: [{ speechMs: 400, silenceMs: 0 }] }));
+    const decoder = await OpusStreamDecoder.create();
+    const { upstreams, messages, session } = harness({ input: (frame) => decoder.decode(frame) });
+    await tick();
+    const garbage = new Uint8Array([0xff, 0xff, 0xff]);
+    const stream = [...packets.slice(0, 5), garbage, garbage, garbage, ...packets.slice(5)];
+    for (const packet of stream) session.onBinary(packet);
+    session.finalize();
+    const errors = messages.filter((m) => m.type === "Error");
+    expect(errors).toEqual([{ type: "Error", code: "bad_audio", message: expect.stringContaining("corrupted") }]);
+    expect(session.receivedMs).toBe(stream.length * 20);
+    expect(upstreams.last.audioMs()).toBe(stream.length * 20);
+    session.dispose();
+    decoder.free();
+  });
+
+  test("Finalize commits only with at least 100 ms buffered, and its final spans the committed audio", async () => {
+    const { upstreams, messages, session } = harness();
+    await tick();
+    answerCommits(upstreams.last);
+    session.onBinary(frameMs(60));
+    session.finalize();
+    expect(upstreams.last.commits()).toBe(0);
+    session.onBinary(frameMs(60));
+    session.finalize();
+    expect(upstreams.last.commits()).toBe(1);
+    await tick();
+    expect(messages).toEqual([
+      { type: "Results", is_final: false, speech_final: false, start: 0, duration: 0.12, channel: { alternatives: [{ transcript: "partial" }] } },
+      { type: "Results", is_final: true, speech_final: true, start: 0, duration: 0.12, channel: { alternatives: [{ transcript: "1" }] } },
+      { type: "UtteranceEnd", last_word_end: 0.12 },
+    ]);
+    session.dispose();
+  });
+
+  test("bad control messages get an Error and the session continues; KeepAlive is silent", async () => {
+    const { messages, closes, session } = harness();
+    session.onText("{nope");
+    session.onText(JSON.stringify({ type: "Shout" }));
+    session.onText(JSON.stringify({ type: "KeepAlive", pad: "x".repeat(5000) }));
+    session.onText(JSON.stringify({ type: "KeepAlive" }));
+    expect(messages.map((m) => m.type === "Error" && m.code)).toEqual(["bad_message", "bad_message", "bad_message"]);
+    expect(closes).toEqual([]);
+    session.dispose();
+  });
+
+  test("CloseStream sends the outstanding finals before closing 1000", async () => {
+    const { upstreams, messages, closes, session } = harness();
+    await tick();
+    const connection = upstreams.last;
+    session.onBinary(frameMs(500));
+    session.onText(JSON.stringify({ type: "CloseStream" }));
+    expect(connection.commits()).toBe(1);
+    await tick(20);
+    expect(closes).toEqual([]);
+    connection.emit({ type: "input_audio_buffer.committed", item_id: "a", event_id: "e" });
+    connection.emit({ type: "conversation.item.input_audio_transcription.completed", item_id: "a", transcript: "bye", event_id: "e" } as never);
+    await tick();
+    expect(messages.at(-2)).toMatchObject({ type: "Results", is_final: true, duration: 0.5 });
+    expect(closes).toEqual([{ code: 1000, reason: "stream closed" }]);
+    expect(connection.closed).toBe(true);
+  });
+
+  test("CloseStream gives up waiting after closeWaitMs", async () => {
+    const { closes, session } = harness({ closeWaitMs: 50 });
+    await tick();
+    session.onBinary(frameMs(500));
+    const started = Date.now();
+    await session.closeStream();
+    expect(Date.now() - started).toBeGreaterThanOrEqual(45);
+    expect(closes).toEqual([{ code: 1000, reason: "stream closed" }]);
+  });
+
+  test("rotation moves new audio to a fresh connection, finalizes the old one, and keeps the timeline", async () => {
+    const { upstreams, messages, session } = harness({ realtimeSessionMaxMs: 50 });
+    await tick();
+    const first = upstreams.last;
+    answerCommits(first);
+    session.onBinary(frameMs(400));
+    await tick(70);
+    expect(upstreams.connections.length).toBe(2);
+    const second = upstreams.last;
+    expect(first.commits()).toBe(1);
+    await tick();
+    expect(first.closed).toBe(true);
+    session.onBinary(frameMs(400));
+    second.emit({ type: "input_audio_buffer.speech_started", item_id: "s", audio_start_ms: 100, event_id: "e" });
+    expect(first.audioMs() + second.audioMs()).toBe(800);
+    expect(messages.at(-1)).toEqual({ type: "SpeechStarted", timestamp: 0.5 });
+    session.dispose();
+  });
+
+  test("after a drop it reconnects and replays the audio not yet transcribed", async () => {
+    const { upstreams, messages, session } = harness();
+    await tick();
+    const first = upstreams.last;
+    session.onBinary(frameMs(320));
+    first.emit({ type: "input_audio_buffer.speech_started", item_id: "a", audio_start_ms: 80, event_id: "e" });
+    first.emit({ type: "input_audio_buffer.speech_stopped", item_id: "a", audio_end_ms: 160, event_id: "e" });
+    first.emit({ type: "input_audio_buffer.committed", item_id: "a", event_id: "e" });
+    first.emit({ type: "conversation.item.input_audio_transcription.completed", item_id: "a", transcript: "t", event_id: "e" } as never);
+    first.emit({ type: "input_audio_buffer.speech_started", item_id: "b", audio_start_ms: 240, event_id: "e" });
+    first.drop("network");
+    session.onBinary(frameMs(160));
+    await tick(10);
+    const second = upstreams.last;
+    expect(upstreams.connections.length).toBe(2);
+    // From the end of the last transcribed turn (160 ms) on: 160 ms replayed plus 160 ms new.
+    expect(second.audioMs()).toBe(160 + 160);
+    // The replayed turn starts again at 0.24 s: the client already heard that; a later turn is new.
+    second.emit({ type: "input_audio_buffer.speech_started", item_id: "c", audio_start_ms: 80, event_id: "e" });
+    second.emit({ type: "input_audio_buffer.speech_started", item_id: "d", audio_start_ms: 200, event_id: "e" });
+    expect(messages.filter((m) => m.type === "SpeechStarted")).toEqual([
+      { type: "SpeechStarted", timestamp: 0.08 },
+      { type: "SpeechStarted", timestamp: 0.24 },
+      { type: "SpeechStarted", timestamp: 0.36 },
+    ]);
+    session.dispose();
+  });
+
+  test("gives up with upstream_failed and close 1014 when connections keep failing", async () => {
+    const { upstreams, messages, closes, session } = harness({ maxReconnects: 3 }, false);
+    upstreams.onConnection = (connection) => queueMicrotask(() => connection.drop("refused"));
+    session.onBinary(frameMs(100));
+    upstreams.last.drop("refused");
+    await tick(100);
+    expect(upstreams.connections.length).toBeGreaterThanOrEqual(4);
+    expect(messages.at(-1)).toMatchObject({ type: "Error", code: "upstream_failed" });
+    expect(closes).toEqual([{ code: 1014, reason: "upstream failed" }]);
+  });
+
+  test("a backed-up upstream holds audio, then drops the oldest with a backpressure Error instead of growing", async () => {
+    const { upstreams, messages, session } = harness();
+    await tick();
+    upstreams.last.buffered = 10_000_000;
+    for (let i = 0; i < 60; i++) session.onBinary(frameMs(1_000));
+    expect(upstreams.last.audioMs()).toBe(0);
+    expect(messages.some((m) => m.type === "Error" && m.code === "backpressure")).toBe(true);
+    upstreams.last.buffered = 0;
+    await tick(50);
+    const sentMs = upstreams.last.audioMs();
+    expect(sentMs).toBeGreaterThan(0);
+    expect(sentMs).toBeLessThan(60_000);
+    session.dispose();
+  });
+
+  test("a connection that never opens times out and is retried", async () => {
+    const { upstreams, session } = harness({ connectTimeoutMs: 20 }, false);
+    session.onBinary(frameMs(160));
+    await tick(40);
+    expect(upstreams.connections.length).toBe(2);
+    expect(upstreams.connections[0]!.closed).toBe(true);
+    upstreams.last.open();
+    expect(upstreams.last.audioMs()).toBe(160);
+    session.dispose();
+  });
+});

@@ -1,0 +1,226 @@
+/**
+ * One client session: audio frames in (decoded to 24 kHz mono, batched), control messages, and the upstream
+ * connection(s) behind it. Replaces the upstream before OpenAI's session age limit without losing audio,
+ * reconnects with backoff after a drop (replaying audio not yet transcribed), and closes the client stream
+ * only after outstanding transcripts arrived (bounded).
+ */
+import type { Logger } from "pino";
+import { UpstreamLink } from "./link.ts";
+import type { DecodedPacket } from "./opus.ts";
+import { errorMessage, parseControl, type ClientMessage } from "./protocol.ts";
+import type { UpstreamFactory } from "./realtime.ts";
+
+/** Turns one binary client frame into 24 kHz mono PCM (Opus decoder or linear16 converter). */
+export type AudioInput = (frame: Uint8Array) => DecodedPacket;
+
+export interface SessionOptions {
+  input: AudioInput;
+  connect: UpstreamFactory;
+  model: string;
+  language?: string;
+  realtimeSessionMaxMs: number;
+  send(message: ClientMessage): void;
+  /** Closes the client socket. */
+  close(code: number, reason: string): void;
+  log: Logger;
+  /** How long CloseStream waits for outstanding transcripts. */
+  closeWaitMs?: number;
+  /** Consecutive failed upstream connections before the session gives up. */
+  maxReconnects?: number;
+  /** First reconnect delay; doubles per attempt. */
+  reconnectBaseMs?: number;
+  /** How long one upstream connection may take to open. */
+  connectTimeoutMs?: number;
+  now?: () => number;
+}
+
+/** Audio batched per append event: 80 ms at 24 kHz, a balance of latency and events per second. */
+const BATCH_SAMPLES = 1920;
+const SAMPLES_PER_MS = 24;
+/** A connection that stayed open this long counts as healthy: its drop starts a fresh retry count. */
+const STABLE_CONNECTION_MS = 5_000;
+/** At most one bad_audio Error per this interval, so a broken client is not flooded. */
+const BAD_AUDIO_REPORT_MS = 1_000;
+/** Upstream refusals that retrying cannot fix. */
+const AUTH_REFUSED = /\b(401|403)\b/;
+/** How long a replaced connection may take to deliver its last transcripts. */
+const RETIRE_WAIT_MS = 30_000;
+
+/** A client session; see the file comment. */
+export class TranscriptionSession {
+  #options: SessionOptions;
+  #now: () => number;
+  #links = new Set<UpstreamLink>();
+  #current: UpstreamLink;
+  #batch = new Int16Array(BATCH_SAMPLES);
+  #batchFill = 0;
+  #totalSamples = 0;
+  #failures = 0;
+  #rotateTimer: ReturnType<typeof setTimeout> | undefined;
+  #lastBadAudioReportMs = Number.NEGATIVE_INFINITY;
+  #previousFrameBad = false;
+  #lastSpeechStartedS = Number.NEGATIVE_INFINITY;
+  #closing: Promise<void> | undefined;
+  #ended = false;
+
+  constructor(options: SessionOptions) {
+    this.#options = options;
+    this.#now = options.now ?? Date.now;
+    this.#current = this.#newLink(0);
+    this.#current.connect();
+  }
+
+  /** Milliseconds of audio received so far: the session timeline. */
+  get receivedMs(): number {
+    return this.#totalSamples / SAMPLES_PER_MS;
+  }
+
+  /** One binary client frame. */
+  onBinary(frame: Uint8Array): void {
+    if (this.#closing || this.#ended) return;
+    const decoded = this.#options.input(frame);
+    if (decoded.concealed) {
+      if (!this.#previousFrameBad && this.#now() - this.#lastBadAudioReportMs >= BAD_AUDIO_REPORT_MS) {
+        this.#lastBadAudioReportMs = this.#now();
+        this.#options.send(errorMessage("bad_audio", `audio frame could not be decoded (${decoded.error}); concealed`));
+      }
+    }
+    this.#previousFrameBad = decoded.concealed;
+    this.#addPcm(decoded.pcm);
+  }
+
+  /** One text client frame (a control message). */
+  onText(text: string): void {
+    const control = parseControl(text);
+    if (control.type === "Error") this.#options.send(control);
+    else if (control.type === "Finalize") this.finalize();
+    else if (control.type === "CloseStream") void this.closeStream();
+  }
+
+  /** Commits what is buffered (at least 100 ms); its transcript arrives as a normal final. */
+  finalize(): void {
+    this.#flushBatch();
+    this.#current.commit();
+  }
+
+  /** Finalizes, waits (bounded) for outstanding transcripts, then closes the client with `code`. */
+  closeStream(code = 1000, reason = "stream closed"): Promise<void> {
+    this.#closing ??= this.#closeStream(code, reason);
+    return this.#closing;
+  }
+
+  /** The client went away: drop everything without waiting. */
+  dispose(): void {
+    this.#ended = true;
+    clearTimeout(this.#rotateTimer);
+    for (const link of this.#links) link.close();
+    this.#links.clear();
+  }
+
+  async #closeStream(code: number, reason: string): Promise<void> {
+    this.finalize();
+    const deadline = this.#now() + (this.#options.closeWaitMs ?? 5_000);
+    for (;;) {
+      const remainingMs = deadline - this.#now();
+      const busy = [...this.#links].filter((link) => link.state !== "closed" && link.tracker.outstanding > 0);
+      if (busy.length === 0 || remainingMs <= 0 || this.#ended) break;
+      await Promise.all(busy.map((link) => link.drain(remainingMs)));
+    }
+    if (this.#ended) return;
+    this.dispose();
+    this.#options.close(code, reason);
+  }
+
+  #emit(message: ClientMessage): void {
+    if (this.#ended) return;
+    if (message.type === "SpeechStarted") {
+      // Audio replayed after a reconnect starts its speech again: the client heard about it already.
+      if (message.timestamp <= this.#lastSpeechStartedS) return;
+      this.#lastSpeechStartedS = message.timestamp;
+    }
+    this.#options.send(message);
+  }
+
+  #addPcm(pcm: Int16Array): void {
+    this.#totalSamples += pcm.length;
+    let at = 0;
+    while (at < pcm.length) {
+      const take = Math.min(pcm.length - at, BATCH_SAMPLES - this.#batchFill);
+      this.#batch.set(pcm.subarray(at, at + take), this.#batchFill);
+      this.#batchFill += take;
+      at += take;
+      if (this.#batchFill === BATCH_SAMPLES) this.#flushBatch();
+    }
+  }
+
+  #flushBatch(): void {
+    if (this.#batchFill === 0) return;
+    this.#current.append(this.#batch.slice(0, this.#batchFill));
+    this.#batchFill = 0;
+  }
+
+  #newLink(offsetMs: number): UpstreamLink {
+    const link = new UpstreamLink({
+      connect: this.#options.connect,
+      model: this.#options.model,
+      language: this.#options.language,
+      offsetMs,
+      emit: (message) => this.#emit(message),
+      onDrop: (dropped, reason) => this.#onDrop(dropped, reason),
+      connectTimeoutMs: this.#options.connectTimeoutMs,
+      now: this.#now,
+    });
+    this.#links.add(link);
+    clearTimeout(this.#rotateTimer);
+    this.#rotateTimer = setTimeout(() => this.#rotate(), this.#options.realtimeSessionMaxMs);
+    return link;
+  }
+
+  /** Moves new audio to a fresh connection, then lets the old one finish its transcripts and close. */
+  #rotate(): void {
+    if (this.#closing || this.#ended) return;
+    this.#flushBatch();
+    const old = this.#current;
+    this.#current = this.#newLink(this.receivedMs);
+    this.#current.connect();
+    this.#options.log.info({ offsetMs: this.receivedMs }, "Realtime session rotated");
+    old.commit();
+    void old.drain(RETIRE_WAIT_MS).then(() => this.#retire(old));
+  }
+
+  #retire(link: UpstreamLink): void {
+    link.close();
+    this.#links.delete(link);
+  }
+
+  #onDrop(link: UpstreamLink, reason: string): void {
+    this.#links.delete(link);
+    if (this.#ended) return;
+    if (link !== this.#current) {
+      this.#options.log.warn({ reason }, "Retiring realtime connection dropped before its last transcripts");
+      return;
+    }
+    const stable = link.openedAtMs > 0 && this.#now() - link.openedAtMs >= STABLE_CONNECTION_MS;
+    this.#failures = stable ? 1 : this.#failures + 1;
+    const maxReconnects = this.#options.maxReconnects ?? 5;
+    // A refused key will not be accepted on the next try either.
+    if (this.#failures > maxReconnects || AUTH_REFUSED.test(reason)) {
+      this.#options.log.error({ reason, attempts: this.#failures }, "Realtime upstream failed; giving up");
+      this.#options.send(errorMessage("upstream_failed", `transcription upstream failed: ${reason}`));
+      this.dispose();
+      this.#options.close(1014, "upstream failed");
+      return;
+    }
+    const { offsetMs, chunks } = link.unfinishedAudio();
+    const next = this.#newLink(offsetMs);
+    for (const chunk of chunks) next.append(chunk);
+    this.#current = next;
+    const delayMs = (this.#options.reconnectBaseMs ?? 250) * 2 ** (this.#failures - 1);
+    this.#options.log.warn({ reason, attempt: this.#failures, delayMs }, "Realtime upstream dropped; reconnecting");
+    setTimeout(() => {
+      if (!this.#ended) next.connect();
+    }, delayMs);
+    // A CloseStream in progress waits for this audio too: finalize it on the new connection.
+    if (this.#closing) next.commit();
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, test } from "bun:test";
+import { TranscriptTracker } from "./transcripts.ts";
+
+const alt = (text: string) => ({ alternatives: [{ transcript: text }] });
+
+describe("TranscriptTracker", () => {
+  test("maps a server-VAD turn to SpeechStarted, cumulative interim Results, a final and UtteranceEnd", () => {
+    const tracker = new TranscriptTracker(0);
+    expect(tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "i1", audio_start_ms: 500, event_id: "e" })).toEqual([
+      { type: "SpeechStarted", timestamp: 0.5 },
+    ]);
+    expect(tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "i1", audio_end_ms: 1750, event_id: "e" })).toEqual([]);
+    tracker.handle({ type: "input_audio_buffer.committed", item_id: "i1", event_id: "e" });
+    expect(tracker.outstanding).toBe(1);
+    const d1 = tracker.handle({ type: "conversation.item.input_audio_transcription.delta", item_id: "i1", delta: "hello", event_id: "e" });
+    const d2 = tracker.handle({ type: "conversation.item.input_audio_transcription.delta", item_id: "i1", delta: " world", event_id: "e" });
+    expect(d1).toEqual([{ type: "Results", is_final: false, speech_final: false, start: 0.5, duration: 1.25, channel: alt("hello") }]);
+    expect(d2[0]).toMatchObject({ is_final: false, channel: alt("hello world") });
+    const done = tracker.handle({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "i1",
+      transcript: "hello world.",
+      event_id: "e",
+      content_index: 0,
+    } as never);
+    expect(done).toEqual([
+      { type: "Results", is_final: true, speech_final: true, start: 0.5, duration: 1.25, channel: alt("hello world.") },
+      { type: "UtteranceEnd", last_word_end: 1.75 },
+    ]);
+    expect(tracker.outstanding).toBe(0);
+  });
+
+  test("places times on the session timeline with the connection's offset", () => {
+    const tracker = new TranscriptTracker(60_000);
+    expect(tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "i", audio_start_ms: 100, event_id: "e" })).toEqual([
+      { type: "SpeechStarted", timestamp: 60.1 },
+    ]);
+  });
+
+  test("a manual commit's item spans the audio since the previous commit", () => {
+    const tracker = new TranscriptTracker(1000);
+    tracker.noteManualCommit(800);
+    expect(tracker.outstanding).toBe(1);
+    tracker.handle({ type: "input_audio_buffer.committed", item_id: "m1", event_id: "e" });
+    tracker.noteManualCommit(1200);
+    tracker.handle({ type: "input_audio_buffer.committed", item_id: "m2", event_id: "e" });
+    const [final] = tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "m2", transcript: "x", event_id: "e" } as never);
+    expect(final).toMatchObject({ is_final: true, start: 1.8, duration: 0.4 });
+    expect(tracker.uncommittedMs(1500)).toBe(300);
+  });
+
+  test("hides the empty-commit error that follows our own Finalize, but reports other errors and failures", () => {
+    const tracker = new TranscriptTracker(0);
+    tracker.noteManualCommit(500);
+    const emptyCommit = { type: "error", event_id: "e", error: { type: "invalid_request_error", code: "input_audio_buffer_commit_empty", message: "buffer too small" } };
+    expect(tracker.handle(emptyCommit)).toEqual([]);
+    expect(tracker.outstanding).toBe(0);
+    expect(tracker.handle(emptyCommit)).toEqual([{ type: "Error", code: "input_audio_buffer_commit_empty", message: "buffer too small" }]);
+    expect(
+      tracker.handle({ type: "conversation.item.input_audio_transcription.failed", item_id: "i", content_index: 0, event_id: "e", error: { code: "bad", message: "nope" } }),
+    ).toEqual([{ type: "Error", code: "bad", message: "nope" }]);
+  });
+
+  test("replays from the start of the earliest item without a transcript", () => {
+    const tracker = new TranscriptTracker(0);
+    tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "a", audio_start_ms: 300, event_id: "e" });
+    tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "a", audio_end_ms: 900, event_id: "e" });
+    expect(tracker.replayFromMs()).toBe(300);
+    tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "a", transcript: "t", event_id: "e" } as never);
+    expect(tracker.replayFromMs()).toBe(900);
+  });
+});

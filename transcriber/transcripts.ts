@@ -1,0 +1,138 @@
+/**
+ * Maps one upstream connection's realtime events to client messages, and tracks which committed items still
+ * owe a transcript. Upstream audio_*_ms count from that connection's first sample; `offsetMs` places them
+ * on the session timeline, which survives reconnects.
+ */
+import { errorMessage, results, seconds, type ClientMessage } from "./protocol.ts";
+import type { UpstreamEvent } from "./realtime.ts";
+
+interface Item {
+  startMs?: number;
+  endMs?: number;
+  text: string;
+  committed: boolean;
+}
+
+/** Our own commits, in order; each becomes the next committed item that VAD did not end. */
+interface ManualSpan {
+  startMs: number;
+  endMs: number;
+}
+
+/** Upstream error codes that mean "commit of an empty buffer": expected after our own Finalize. */
+const EMPTY_COMMIT = /commit_empty|buffer too small/i;
+
+/** Per-connection transcript state. All `*Ms` without "session" are on the connection's own timeline. */
+export class TranscriptTracker {
+  /** Where this connection's audio starts on the session timeline. */
+  offsetMs: number;
+  #items = new Map<string, Item>();
+  #manual: ManualSpan[] = [];
+  /** End of the last commit (ours or VAD's): audio before it is in some item. */
+  #lastCommitMs = 0;
+
+  constructor(offsetMs: number) {
+    this.offsetMs = offsetMs;
+  }
+
+  /** Records a commit we send, covering audio since the last commit up to `endMs`. */
+  noteManualCommit(endMs: number): void {
+    this.#manual.push({ startMs: this.#lastCommitMs, endMs });
+    this.#lastCommitMs = endMs;
+  }
+
+  /** Audio buffered upstream since the last commit, given how much was appended. */
+  uncommittedMs(appendedMs: number): number {
+    return appendedMs - this.#lastCommitMs;
+  }
+
+  /** Commits sent or items committed whose transcript has not arrived yet. */
+  get outstanding(): number {
+    let count = this.#manual.length;
+    for (const item of this.#items.values()) if (item.committed) count++;
+    return count;
+  }
+
+  /** Earliest audio whose transcript is not delivered yet: what a replacement connection must hear again. */
+  replayFromMs(): number {
+    let from = this.#lastCommitMs;
+    for (const span of this.#manual) from = Math.min(from, span.startMs);
+    for (const item of this.#items.values()) if (item.startMs !== undefined) from = Math.min(from, item.startMs);
+    return from;
+  }
+
+  /** Handles one upstream event; returns the client messages it produces, in order. */
+  handle(event: UpstreamEvent): ClientMessage[] {
+    const e = event as Record<string, unknown>;
+    const itemId = typeof e.item_id === "string" ? e.item_id : "";
+    switch (event.type) {
+      case "input_audio_buffer.speech_started": {
+        const startMs = Number(e.audio_start_ms) || 0;
+        this.#item(itemId).startMs = startMs;
+        return [{ type: "SpeechStarted", timestamp: seconds(this.offsetMs + startMs) }];
+      }
+      case "input_audio_buffer.speech_stopped": {
+        const endMs = Number(e.audio_end_ms) || 0;
+        this.#item(itemId).endMs = endMs;
+        this.#lastCommitMs = Math.max(this.#lastCommitMs, endMs);
+        return [];
+      }
+      case "input_audio_buffer.committed": {
+        const item = this.#item(itemId);
+        if (item.endMs === undefined) {
+          const span = this.#manual.shift();
+          item.startMs ??= span?.startMs ?? this.#lastCommitMs;
+          item.endMs = span?.endMs ?? this.#lastCommitMs;
+        }
+        item.committed = true;
+        return [];
+      }
+      case "conversation.item.input_audio_transcription.delta": {
+        const item = this.#item(itemId);
+        item.text += typeof e.delta === "string" ? e.delta : "";
+        return [this.#results(item, item.text, false)];
+      }
+      case "conversation.item.input_audio_transcription.completed": {
+        const item = this.#item(itemId);
+        this.#items.delete(itemId);
+        const transcript = typeof e.transcript === "string" ? e.transcript : item.text;
+        const final = this.#results(item, transcript, true);
+        const endMs = this.offsetMs + (item.endMs ?? item.startMs ?? this.#lastCommitMs);
+        return [final, { type: "UtteranceEnd", last_word_end: seconds(endMs) }];
+      }
+      case "conversation.item.input_audio_transcription.failed": {
+        this.#items.delete(itemId);
+        const error = (e.error ?? {}) as { code?: unknown; message?: unknown };
+        return [errorMessage(String(error.code ?? "transcription_failed"), String(error.message ?? "transcription failed"))];
+      }
+      case "error": {
+        const error = (e.error ?? {}) as { code?: unknown; message?: unknown; type?: unknown };
+        const code = String(error.code ?? error.type ?? "upstream_error");
+        const message = String(error.message ?? "upstream error");
+        // Our Finalize raced a VAD commit (or found too little audio): nothing the client needs to know.
+        if (this.#manual.length > 0 && (EMPTY_COMMIT.test(code) || EMPTY_COMMIT.test(message))) {
+          this.#manual.shift();
+          return [];
+        }
+        return [errorMessage(code, message)];
+      }
+      default:
+        return [];
+    }
+  }
+
+  #item(itemId: string): Item {
+    let item = this.#items.get(itemId);
+    if (!item) {
+      item = { text: "", committed: false };
+      this.#items.set(itemId, item);
+    }
+    return item;
+  }
+
+  #results(item: Item, transcript: string, isFinal: boolean): ClientMessage {
+    const startMs = item.startMs ?? this.#lastCommitMs;
+    const endMs = item.endMs ?? startMs;
+    return results(transcript, this.offsetMs + startMs, this.offsetMs + endMs, isFinal);
+  }
+}
