@@ -3,7 +3,7 @@ import { ConfigError, loadConfig, parseDurationMs, publicConfig } from "./config
 
 describe("configuration", () => {
   test("defaults follow the design table", () => {
-    const config = loadConfig({});
+    const config = loadConfig({ OPENAI_API_KEY: "k" });
     expect(config.routingMode).toBe("pool");
     expect(config.containerPoolSize).toBe(5);
     expect(config.maxInstances).toBe(20);
@@ -44,13 +44,18 @@ describe("configuration", () => {
   ])("a bad %s (%s) fails naming the variable", (name, value, message) => {
     let thrown: unknown;
     try {
-      loadConfig({ [name]: value });
+      loadConfig({ OPENAI_API_KEY: "k", [name]: value });
     } catch (error) {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(ConfigError);
     expect((thrown as Error).message).toMatch(message);
     expect((thrown as Error).message).not.toContain("\n");
+  });
+
+  test("the openai backend needs an API key; the echo backend does not", () => {
+    expect(() => loadConfig({})).toThrow(/^OPENAI_API_KEY: required when TRANSCRIBER_BACKEND=openai/);
+    expect(loadConfig({ TRANSCRIBER_BACKEND: "echo" }).openaiApiKey).toBeUndefined();
   });
 
   test("the public view never shows secrets", () => {

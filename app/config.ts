@@ -128,7 +128,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(gatewayName)) {
     throw new ConfigError(`GATEWAY_NAME: expected 1-31 lowercase letters, digits or '-' (got '${gatewayName}')`);
   }
-  return {
+  const config: GatewayConfig = {
     routingMode: oneOf(env, "ROUTING_MODE", ["pool", "session", "shared", "autoscale"], "pool"),
     containerPoolSize: integer(env, "CONTAINER_POOL_SIZE", 5, 1, 1000),
     maxInstances: integer(env, "MAX_INSTANCES", 20, 1, 10_000),
@@ -155,6 +155,12 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     drainTimeoutMs: duration(env, "DRAIN_TIMEOUT", "10s"),
     logLevel: oneOf(env, "LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
   };
+  if (config.transcriberBackend === "openai" && !config.openaiApiKey) {
+    throw new ConfigError(
+      "OPENAI_API_KEY: required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=echo; `npm run dev` starts a local stand-in)",
+    );
+  }
+  return config;
 }
 
 /** The configuration as shown on /stats: every setting, never a secret. */

@@ -44,6 +44,11 @@ export class Gateway {
     this.app = new Elysia({
       websocket: { maxPayloadLength: config.maxFrameBytes, idleTimeout: 120, perMessageDeflate: false },
     })
+      // Bad query parameters are 400 with the schema's one-line message (Elysia's default is a 422 JSON body).
+      .onError(({ code, error }) => {
+        if (code !== "VALIDATION") return;
+        return new Response(`${error.customError ?? "invalid request parameters"}\n`, { status: 400 });
+      })
       .use(httpRoutes(this.state))
       .use(listenRoute(this.state));
   }

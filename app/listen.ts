@@ -6,7 +6,7 @@ import { Elysia } from "elysia";
 import type { Lease } from "../runtime/instance.ts";
 import { CLOSE, type Metadata } from "./protocol.ts";
 import { listenQuery, upstreamUrl } from "./query.ts";
-import { Relay } from "./relay.ts";
+import { type ClientSocket, Relay } from "./relay.ts";
 import type { RouteDecision } from "./routing/strategy.ts";
 import type { GatewayState } from "./state.ts";
 
@@ -47,9 +47,13 @@ export function listenRoute(state: GatewayState) {
       const instance = state.registry.get(decision.instanceId);
       let lease: Lease | undefined;
       const relay = new Relay({
-        client: ws.raw,
+        // Elysia's copy of Bun's ServerWebSocket type predates getBufferedAmount; the object has it.
+        client: ws.raw as unknown as ClientSocket,
         backpressureLimitBytes: config.backpressureLimitBytes,
         onActivity: () => instance.touch(),
+        onUpstreamLost: () => {
+          if (lease) void instance.suspect(lease.containerId);
+        },
         onFinish: (code) => {
           lease?.release();
           state.sessionEnded(relay, code);
@@ -58,27 +62,38 @@ export function listenRoute(state: GatewayState) {
       relays.set(ws.raw, relay);
       state.sessionOpened(relay);
 
-      try {
-        lease = await instance.acquire();
-      } catch (error) {
-        return relay.fail(CLOSE.tryAgainLater, "container_failed", `could not start ${decision.instanceId}: ${(error as Error).message}`);
+      // A warm container can have died a moment ago without the engine saying so yet: its refusal marks it
+      // suspect (the instance probes it), and one more acquire() then starts a fresh one.
+      for (let attempt = 1; ; attempt++) {
+        try {
+          lease = await instance.acquire();
+        } catch (error) {
+          return relay.fail(CLOSE.tryAgainLater, "container_failed", `could not start ${decision.instanceId}: ${(error as Error).message}`);
+        }
+        if (relay.closed) return lease.release();
+        try {
+          await relay.connect(upstreamUrl(lease.endpoint, ws.data.query, sessionId));
+          break;
+        } catch (error) {
+          const failed = lease;
+          lease = undefined;
+          failed.release();
+          if (relay.closed) return;
+          if (attempt === 2) return relay.fail(CLOSE.tryAgainLater, "transcriber_unreachable", (error as Error).message);
+          await instance.suspect(failed.containerId);
+        }
       }
-      if (relay.closed) return lease.release();
-      lease.onCrash((info) =>
+      const held = lease;
+      held.onCrash((info) =>
         relay.fail(CLOSE.serviceRestart, "container_stopped", `container ${decision.instanceId} stopped (${info.reason}); reconnect`),
       );
-      try {
-        await relay.connect(upstreamUrl(lease.endpoint, ws.data.query, sessionId));
-      } catch (error) {
-        return relay.fail(CLOSE.tryAgainLater, "transcriber_unreachable", (error as Error).message);
-      }
       const metadata: Metadata = {
         type: "Metadata",
         session_id: sessionId,
         request_id: requestId,
         container: decision.instanceId,
         routing: state.strategy.mode,
-        start: lease.start,
+        start: held.start,
         wait_ms: Math.round((performance.now() - startedAtMs) * 10) / 10,
       };
       relay.sendClient(JSON.stringify(metadata));

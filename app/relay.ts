@@ -19,6 +19,8 @@ export interface RelayOptions {
   backpressureLimitBytes: number;
   /** Called for every relayed frame; must stay O(1) (it marks the instance active). */
   onActivity: () => void;
+  /** Called when an open upstream breaks without a close frame: the container may be gone. */
+  onUpstreamLost?: () => void;
   /** Called once when the session ends, however it ends. */
   onFinish: (code: number, reason: string) => void;
   connectTimeoutMs?: number;
@@ -61,18 +63,24 @@ export class Relay {
     }
   }
 
-  /** Opens the upstream WebSocket and resolves once frames flow; rejects if it cannot connect in time. */
+  /**
+   * Opens the upstream WebSocket and resolves once frames flow. Rejects, leaving the session and its queued
+   * frames intact for another attempt, if it cannot connect in time.
+   */
   connect(url: string): Promise<void> {
     const timeoutMs = this.opts.connectTimeoutMs ?? 5000;
     return new Promise<void>((resolve, reject) => {
       const upstream = new WebSocket(url);
       upstream.binaryType = "arraybuffer";
       this.upstream = upstream;
+      let opened = false;
       const timer = setTimeout(() => {
-        reject(new Error(`transcriber at ${url.split("?")[0]} did not accept the session within ${timeoutMs} ms`));
+        upstream.onclose = null;
         upstream.close();
+        reject(new Error(`transcriber at ${url.split("?")[0]} did not accept the session within ${timeoutMs} ms`));
       }, timeoutMs);
       upstream.onopen = () => {
+        opened = true;
         clearTimeout(timer);
         for (const frame of this.queue) upstream.send(frame);
         this.queue = [];
@@ -82,8 +90,8 @@ export class Relay {
       upstream.onmessage = (event) => this.fromUpstream(event.data as string | ArrayBuffer);
       upstream.onclose = (event) => {
         clearTimeout(timer);
-        reject(new Error(`transcriber closed the connection (${event.code})`));
-        this.upstreamClosed(event.code, event.reason);
+        if (opened) return this.upstreamClosed(event.code, event.reason);
+        reject(new Error(`transcriber at ${url.split("?")[0]} refused the session (${event.code})`));
       };
     });
   }
@@ -134,6 +142,7 @@ export class Relay {
     if (code === CLOSE.normal) return this.end(CLOSE.normal, reason);
     // No close frame (1006) or "going away" means the container went away: the client should reconnect.
     if (code === 1006 || code === CLOSE.goingAway) {
+      this.opts.onUpstreamLost?.();
       return this.fail(CLOSE.serviceRestart, "container_stopped", "the transcriber container stopped; reconnect");
     }
     this.end(isSendable(code) ? code : CLOSE.internalError, reason || "transcriber closed the session");

@@ -35,3 +35,14 @@ export async function waitForHealth(url: string, options: WaitForHealthOptions =
   if (deathReason !== undefined) throw new Error(`transcriber exited before it was healthy: ${deathReason}`);
   throw new Error(`transcriber not healthy at ${url} after ${timeoutMs} ms (last: ${lastProblem})`);
 }
+
+/** One `GET /health` with a short deadline: true when it answers 200. */
+export async function isHealthy(url: string, timeoutMs = 500): Promise<boolean> {
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) });
+    await response.arrayBuffer();
+    return response.status === 200;
+  } catch {
+    return false;
+  }
+}

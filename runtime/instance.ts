@@ -1,4 +1,5 @@
 import type { ContainerDriver, ExitInfo, RunningContainer } from "./driver.ts";
+import { isHealthy } from "./health.ts";
 import { InstanceLease, type Lease, type StartKind } from "./lease.ts";
 import { silentLogger, type RuntimeLogger } from "./logger.ts";
 
@@ -63,6 +64,8 @@ export class Instance {
   private state: InstanceState = { name: "idle" };
   private everRan = false;
   private readonly leases = new Set<InstanceLease>();
+  /** A health probe in flight after a connection to the container broke; acquire() waits for its verdict. */
+  private suspicion: Promise<void> | undefined;
   private readonly driver: ContainerDriver;
   private readonly env: () => Record<string, string>;
   private readonly logger: RuntimeLogger;
@@ -97,7 +100,11 @@ export class Instance {
     let kind: StartKind = "warm";
     for (let attempt = 0; ; ) {
       const state = this.state;
-      if (state.name === "running") return this.lease(state.container, kind, this.clock() - startedAtMs);
+      if (state.name === "running") {
+        if (!this.suspicion) return this.lease(state.container, kind, this.clock() - startedAtMs);
+        await this.suspicion;
+        continue;
+      }
       if (state.name === "stopping") {
         await state.done;
       } else if (state.name === "starting") {
@@ -109,6 +116,23 @@ export class Instance {
         this.beginStart(kind);
       }
     }
+  }
+
+  /**
+   * A connection to this container broke without a close frame. The engine's exit notice can trail the
+   * broken socket by a few hundred milliseconds; probing /health now keeps the next session from being handed
+   * a dead endpoint. A container that does not answer is treated as crashed and removed.
+   */
+  suspect(containerId: string): Promise<void> {
+    const state = this.state;
+    if (state.name !== "running" || state.container.id !== containerId) return this.suspicion ?? Promise.resolve();
+    const container = state.container;
+    this.suspicion ??= (async () => {
+      if (await isHealthy(`http://${container.host}:${container.port}/health`)) return;
+      this.onExit(container, { exitCode: null, reason: "transcriber stopped answering" });
+      await this.driver.stop(container).catch(() => undefined);
+    })().finally(() => (this.suspicion = undefined));
+    return this.suspicion;
   }
 
   /** Activity: the gateway calls this as it relays bytes. O(1). */

@@ -167,7 +167,10 @@ export class PodmanDriver implements ContainerDriver {
     this.started.set(id, handle);
     void this.waitForExit(id).then((info) => {
       this.started.delete(id);
-      if (!handle.stopRequested) settle(info);
+      if (handle.stopRequested) return;
+      settle(info);
+      // A dead container still holds its name and layer until removed; nobody else will remove it.
+      void this.remove(id);
     });
     return handle;
   }

@@ -2,6 +2,8 @@
  * `npm test`: the whole suite through `bun test` (which ignores bunfig's timeout, so it is passed here), echoed
  * as it runs, then the plain summary line `N passed, N failed` that CI reads.
  */
+export {};
+
 const args = ["test", "--timeout", "120000", ...process.argv.slice(2)];
 const child = Bun.spawn([process.execPath, ...args], {
   stdout: "pipe",
@@ -12,9 +14,10 @@ const child = Bun.spawn([process.execPath, ...args], {
 let transcript = "";
 async function pump(stream: ReadableStream<Uint8Array>, sink: NodeJS.WriteStream) {
   const decoder = new TextDecoder();
-  for await (const chunk of stream) {
-    sink.write(chunk);
-    transcript += decoder.decode(chunk, { stream: true });
+  const reader = stream.getReader();
+  for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+    sink.write(chunk.value);
+    transcript += decoder.decode(chunk.value, { stream: true });
   }
 }
 await Promise.all([pump(child.stdout, process.stdout), pump(child.stderr, process.stderr)]);

@@ -92,9 +92,10 @@ export class UpstreamLink {
     this.#enqueue({ kind: "audio", pcm });
   }
 
-  /** Commits the buffer if at least 100 ms is uncommitted; returns whether it did. */
+  /** Commits the buffer if at least 100 ms is uncommitted and it is not just trailing silence; returns whether it did. */
   commit(): boolean {
     if (this.state === "closed" || this.tracker.uncommittedMs(this.appendedMs) < MIN_COMMIT_MS) return false;
+    if (!this.tracker.worthCommitting) return false;
     this.tracker.noteManualCommit(this.appendedMs);
     this.#enqueue({ kind: "commit" });
     return true;

@@ -70,3 +70,16 @@ describe("TranscriptTracker", () => {
     expect(tracker.replayFromMs()).toBe(900);
   });
 });
+
+describe("trailing silence", () => {
+  test("after the VAD ends a turn, the rest of the buffer is not worth a manual commit until speech starts again", () => {
+    const tracker = new TranscriptTracker(0);
+    expect(tracker.worthCommitting).toBe(true);
+    tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "a", audio_start_ms: 100, event_id: "e" });
+    expect(tracker.worthCommitting).toBe(true);
+    tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "a", audio_end_ms: 900, event_id: "e" });
+    expect(tracker.worthCommitting).toBe(false);
+    tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "b", audio_start_ms: 1500, event_id: "e" });
+    expect(tracker.worthCommitting).toBe(true);
+  });
+});

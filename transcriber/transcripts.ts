@@ -30,6 +30,8 @@ export class TranscriptTracker {
   #manual: ManualSpan[] = [];
   /** End of the last commit (ours or VAD's): audio before it is in some item. */
   #lastCommitMs = 0;
+  /** The server VAD's last word: after `stopped`, what is buffered is trailing silence. */
+  #vad: "unknown" | "speech" | "silence" = "unknown";
 
   constructor(offsetMs: number) {
     this.offsetMs = offsetMs;
@@ -44,6 +46,14 @@ export class TranscriptTracker {
   /** Audio buffered upstream since the last commit, given how much was appended. */
   uncommittedMs(appendedMs: number): number {
     return appendedMs - this.#lastCommitMs;
+  }
+
+  /**
+   * Whether a manual commit (Finalize, CloseStream) has anything worth transcribing: not when the server VAD
+   * has ended the last turn and heard no speech since, since that buffer is only trailing silence.
+   */
+  get worthCommitting(): boolean {
+    return this.#vad !== "silence";
   }
 
   /** Commits sent or items committed whose transcript has not arrived yet. */
@@ -69,11 +79,13 @@ export class TranscriptTracker {
       case "input_audio_buffer.speech_started": {
         const startMs = Number(e.audio_start_ms) || 0;
         this.#item(itemId).startMs = startMs;
+        this.#vad = "speech";
         return [{ type: "SpeechStarted", timestamp: seconds(this.offsetMs + startMs) }];
       }
       case "input_audio_buffer.speech_stopped": {
         const endMs = Number(e.audio_end_ms) || 0;
         this.#item(itemId).endMs = endMs;
+        this.#vad = "silence";
         this.#lastCommitMs = Math.max(this.#lastCommitMs, endMs);
         return [];
       }
