@@ -1,0 +1,176 @@
+import { afterEach, describe, expect, test } from "bun:test";
+import type { ServerWebSocket } from "bun";
+import { type ClientSocket, Relay } from "./relay.ts";
+
+/** A client socket whose send buffer the test controls (Bun's ServerWebSocket in production). */
+class FakeClient implements ClientSocket {
+  sent: Array<string | Uint8Array> = [];
+  closed: { code?: number; reason?: string } | undefined;
+  bufferedBytes = 0;
+  send(data: string | Uint8Array): number {
+    this.sent.push(data);
+    return 1;
+  }
+  close(code?: number, reason?: string): void {
+    this.closed = { code, reason };
+  }
+  getBufferedAmount(): number {
+    return this.bufferedBytes;
+  }
+  errors(): Array<{ code: string }> {
+    return this.sent.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m)).filter((m) => m.type === "Error");
+  }
+}
+
+/** A real WebSocket server standing in for a transcriber; `behaviour` decides what it does with a connection. */
+function upstreamServer(behaviour: (ws: ServerWebSocket<unknown>) => void) {
+  const received: Array<string | Uint8Array> = [];
+  const sockets: Array<ServerWebSocket<unknown>> = [];
+  const server = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: (req, srv) => (srv.upgrade(req, { data: {} }) ? undefined : new Response("no", { status: 400 })),
+    websocket: {
+      open(ws) {
+        sockets.push(ws);
+        behaviour(ws);
+      },
+      message(_ws, message) {
+        received.push(typeof message === "string" ? message : new Uint8Array(message));
+      },
+    },
+  });
+  servers.push(server);
+  return { url: `ws://127.0.0.1:${server.port}/v1/listen`, received, sockets };
+}
+
+const servers: Array<ReturnType<typeof Bun.serve>> = [];
+afterEach(() => {
+  for (const server of servers.splice(0)) server.stop(true);
+});
+
+function relayWith(client: FakeClient, limit = 64 * 1024) {
+  const finishes: number[] = [];
+  let lost = 0;
+  const relay = new Relay({
+    client,
+    backpressureLimitBytes: limit,
+    onActivity: () => {},
+    onUpstreamLost: () => lost++,
+    onFinish: (code) => finishes.push(code),
+  });
+  return { relay, finishes, lost: () => lost };
+}
+
+const until = async (predicate: () => boolean, timeoutMs = 5000) => {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(5);
+  }
+};
+
+describe("relay", () => {
+  test("frames sent before the transcriber accepts are delivered in order once it does, untouched", async () => {
+    const upstream = upstreamServer(() => {});
+    const client = new FakeClient();
+    const { relay } = relayWith(client);
+    relay.fromClient(new Uint8Array([1, 2, 3]));
+    relay.fromClient('{"type":"KeepAlive"}');
+    relay.fromClient(new Uint8Array([4]));
+    await relay.connect(upstream.url);
+    relay.fromClient(new Uint8Array([5, 6]));
+    await until(() => upstream.received.length === 4);
+    expect(upstream.received).toEqual([new Uint8Array([1, 2, 3]), '{"type":"KeepAlive"}', new Uint8Array([4]), new Uint8Array([5, 6])]);
+    expect(relay.bytesIn).toBe(3 + 20 + 1 + 2);
+  });
+
+  test("audio piling up while the transcriber starts is bounded: past the limit the session closes 1013", () => {
+    const client = new FakeClient();
+    const { relay, finishes } = relayWith(client, 16 * 1024);
+    for (let i = 0; i < 20; i++) relay.fromClient(new Uint8Array(1024));
+    expect(client.closed?.code).toBe(1013);
+    expect(client.errors()[0]?.code).toBe("transcriber_backpressure");
+    expect(finishes).toEqual([1013]);
+    relay.fromClient(new Uint8Array(1024));
+    expect(relay.bytesIn).toBeLessThanOrEqual(17 * 1024);
+  });
+
+  test("a client that does not read is closed with 1008 instead of buffering without bound", async () => {
+    const upstream = upstreamServer((ws) => ws.send("x".repeat(1000)));
+    const client = new FakeClient();
+    client.bufferedBytes = 64 * 1024 + 1;
+    const { relay, finishes } = relayWith(client);
+    await relay.connect(upstream.url);
+    await until(() => finishes.length > 0);
+    expect(client.closed?.code).toBe(1008);
+    expect(finishes).toEqual([1008]);
+  });
+
+  test("a transcriber that does not read is closed with 1013 once the limit is queued", async () => {
+    const upstream = upstreamServer((ws) => ws.pause());
+    const client = new FakeClient();
+    const { relay, finishes } = relayWith(client, 256 * 1024);
+    await relay.connect(upstream.url);
+    const frame = new Uint8Array(16 * 1024);
+    let sentBytes = 0;
+    while (!relay.closed && sentBytes < 256 * 1024 * 1024) {
+      relay.fromClient(frame);
+      sentBytes += frame.byteLength;
+      if (sentBytes % (1024 * 1024) === 0) await Bun.sleep(1);
+    }
+    expect(client.closed?.code).toBe(1013);
+    expect(client.errors()[0]?.code).toBe("transcriber_backpressure");
+    expect(finishes).toEqual([1013]);
+    // The kernel's socket buffers take some; the relay itself stops at its limit, far below what was offered.
+    expect(sentBytes).toBeLessThan(64 * 1024 * 1024);
+  });
+
+  test("an upstream that vanishes without a close frame closes the client 1012 and reports the loss", async () => {
+    const upstream = upstreamServer(() => {});
+    const client = new FakeClient();
+    const { relay, finishes, lost } = relayWith(client);
+    await relay.connect(upstream.url);
+    await until(() => upstream.sockets.length === 1);
+    upstream.sockets[0]!.terminate();
+    await until(() => finishes.length > 0);
+    expect(client.closed?.code).toBe(1012);
+    expect(client.errors()[0]?.code).toBe("container_stopped");
+    expect(lost()).toBe(1);
+  });
+
+  test("a normal close from the transcriber is passed on as 1000", async () => {
+    const upstream = upstreamServer((ws) => ws.close(1000, "stream closed"));
+    const client = new FakeClient();
+    const { relay, finishes } = relayWith(client);
+    await relay.connect(upstream.url);
+    await until(() => finishes.length > 0);
+    expect(client.closed).toEqual({ code: 1000, reason: "stream closed" });
+  });
+
+  test("a refused connection rejects and leaves the session open for another attempt", async () => {
+    const client = new FakeClient();
+    const { relay, finishes } = relayWith(client);
+    relay.fromClient(new Uint8Array([9]));
+    await expect(relay.connect("ws://127.0.0.1:1/v1/listen")).rejects.toThrow(/refused the session/);
+    expect(relay.closed).toBe(false);
+    const upstream = upstreamServer(() => {});
+    await relay.connect(upstream.url);
+    await until(() => upstream.received.length === 1);
+    expect(upstream.received[0]).toEqual(new Uint8Array([9]));
+    expect(finishes).toEqual([]);
+  });
+
+  test("the session finishes exactly once however many ways it ends", async () => {
+    const upstream = upstreamServer(() => {});
+    const client = new FakeClient();
+    const { relay, finishes } = relayWith(client);
+    await relay.connect(upstream.url);
+    relay.clientClosed(1000, "bye");
+    relay.fail(1011, "container_failed", "late failure");
+    relay.end(1001, "shutdown");
+    await Bun.sleep(50);
+    expect(finishes).toEqual([1000]);
+    expect(client.sent).toEqual([]);
+  });
+});
