@@ -58,6 +58,11 @@ describe("configuration", () => {
     expect(loadConfig({ TRANSCRIBER_BACKEND: "echo" }).openaiApiKey).toBeUndefined();
   });
 
+  test("a pool larger than MAX_INSTANCES, or a minimum above it, is refused naming the variable", () => {
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", CONTAINER_POOL_SIZE: "30", MAX_INSTANCES: "25" })).toThrow(/^CONTAINER_POOL_SIZE: 30 members cannot run within MAX_INSTANCES=25/);
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", ROUTING_MODE: "autoscale", MIN_CONTAINERS: "5", MAX_INSTANCES: "3" })).toThrow(/^MIN_CONTAINERS: 5 exceeds MAX_INSTANCES=3$/);
+  });
+
   test("the public view never shows secrets", () => {
     const view = JSON.stringify(publicConfig(loadConfig({ OPENAI_API_KEY: "sk-secret-123", ADMIN_TOKEN: "tok-456" })));
     expect(view).not.toContain("sk-secret-123");

@@ -155,6 +155,14 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     drainTimeoutMs: duration(env, "DRAIN_TIMEOUT", "10s"),
     logLevel: oneOf(env, "LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
   };
+  if (config.routingMode === "pool" && config.containerPoolSize > config.maxInstances) {
+    throw new ConfigError(
+      `CONTAINER_POOL_SIZE: ${config.containerPoolSize} members cannot run within MAX_INSTANCES=${config.maxInstances}; raise MAX_INSTANCES or shrink the pool`,
+    );
+  }
+  if (config.routingMode === "autoscale" && config.minContainers > config.maxInstances) {
+    throw new ConfigError(`MIN_CONTAINERS: ${config.minContainers} exceeds MAX_INSTANCES=${config.maxInstances}`);
+  }
   if (config.transcriberBackend === "openai" && !config.openaiApiKey) {
     throw new ConfigError(
       "OPENAI_API_KEY: required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=echo; `npm run dev` starts a local stand-in)",

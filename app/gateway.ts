@@ -13,6 +13,7 @@ import type { Logger } from "./log.ts";
 import { CLOSE } from "./protocol.ts";
 import { createStrategy } from "./routing/index.ts";
 import { GatewayState } from "./state.ts";
+import { replenishSpares, startUpkeep, warmInBackground } from "./upkeep.ts";
 
 export interface GatewayDeps {
   driver: ContainerDriver;
@@ -36,11 +37,12 @@ export function transcriberEnv(config: GatewayConfig): Record<string, string> {
 export class Gateway {
   readonly state: GatewayState;
   readonly app;
-  private reaperStop: (() => void) | undefined;
+  private upkeepStop: (() => void) | undefined;
 
   constructor(readonly config: GatewayConfig, private readonly deps: GatewayDeps) {
     const registry = new InstanceRegistry({ driver: deps.driver, env: () => transcriberEnv(config), logger: deps.logger });
-    this.state = new GatewayState(config, registry, createStrategy(config), deps.logger, deps.driver.name);
+    const strategy = createStrategy(config, registry);
+    this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name);
     this.app = new Elysia({
       websocket: { maxPayloadLength: config.maxFrameBytes, idleTimeout: 120, perMessageDeflate: false },
     })
@@ -58,10 +60,9 @@ export class Gateway {
     const swept = await this.deps.driver.sweep();
     if (swept > 0) this.deps.logger.info({ swept }, "removed containers left by a previous run");
     this.app.listen({ port: this.config.port, hostname: this.config.host });
-    this.reaperStop = this.state.registry.startReaper(this.config.sleepAfterMs);
-    for (const id of this.state.strategy.prewarmIds()) {
-      this.state.registry.get(id).acquire().then((lease) => lease.release(), () => {});
-    }
+    this.upkeepStop = startUpkeep(this.state);
+    for (const id of this.state.strategy.prewarmIds()) warmInBackground(this.state, id, "prewarm");
+    replenishSpares(this.state);
     return { port: this.app.server!.port! };
   }
 
@@ -73,7 +74,7 @@ export class Gateway {
     const state = this.state;
     if (state.draining) return;
     state.draining = true;
-    this.reaperStop?.();
+    this.upkeepStop?.();
     for (const relay of state.relays) relay.sendUpstream('{"type":"CloseStream"}');
     const deadline = Date.now() + this.config.drainTimeoutMs;
     while (state.relays.size > 0 && Date.now() < deadline) await Bun.sleep(20);

@@ -9,6 +9,7 @@ import { listenQuery, upstreamUrl } from "./query.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
 import type { RouteDecision } from "./routing/strategy.ts";
 import type { GatewayState } from "./state.ts";
+import { replenishSpares } from "./upkeep.ts";
 
 interface Admitted {
   decision: Extract<RouteDecision, { ok: true }>;
@@ -38,6 +39,8 @@ export function listenRoute(state: GatewayState) {
       const requestId = crypto.randomUUID();
       const sessionId = ctx.query.sessionId ?? requestId;
       c.admitted = { decision, sessionId, requestId, startedAtMs: performance.now() };
+      state.routed(requestId, sessionId, decision.instanceId);
+      replenishSpares(state);
       log.info({ sessionId, instance: decision.instanceId, requestId }, `Using dispatcher for sessionId: ${sessionId}, container: ${decision.instanceId}`);
     },
 
@@ -45,6 +48,7 @@ export function listenRoute(state: GatewayState) {
       const admitted = (ws.data as { admitted?: Admitted }).admitted!;
       const { decision, sessionId, requestId, startedAtMs } = admitted;
       const instance = state.registry.get(decision.instanceId);
+      if (!state.upgraded(requestId)) return ws.close(CLOSE.tryAgainLater, "upgrade took too long");
       let lease: Lease | undefined;
       const relay = new Relay({
         // Elysia's copy of Bun's ServerWebSocket type predates getBufferedAmount; the object has it.
@@ -56,6 +60,7 @@ export function listenRoute(state: GatewayState) {
         },
         onFinish: (code) => {
           lease?.release();
+          state.strategy.closed(sessionId, decision.instanceId);
           state.sessionEnded(relay, code);
         },
       });

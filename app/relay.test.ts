@@ -29,7 +29,7 @@ function upstreamServer(behaviour: (ws: ServerWebSocket<unknown>) => void) {
   const server = Bun.serve({
     port: 0,
     hostname: "127.0.0.1",
-    fetch: (req, srv) => (srv.upgrade(req, { data: {} }) ? undefined : new Response("no", { status: 400 })),
+    fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("no", { status: 400 })),
     websocket: {
       open(ws) {
         sockets.push(ws);

@@ -23,12 +23,12 @@ test("a client that never reads is closed with 1008 at the limit while another s
   const frame = clientFrame(new Uint8Array(60_000));
   const rssBefore = process.memoryUsage.rss();
   let offered = 0;
-  for (let i = 0; i < 1500 && !(gw.gateway.state.closeCodes["1008"] > 0); i++) {
+  for (let i = 0; i < 1500 && !((gw.gateway.state.closeCodes["1008"] ?? 0) > 0); i++) {
     stuck.write(frame);
     offered += 60_000;
     if (i % 20 === 0) await Bun.sleep(5);
   }
-  for (let i = 0; i < 200 && !(gw.gateway.state.closeCodes["1008"] > 0); i++) await Bun.sleep(10);
+  for (let i = 0; i < 200 && !((gw.gateway.state.closeCodes["1008"] ?? 0) > 0); i++) await Bun.sleep(10);
   const growthMiB = (process.memoryUsage.rss() - rssBefore) / 2 ** 20;
   console.log(`[slow client] closed 1008 after ${(offered / 2 ** 20).toFixed(1)} MiB offered; test-process RSS grew ${growthMiB.toFixed(1)} MiB`);
   expect(gw.gateway.state.closeCodes["1008"]).toBe(1);

@@ -15,6 +15,9 @@ export interface Refusal {
   retryAfterS?: number;
 }
 
+/** How long a routed session may take to complete its upgrade before its routing is undone. */
+const UPGRADE_DEADLINE_MS = 10_000;
+
 export class GatewayState {
   readonly relays = new Set<Relay>();
   draining = false;
@@ -25,6 +28,8 @@ export class GatewayState {
   readonly rejections: Record<string, number> = {};
   bytesIn = 0;
   bytesOut = 0;
+  /** Routed sessions whose upgrade has not opened yet, by request id. */
+  private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(
     readonly config: GatewayConfig,
@@ -39,6 +44,30 @@ export class GatewayState {
     if (this.draining) return { reason: "draining", message: "gateway is shutting down", retryAfterS: 5 };
     if (this.engineProblem) return { reason: "engine_unavailable", message: this.engineProblem, retryAfterS: 5 };
     return undefined;
+  }
+
+  /**
+   * A session was routed: the strategy counts it at once (so a burst sees its own load). Should the upgrade
+   * never open (a broken handshake), the count is undone after a deadline, so nothing leaks.
+   */
+  routed(requestId: string, sessionId: string, instanceId: string): void {
+    this.strategy.opened(sessionId, instanceId);
+    const timer = setTimeout(() => {
+      this.pending.delete(requestId);
+      this.strategy.closed(sessionId, instanceId);
+      this.log.warn({ requestId, instance: instanceId }, "routed session never completed its upgrade");
+    }, UPGRADE_DEADLINE_MS);
+    timer.unref?.();
+    this.pending.set(requestId, timer);
+  }
+
+  /** The routed session's WebSocket opened; false when its routing already expired. */
+  upgraded(requestId: string): boolean {
+    const timer = this.pending.get(requestId);
+    if (!timer) return false;
+    clearTimeout(timer);
+    this.pending.delete(requestId);
+    return true;
   }
 
   countRejection(reason: string): void {

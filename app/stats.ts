@@ -20,6 +20,7 @@ export function statsDocument(state: GatewayState) {
     draining: state.draining,
     config: publicConfig(state.config),
     instances,
+    coordinator: state.strategy.coordinatorView(),
     totals: {
       openSessions: state.relays.size,
       connections,

@@ -25,6 +25,8 @@ export interface InstanceOptions {
   logger?: RuntimeLogger;
   /** Milliseconds since the epoch; injected so idle logic is tested without waiting. */
   clock?: () => number;
+  /** Called on every change of state name (the registry keeps its running count with it). */
+  onStateChange?: (instance: Instance, from: InstanceStateName, to: InstanceStateName) => void;
 }
 
 /** Plain JSON for /stats. */
@@ -61,7 +63,7 @@ export class Instance {
   /** When the current container became healthy (ms epoch). */
   startedAt: number | undefined;
   lastError: string | undefined;
-  private state: InstanceState = { name: "idle" };
+  private current: InstanceState = { name: "idle" };
   private everRan = false;
   private readonly leases = new Set<InstanceLease>();
   /** A health probe in flight after a connection to the container broke; acquire() waits for its verdict. */
@@ -70,6 +72,7 @@ export class Instance {
   private readonly env: () => Record<string, string>;
   private readonly logger: RuntimeLogger;
   private readonly clock: () => number;
+  private readonly onStateChange: InstanceOptions["onStateChange"];
 
   constructor(options: InstanceOptions) {
     this.id = options.id;
@@ -77,7 +80,19 @@ export class Instance {
     this.env = options.env ?? (() => ({}));
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? Date.now;
+    this.onStateChange = options.onStateChange;
     this.lastActiveAt = this.clock();
+  }
+
+  private get state(): InstanceState {
+    return this.current;
+  }
+
+  /** Every transition goes through here, so the registry's counts follow the truth. */
+  private set state(next: InstanceState) {
+    const from = this.current.name;
+    this.current = next;
+    if (from !== next.name) this.onStateChange?.(this, from, next.name);
   }
 
   get stateName(): InstanceStateName {
@@ -97,11 +112,22 @@ export class Instance {
   async acquire(): Promise<Lease> {
     this.requests++;
     const startedAtMs = this.clock();
+    const { container, kind } = await this.running();
+    return this.lease(container, kind, this.clock() - startedAtMs);
+  }
+
+  /** Starts the container if it is not running, without opening a session (prewarm, spares). */
+  async warm(): Promise<void> {
+    await this.running();
+  }
+
+  /** Resolves with the running container, starting or waking it (single-flight) when needed. */
+  private async running(): Promise<{ container: RunningContainer; kind: StartKind }> {
     let kind: StartKind = "warm";
     for (let attempt = 0; ; ) {
       const state = this.state;
       if (state.name === "running") {
-        if (!this.suspicion) return this.lease(state.container, kind, this.clock() - startedAtMs);
+        if (!this.suspicion) return { container: state.container, kind };
         await this.suspicion;
         continue;
       }
@@ -141,9 +167,9 @@ export class Instance {
   }
 
   /** Stops the container and keeps the identity; does nothing while a session is open or when not running. */
-  async sleep(): Promise<void> {
+  async sleep(reason = "idle"): Promise<void> {
     if (this.connections > 0 || this.state.name !== "running") return;
-    await this.stopRunning(this.state.container, "idle");
+    await this.stopRunning(this.state.container, reason);
   }
 
   /** Stops whatever runs or is starting, regardless of open sessions (shutdown). Ends in `sleeping`. */

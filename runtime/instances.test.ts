@@ -35,18 +35,6 @@ describe("InstanceRegistry", () => {
     expect(driver.running.size).toBe(0);
   });
 
-  test("startReaper runs passes on its interval until stopped", async () => {
-    let now = 0;
-    const driver = new FakeDriver({ startDelayMs: 0 });
-    const registry = new InstanceRegistry({ driver, clock: () => now });
-    (await registry.get("pool-0").acquire()).release();
-    now = 10_000;
-    const stopReaper = registry.startReaper(5_000, 5);
-    await Bun.sleep(30);
-    expect(registry.get("pool-0").stateName).toBe("sleeping");
-    stopReaper();
-  });
-
   test("shutdown stops every instance and closes the driver", async () => {
     const driver = new FakeDriver({ startDelayMs: 0 });
     const registry = new InstanceRegistry({ driver });

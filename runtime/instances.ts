@@ -1,5 +1,5 @@
 import type { ContainerDriver } from "./driver.ts";
-import { Instance } from "./instance.ts";
+import { Instance, type InstanceStateName } from "./instance.ts";
 import { silentLogger, type RuntimeLogger } from "./logger.ts";
 
 export interface InstanceRegistryOptions {
@@ -22,6 +22,8 @@ export class InstanceRegistry {
   private readonly logger: RuntimeLogger;
   private readonly clock: () => number;
   private reaping: Promise<number> | undefined;
+  /** Instances starting or running, kept on every transition: routing reads it on every decision. */
+  private live = 0;
 
   constructor(options: InstanceRegistryOptions) {
     this.driver = options.driver;
@@ -34,7 +36,16 @@ export class InstanceRegistry {
   get(id: string): Instance {
     let instance = this.instances.get(id);
     if (!instance) {
-      instance = new Instance({ id, driver: this.driver, env: this.env, logger: this.logger, clock: this.clock });
+      instance = new Instance({
+        id,
+        driver: this.driver,
+        env: this.env,
+        logger: this.logger,
+        clock: this.clock,
+        onStateChange: (_instance, from, to) => {
+          this.live += Number(isLive(to)) - Number(isLive(from));
+        },
+      });
       this.instances.set(id, instance);
     }
     return instance;
@@ -49,37 +60,43 @@ export class InstanceRegistry {
     return [...this.instances.values()];
   }
 
+  /** The state of `id`, or undefined when it was never used (routing's InstanceView). */
+  state(id: string): InstanceStateName | undefined {
+    return this.instances.get(id)?.stateName;
+  }
+
+  /** Open sessions on `id` (routing's InstanceView). */
+  connections(id: string): number {
+    return this.instances.get(id)?.connections ?? 0;
+  }
+
+  /** Instances starting or running; O(1) (routing's InstanceView). */
+  runningCount(): number {
+    return this.live;
+  }
+
   /**
    * Puts to sleep every running instance with no open session and no activity for longer than `sleepAfterMs`.
+   * `keepAwake` exempts instances the routing wants up regardless (autoscale's minimum, unclaimed spares).
    * Resolves how many it put to sleep. Overlapping calls share one pass.
    */
-  reapIdle(sleepAfterMs: number): Promise<number> {
-    this.reaping ??= this.reapOnce(sleepAfterMs).finally(() => (this.reaping = undefined));
+  reapIdle(sleepAfterMs: number, keepAwake: (id: string) => boolean = () => false): Promise<number> {
+    this.reaping ??= this.reapOnce(sleepAfterMs, keepAwake).finally(() => (this.reaping = undefined));
     return this.reaping;
   }
 
-  private async reapOnce(sleepAfterMs: number): Promise<number> {
+  private async reapOnce(sleepAfterMs: number, keepAwake: (id: string) => boolean): Promise<number> {
     const now = this.clock();
     const idle = this.list().filter(
-      (instance) => instance.stateName === "running" && instance.connections === 0 && now - instance.lastActiveAt > sleepAfterMs,
+      (instance) =>
+        instance.stateName === "running" &&
+        instance.connections === 0 &&
+        now - instance.lastActiveAt > sleepAfterMs &&
+        !keepAwake(instance.id),
     );
     await Promise.all(idle.map((instance) => instance.sleep()));
     // sleep() declines when a session arrived meanwhile: count only those that did go to sleep.
     return idle.filter((instance) => instance.stateName === "sleeping").length;
-  }
-
-  /**
-   * Runs reapIdle(sleepAfterMs) every `everyMs` (default: a tenth of sleepAfterMs, between 1 s and 30 s).
-   * Returns a function that stops it. The timer does not keep the process alive.
-   */
-  startReaper(sleepAfterMs: number, everyMs = Math.min(30_000, Math.max(1_000, sleepAfterMs / 10))): () => void {
-    const timer = setInterval(() => {
-      this.reapIdle(sleepAfterMs).catch((error: unknown) =>
-        this.logger.warn({ error: error instanceof Error ? error.message : String(error) }, "Idle reaper pass failed"),
-      );
-    }, everyMs);
-    timer.unref?.();
-    return () => clearInterval(timer);
   }
 
   /** Stops every instance (open sessions or not), then closes the driver. */
@@ -87,4 +104,8 @@ export class InstanceRegistry {
     await Promise.all(this.list().map((instance) => instance.stop("shutdown")));
     await this.driver.close();
   }
+}
+
+function isLive(state: InstanceStateName): boolean {
+  return state === "starting" || state === "running";
 }

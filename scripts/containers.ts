@@ -2,6 +2,8 @@
  * `npm run containers -- list`: every instance of a running gateway, one line each, like the seed's
  * `wrangler containers list`. GATEWAY_URL (default http://localhost:$PORT) and ADMIN_TOKEN are read from the env.
  */
+export {};
+
 const [command = "list"] = process.argv.slice(2);
 if (command !== "list") {
   console.error(`containers: unknown command '${command}' (expected: list)`);

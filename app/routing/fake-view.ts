@@ -1,0 +1,39 @@
+/** An InstanceView for tests: states and connections set by hand, or by simulate() as the gateway would. */
+import type { InstanceState, InstanceView } from "./strategy.ts";
+
+export class FakeInstanceView implements InstanceView {
+  private readonly states = new Map<string, InstanceState>();
+  private readonly open = new Map<string, number>();
+  /** Kept incrementally, as the registry should: session mode asks on every decision, with one instance per session. */
+  private running = 0;
+
+  state(id: string): InstanceState | undefined {
+    return this.states.get(id);
+  }
+
+  connections(id: string): number {
+    return this.open.get(id) ?? 0;
+  }
+
+  runningCount(): number {
+    return this.running;
+  }
+
+  set(id: string, state: InstanceState): this {
+    const live = (s: InstanceState | undefined) => s === "starting" || s === "running";
+    this.running += Number(live(state)) - Number(live(this.states.get(id)));
+    this.states.set(id, state);
+    return this;
+  }
+
+  /** A session's lease: the gateway starts the instance (if it is not up) and holds a connection on it. */
+  connect(id: string): void {
+    const state = this.states.get(id);
+    if (state !== "running" && state !== "starting") this.set(id, "running");
+    this.open.set(id, this.connections(id) + 1);
+  }
+
+  disconnect(id: string): void {
+    this.open.set(id, Math.max(0, this.connections(id) - 1));
+  }
+}

@@ -1,0 +1,51 @@
+/**
+ * WARM_SPARES: instances started ahead of demand under their own ids (`spare-0`, `spare-1`, ...). A strategy
+ * hands an unclaimed spare to a new session; claiming renames nothing, it only takes the id off the spare list
+ * and puts a fresh id (`spare-<next>`) on it, which the gateway then starts in the background.
+ */
+import { isLive } from "./occupancy.ts";
+import type { RoutingStore } from "./store.ts";
+import type { InstanceView } from "./strategy.ts";
+
+export class SparePool {
+  private readonly unclaimed: string[] = [];
+  private next = 0;
+
+  constructor(
+    count: number,
+    private readonly view: InstanceView,
+    private readonly store: RoutingStore,
+  ) {
+    for (let i = 0; i < count; i++) this.unclaimed.push(`spare-${this.next++}`);
+  }
+
+  /** An unclaimed spare that can take a session now: running first (warm), else one already starting. */
+  available(): string | undefined {
+    let starting: string | undefined;
+    for (const id of this.unclaimed) {
+      if (this.store.load(id) > 0) continue;
+      const state = this.view.state(id);
+      if (state === "running") return id;
+      if (state === "starting") starting ??= id;
+    }
+    return starting;
+  }
+
+  isSpare(id: string): boolean {
+    return this.unclaimed.includes(id);
+  }
+
+  /** Takes `id` off the spare list and names its replacement. False when `id` is not an unclaimed spare. */
+  claim(id: string): boolean {
+    const index = this.unclaimed.indexOf(id);
+    if (index < 0) return false;
+    this.unclaimed.splice(index, 1);
+    this.unclaimed.push(`spare-${this.next++}`);
+    return true;
+  }
+
+  /** Unclaimed spares not yet starting or running, at most `roomInstances` of them (MAX_INSTANCES still holds). */
+  toStart(roomInstances: number): string[] {
+    return this.unclaimed.filter((id) => !isLive(this.view, id)).slice(0, Math.max(0, roomInstances));
+  }
+}
