@@ -9,7 +9,6 @@ import { startStandin } from "../standin/server.ts";
 import { bootGateway, configOrExit } from "./boot.ts";
 
 const env: Record<string, string | undefined> = { ...process.env };
-env.ROUTING_MODE ??= "shared";
 const banner: string[] = [];
 
 const choice = env.CONTAINER_DRIVER ?? "auto";
