@@ -6,7 +6,7 @@ import { routingConfig } from "./test-config.ts";
 const ids = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 
 function pool(env: Record<string, string> = {}): Harness {
-  const config = routingConfig({ CONTAINER_POOL_SIZE: "20", ...env });
+  const config = routingConfig({ CONTAINER_POOL_SIZE: "20", MAX_INSTANCES: "100", ...env });
   return new Harness((view, store, clock) => new PoolStrategy(config, view, store, clock));
 }
 
