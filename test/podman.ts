@@ -16,3 +16,10 @@ export async function containersOf(gatewayName: string, options: { running?: boo
   const out = await podman(...args);
   return out ? out.split("\n") : [];
 }
+
+/** Instance ids of a gateway's running containers, read from the engine (container names carry them). */
+export async function runningInstanceIds(gatewayName: string): Promise<string[]> {
+  const names = await containersOf(gatewayName, { running: true });
+  const pattern = new RegExp(`^te-${gatewayName}-(.+)-[0-9a-f]{8}$`);
+  return names.map((name) => pattern.exec(name)?.[1] ?? name).sort();
+}
