@@ -53,15 +53,9 @@ export class AutoscaleStrategy extends BaseStrategy {
   }
 
   route({ sessionId }: RouteRequest): RouteDecision {
-    if (sessionId === undefined) {
-      return {
-        ok: false,
-        reason: "session_required",
-        message: "sessionId is required in autoscale mode: connect to /v1/listen?sessionId=<id>",
-      };
-    }
-    const holder = this.store.holder(sessionId);
-    if (holder !== undefined && this.view.state(holder) !== "failed") return { ok: true, instanceId: holder };
+    if (sessionId === undefined) return this.sessionRequired();
+    const holder = this.liveHolder(sessionId);
+    if (holder !== undefined) return { ok: true, instanceId: holder };
 
     const best = this.leastLoaded();
     if (best !== undefined) return { ok: true, instanceId: best };

@@ -18,6 +18,21 @@ export abstract class BaseStrategy implements RoutingStrategy {
 
   abstract route(request: RouteRequest): RouteDecision;
 
+  /** The refusal of a session without sessionId, in the modes that need one. */
+  protected sessionRequired(): RouteDecision {
+    return {
+      ok: false,
+      reason: "session_required",
+      message: `sessionId is required in ${this.mode} mode: connect to /v1/listen?sessionId=<id>`,
+    };
+  }
+
+  /** The instance a still-open session with this id holds (a reconnect joins it), unless it failed. */
+  protected liveHolder(sessionId: string): string | undefined {
+    const holder = this.store.holder(sessionId);
+    return holder !== undefined && this.view.state(holder) !== "failed" ? holder : undefined;
+  }
+
   opened(sessionId: string, instanceId: string): void {
     this.store.bind(sessionId, instanceId, this.clock());
     this.occupancy.noteOpened(instanceId);

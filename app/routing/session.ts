@@ -44,15 +44,9 @@ export class SessionStrategy extends BaseStrategy {
   }
 
   route({ sessionId }: RouteRequest): RouteDecision {
-    if (sessionId === undefined) {
-      return {
-        ok: false,
-        reason: "session_required",
-        message: "sessionId is required in session mode: connect to /v1/listen?sessionId=<id>",
-      };
-    }
-    const holder = this.store.holder(sessionId);
-    if (holder !== undefined && this.view.state(holder) !== "failed") return { ok: true, instanceId: holder };
+    if (sessionId === undefined) return this.sessionRequired();
+    const holder = this.liveHolder(sessionId);
+    if (holder !== undefined) return { ok: true, instanceId: holder };
     const dedicated = this.store.dedicated(sessionId);
     if (dedicated !== undefined && isLive(this.view, dedicated)) return { ok: true, instanceId: dedicated };
 
