@@ -31,7 +31,9 @@ export function listenRoute(state: GatewayState) {
       if (c.admitted) return;
       const refusal = state.admission();
       if (refusal) return refuse(state, refusal.reason, refusal.message, refusal.retryAfterS);
+      const routeStartedAt = performance.now();
       const decision = state.strategy.route({ sessionId: ctx.query.sessionId });
+      const decisionUs = (performance.now() - routeStartedAt) * 1000;
       if (!decision.ok) {
         const status = decision.reason === "session_required" ? 400 : 503;
         return refuse(state, decision.reason, decision.message, decision.retryAfterS, status);
@@ -40,6 +42,7 @@ export function listenRoute(state: GatewayState) {
       const sessionId = ctx.query.sessionId ?? requestId;
       c.admitted = { decision, sessionId, requestId, startedAtMs: performance.now() };
       state.routed(requestId, sessionId, decision.instanceId);
+      state.events.emit({ type: "routed", instanceId: decision.instanceId, decisionUs });
       replenishSpares(state);
       log.info({ sessionId, instance: decision.instanceId, requestId }, `Using dispatcher for sessionId: ${sessionId}, container: ${decision.instanceId}`);
     },
@@ -61,7 +64,7 @@ export function listenRoute(state: GatewayState) {
         onFinish: (code) => {
           lease?.release();
           state.strategy.closed(sessionId, decision.instanceId);
-          state.sessionEnded(relay, code);
+          state.sessionEnded(relay, code, { sessionId, instanceId: decision.instanceId, openedAtMs: startedAtMs });
         },
       });
       relays.set(ws.raw, relay);
@@ -102,6 +105,7 @@ export function listenRoute(state: GatewayState) {
         wait_ms: Math.round((performance.now() - startedAtMs) * 10) / 10,
       };
       relay.sendClient(JSON.stringify(metadata));
+      state.events.emit({ type: "session_opened", sessionId, instanceId: decision.instanceId, start: held.start, waitMs: metadata.wait_ms });
     },
 
     message(ws, message) {
@@ -120,7 +124,7 @@ export function listenRoute(state: GatewayState) {
 }
 
 function refuse(state: GatewayState, reason: string, message: string, retryAfterS?: number, status = 503): Response {
-  state.countRejection(reason);
+  state.countRejection(reason, status);
   const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
   if (retryAfterS !== undefined) headers["retry-after"] = String(retryAfterS);
   return new Response(`${message}\n`, { status, headers });

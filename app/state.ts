@@ -5,6 +5,7 @@
  */
 import type { InstanceRegistry } from "../runtime/instances.ts";
 import type { GatewayConfig } from "./config.ts";
+import { GatewayEvents } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { Relay } from "./relay.ts";
 import type { RoutingStrategy } from "./routing/strategy.ts";
@@ -18,8 +19,16 @@ export interface Refusal {
 /** How long a routed session may take to complete its upgrade before its routing is undone. */
 const UPGRADE_DEADLINE_MS = 10_000;
 
+/** Who a relayed session is, for its closing event. */
+export interface SessionInfo {
+  sessionId: string;
+  instanceId: string;
+  openedAtMs: number;
+}
+
 export class GatewayState {
   readonly relays = new Set<Relay>();
+  readonly events = new GatewayEvents();
   draining = false;
   /** Set while the container engine does not answer; new sessions are refused with its text. */
   engineProblem: string | undefined;
@@ -37,7 +46,18 @@ export class GatewayState {
     readonly strategy: RoutingStrategy,
     readonly log: Logger,
     readonly driverName: string,
-  ) {}
+  ) {
+    registry.onStateChange((instance, from, to) =>
+      this.events.emit({
+        type: "instance",
+        instanceId: instance.id,
+        from,
+        to,
+        start: to === "running" ? instance.lastStart : undefined,
+        error: to === "failed" ? instance.lastError : undefined,
+      }),
+    );
+  }
 
   /** Why no new session can be taken right now, if so. */
   admission(): Refusal | undefined {
@@ -70,8 +90,9 @@ export class GatewayState {
     return true;
   }
 
-  countRejection(reason: string): void {
+  countRejection(reason: string, status: number): void {
     this.rejections[reason] = (this.rejections[reason] ?? 0) + 1;
+    this.events.emit({ type: "rejected", reason, status });
   }
 
   sessionOpened(relay: Relay): void {
@@ -79,10 +100,19 @@ export class GatewayState {
     this.sessionsTotal++;
   }
 
-  sessionEnded(relay: Relay, code: number): void {
+  sessionEnded(relay: Relay, code: number, info: SessionInfo): void {
     if (!this.relays.delete(relay)) return;
     this.closeCodes[code] = (this.closeCodes[code] ?? 0) + 1;
     this.bytesIn += relay.bytesIn;
     this.bytesOut += relay.bytesOut;
+    this.events.emit({
+      type: "session_closed",
+      sessionId: info.sessionId,
+      instanceId: info.instanceId,
+      code,
+      durationMs: performance.now() - info.openedAtMs,
+      bytesIn: relay.bytesIn,
+      bytesOut: relay.bytesOut,
+    });
   }
 }

@@ -63,6 +63,8 @@ export class Instance {
   /** When the current container became healthy (ms epoch). */
   startedAt: number | undefined;
   lastError: string | undefined;
+  /** How the current container started and how long it took (cold start and wake latency metrics). */
+  lastStart: { kind: Exclude<StartKind, "warm">; ms: number } | undefined;
   private current: InstanceState = { name: "idle" };
   private everRan = false;
   private readonly leases = new Set<InstanceLease>();
@@ -213,13 +215,15 @@ export class Instance {
           this.logger.info({ instance: this.id, container: container.id, reason: "stopped while starting" }, "Transcriber container stopped");
           throw new Error(`instance ${this.id} was stopped while starting`);
         }
-        this.state = { name: "running", container };
         this.everRan = true;
         this.startedAt = this.clock();
         this.lastActiveAt = this.startedAt;
         if (kind === "cold") this.coldStarts++;
         else this.wakes++;
-        this.logger.info({ instance: this.id, container: container.id, start: kind, ms: this.startedAt - beganAtMs }, "Transcriber container started");
+        this.lastStart = { kind, ms: this.startedAt - beganAtMs };
+        // Announced last, so listeners see the counters and the start time already updated.
+        this.state = { name: "running", container };
+        this.logger.info({ instance: this.id, container: container.id, start: kind, ms: this.lastStart.ms }, "Transcriber container started");
         void container.exited.then((info) => this.onExit(container, info));
         return container;
       },

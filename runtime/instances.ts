@@ -2,6 +2,8 @@ import type { ContainerDriver } from "./driver.ts";
 import { Instance, type InstanceStateName } from "./instance.ts";
 import { silentLogger, type RuntimeLogger } from "./logger.ts";
 
+export type StateListener = (instance: Instance, from: InstanceStateName, to: InstanceStateName) => void;
+
 export interface InstanceRegistryOptions {
   driver: ContainerDriver;
   /** Transcriber environment, read at each container start. */
@@ -24,6 +26,7 @@ export class InstanceRegistry {
   private reaping: Promise<number> | undefined;
   /** Instances starting or running, kept on every transition: routing reads it on every decision. */
   private live = 0;
+  private readonly listeners = new Set<StateListener>();
 
   constructor(options: InstanceRegistryOptions) {
     this.driver = options.driver;
@@ -42,13 +45,20 @@ export class InstanceRegistry {
         env: this.env,
         logger: this.logger,
         clock: this.clock,
-        onStateChange: (_instance, from, to) => {
+        onStateChange: (changed, from, to) => {
           this.live += Number(isLive(to)) - Number(isLive(from));
+          for (const listener of this.listeners) listener(changed, from, to);
         },
       });
       this.instances.set(id, instance);
     }
     return instance;
+  }
+
+  /** Calls `listener` on every state change of every instance; returns a function that unsubscribes. */
+  onStateChange(listener: StateListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Whether `id` was ever used, without creating it. */
