@@ -6,6 +6,7 @@ import OpenAI from "openai";
 import { OpenAIRealtimeWS } from "openai/realtime/ws";
 import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import type { OpenAIRealtimeError } from "openai/realtime/internal-base";
+import { Notifier } from "../test/wait.ts";
 
 export interface RecordingClient {
   rt: OpenAIRealtimeWS;
@@ -33,38 +34,17 @@ export function connect(baseUrl: string, caPem: string | undefined, apiKey = "te
   const rt = new OpenAIRealtimeWS({ intent: "transcription", options: caPem ? { ca: caPem } : undefined }, client);
   const events: RealtimeServerEvent[] = [];
   const errors: OpenAIRealtimeError[] = [];
-  const waiters = new Set<() => void>();
+  const changes = new Notifier(() => events.map((e) => e.type).join(", "));
   let errorsTaken = 0;
-  const notify = () => waiters.forEach((w) => w());
   rt.on("event", (e) => {
     events.push(e);
-    notify();
+    changes.notify();
   });
   rt.on("error", (e) => {
     errors.push(e);
-    notify();
+    changes.notify();
   });
   const closed = new Promise<number>((resolve) => rt.socket.on("close", (code) => resolve(code)));
-
-  const until = <T>(find: () => T | undefined, what: string, timeoutMs: number) =>
-    new Promise<T>((resolve, reject) => {
-      const check = () => {
-        const found = find();
-        if (found === undefined) return;
-        cleanup();
-        resolve(found);
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got: ${events.map((e) => e.type).join(", ")}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        waiters.delete(check);
-      };
-      waiters.add(check);
-      check();
-    });
 
   return {
     rt,
@@ -72,14 +52,14 @@ export function connect(baseUrl: string, caPem: string | undefined, apiKey = "te
     errors,
     closed,
     waitFor: (type, match = () => true, timeoutMs = 5000) =>
-      until(() => events.find((e) => e.type === type && match(e as never)) as never, type, timeoutMs),
+      changes.until(() => events.find((e) => e.type === type && match(e as never)) as never, timeoutMs, type),
     waitForCount: (type, count, timeoutMs = 5000) =>
-      until(() => {
+      changes.until(() => {
         const found = events.filter((e) => e.type === type) as Extract<RealtimeServerEvent, { type: typeof type }>[];
         return found.length >= count ? found.slice(0, count) : undefined;
-      }, `${count} x ${type}`, timeoutMs),
+      }, timeoutMs, `${count} x ${type}`),
     nextError: async (timeoutMs = 5000) => {
-      const error = await until(() => errors[errorsTaken], "an error", timeoutMs);
+      const error = await changes.until(() => errors[errorsTaken], timeoutMs, "an error");
       errorsTaken++;
       return error;
     },

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { startStandin, type Standin } from "../standin/server.ts";
 import { parseTranscript } from "../standin/transcript.ts";
 import { encodeOpusPackets, packetsDurationMs, speechLikePcm48k } from "../test/audio.ts";
-import { listen } from "./listen-client.ts";
+import { TestClient } from "../test/client.ts";
 import type { ClientMessage } from "./protocol.ts";
 import { startTranscriber, type RunningTranscriber } from "./server.ts";
 
@@ -62,13 +62,15 @@ describe("transcriber with the realtime stand-in", () => {
     const url = await startAgainstStandin();
     const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 220, turns: TURNS }));
     const since = standin.sessions().length;
-    const client = listen(url, "encoding=opus&sample_rate=48000&channels=1&language=en&session_id=it-1");
-    await client.stream(packets, 2);
+    const client = TestClient.listen<ClientMessage>(url, "encoding=opus&sample_rate=48000&channels=1&language=en&session_id=it-1");
+    await client.stream(packets, 2, { sleepEach: true });
     const finals = (await client.waitFor(isFinal, 2)) as Results[];
-    const started = client.messages.filter((m) => m.type === "SpeechStarted");
+    // Each final is followed by its UtteranceEnd in a message of its own.
+    await client.waitFor((m) => m.type === "UtteranceEnd", 2);
+    const started = client.json.filter((m) => m.type === "SpeechStarted");
     expect(started.length).toBe(2);
-    expect(client.messages.some(isInterim)).toBe(true);
-    expect(client.messages.filter((m) => m.type === "UtteranceEnd").length).toBe(2);
+    expect(client.json.some(isInterim)).toBe(true);
+    expect(client.json.filter((m) => m.type === "UtteranceEnd").length).toBe(2);
 
     for (const [i, final] of finals.entries()) {
       const heard = parseTranscript(transcriptOf(final));
@@ -84,7 +86,7 @@ describe("transcriber with the realtime stand-in", () => {
     expect(finals[1]!.start + finals[1]!.duration).toBeGreaterThan(2.8);
     expect(finals[1]!.start + finals[1]!.duration).toBeLessThan(3.0);
 
-    client.control("CloseStream");
+    client.send({ type: "CloseStream" });
     expect((await client.closed).code).toBe(1000);
     const sentMs = packetsDurationMs(packets);
     expect(Math.abs(standinAudioMs(since) - sentMs) / sentMs).toBeLessThan(0.05);
@@ -93,15 +95,15 @@ describe("transcriber with the realtime stand-in", () => {
   test("CloseStream mid-speech delivers that speech's final before closing 1000", async () => {
     const url = await startAgainstStandin();
     const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 330, turns: [{ speechMs: 800, silenceMs: 0 }] }));
-    const client = listen(url);
-    await client.stream(packets);
-    client.control("CloseStream");
+    const client = TestClient.listen<ClientMessage>(url);
+    await client.stream(packets, 0);
+    client.send({ type: "CloseStream" });
     const { code } = await client.closed;
     expect(code).toBe(1000);
-    const finals = client.messages.filter(isFinal);
+    const finals = client.json.filter(isFinal);
     expect(finals.length).toBe(1);
     expect(parseTranscript(transcriptOf(finals[0]!))).toMatchObject({ kind: "speech", hz: 330 });
-    expect(client.messages.filter((m) => m.type === "Error")).toEqual([]);
+    expect(client.json.filter((m) => m.type === "Error")).toEqual([]);
   });
 
   test("two concurrent sessions each hear their own pitch", async () => {
@@ -109,15 +111,15 @@ describe("transcriber with the realtime stand-in", () => {
     const pitches = [200, 450];
     const clients = await Promise.all(
       pitches.map(async (pitchHz, i) => {
-        const client = listen(url, `encoding=opus&session_id=pitch-${i}`);
-        await client.stream(await encodeOpusPackets(speechLikePcm48k({ pitchHz, turns: TURNS })), 2);
-        client.control("CloseStream");
+        const client = TestClient.listen<ClientMessage>(url, `encoding=opus&session_id=pitch-${i}`);
+        await client.stream(await encodeOpusPackets(speechLikePcm48k({ pitchHz, turns: TURNS })), 2, { sleepEach: true });
+        client.send({ type: "CloseStream" });
         await client.closed;
         return client;
       }),
     );
     for (const [i, client] of clients.entries()) {
-      const speech = client.messages.filter(isFinal).map((m) => parseTranscript(transcriptOf(m))).filter((h) => h?.kind === "speech");
+      const speech = client.json.filter(isFinal).map((m) => parseTranscript(transcriptOf(m))).filter((h) => h?.kind === "speech");
       expect(speech.length).toBe(2);
       expect(speech.every((h) => h!.hz === pitches[i])).toBe(true);
     }
@@ -127,16 +129,16 @@ describe("transcriber with the realtime stand-in", () => {
     const url = await startAgainstStandin({ REALTIME_SESSION_MAX_MS: "1000" });
     const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 260, turns: TURNS }));
     const since = standin.sessions().length;
-    const client = listen(url);
+    const client = TestClient.listen<ClientMessage>(url);
     // 20 ms of audio every 10 ms: the 3.6 s stream takes about 1.8 s, so the limit hits mid-stream.
-    await client.stream(packets, 10);
-    client.control("CloseStream");
+    await client.stream(packets, 10, { sleepEach: true });
+    client.send({ type: "CloseStream" });
     expect((await client.closed).code).toBe(1000);
     const upstreamSessions = standin.sessions().slice(since);
     expect(upstreamSessions.length).toBeGreaterThanOrEqual(2);
     const sentMs = packetsDurationMs(packets);
     expect(Math.abs(standinAudioMs(since) - sentMs) / sentMs).toBeLessThan(0.05);
-    const finals = client.messages.filter(isFinal);
+    const finals = client.json.filter(isFinal);
     const starts = finals.map((f) => f.start);
     expect(starts).toEqual([...starts].sort((a, b) => a - b));
     expect(Math.max(...finals.map((f) => f.start + f.duration))).toBeGreaterThan(2.5);
@@ -148,26 +150,26 @@ describe("transcriber with the realtime stand-in", () => {
     const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 240, turns: TURNS }));
     const since = standin.sessions().length;
     standin.failNext("drop");
-    const client = listen(url);
-    await client.stream(packets, 2);
-    client.control("CloseStream");
+    const client = TestClient.listen<ClientMessage>(url);
+    await client.stream(packets, 2, { sleepEach: true });
+    client.send({ type: "CloseStream" });
     expect((await client.closed).code).toBe(1000);
     expect(standin.sessions().length - since).toBe(2);
-    const speech = client.messages.filter(isFinal).filter((m) => parseTranscript(transcriptOf(m))?.kind === "speech");
+    const speech = client.json.filter(isFinal).filter((m) => parseTranscript(transcriptOf(m))?.kind === "speech");
     expect(speech.map((m) => parseTranscript(transcriptOf(m))?.hz)).toEqual([240, 240]);
     expect(speech[0]!.start).toBeLessThanOrEqual(0.05);
     expect(speech[1]!.start).toBeGreaterThan(1.3);
-    expect(client.messages.filter((m) => m.type === "Error")).toEqual([]);
+    expect(client.json.filter((m) => m.type === "Error")).toEqual([]);
   });
 
   test("an upstream that keeps refusing ends the session with upstream_failed and 1014", async () => {
     const url = await startAgainstStandin();
     standin.failNext("reject", 6);
-    const client = listen(url);
-    await client.stream(await encodeOpusPackets(speechLikePcm48k({ pitchHz: 200, turns: [{ speechMs: 200, silenceMs: 0 }] })));
+    const client = TestClient.listen<ClientMessage>(url);
+    await client.stream(await encodeOpusPackets(speechLikePcm48k({ pitchHz: 200, turns: [{ speechMs: 200, silenceMs: 0 }] })), 0);
     const { code } = await client.closed;
     expect(code).toBe(1014);
-    expect(client.messages.at(-1)).toMatchObject({ type: "Error", code: "upstream_failed" });
+    expect(client.json.at(-1)).toMatchObject({ type: "Error", code: "upstream_failed" });
   });
 
   test("linear16 stereo at 48 kHz is downmixed and resampled to what the stand-in hears", async () => {
@@ -182,11 +184,11 @@ describe("transcriber with the realtime stand-in", () => {
     const frames: Uint8Array[] = [];
     for (let at = 0; at < bytes.length; at += 3840) frames.push(bytes.subarray(at, at + 3840));
     const since = standin.sessions().length;
-    const client = listen(url, "encoding=linear16&sample_rate=48000&channels=2");
-    await client.stream(frames, 1);
+    const client = TestClient.listen<ClientMessage>(url, "encoding=linear16&sample_rate=48000&channels=2");
+    await client.stream(frames, 1, { sleepEach: true });
     const [final] = (await client.waitFor(isFinal)) as Results[];
     expect(parseTranscript(transcriptOf(final!))).toMatchObject({ kind: "speech", hz: 300 });
-    client.control("CloseStream");
+    client.send({ type: "CloseStream" });
     expect((await client.closed).code).toBe(1000);
     expect(Math.abs(standinAudioMs(since) - 1700)).toBeLessThan(20);
   });

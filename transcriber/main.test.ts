@@ -1,6 +1,6 @@
 /** The entry point as the container runs it: a separate process, configured by environment, stopped by signal. */
 import { describe, expect, test } from "bun:test";
-import { listen } from "./listen-client.ts";
+import { TestClient } from "../test/client.ts";
 
 const MAIN = new URL("./main.ts", import.meta.url).pathname;
 
@@ -46,7 +46,7 @@ describe("transcriber/main.ts", () => {
     const child = spawnMain({ PORT: "0", HOST: "127.0.0.1", OPENAI_API_KEY: "sk-secret-value", OPENAI_BASE_URL: "https://127.0.0.1:9/v1" });
     const logs = logLines(child.stdout);
     const listening = await logs.waitFor("Transcriber listening");
-    const client = listen(`ws://127.0.0.1:${listening.port}`);
+    const client = TestClient.listen(`ws://127.0.0.1:${listening.port}`);
     await client.opened;
     const signalledAt = Date.now();
     child.kill("SIGTERM");

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, test } from "bun:test";
 import pino from "pino";
+import { TestClient } from "../test/client.ts";
 import { FakeUpstreams } from "./fake-upstream.ts";
-import { listen } from "./listen-client.ts";
 import { startTranscriber, type RunningTranscriber } from "./server.ts";
 
 const logger = pino({ level: "silent" });
@@ -21,10 +21,10 @@ describe("transcriber server", () => {
   test("GET /health reports status, open sessions and backend", async () => {
     const { http, ws } = await start({});
     expect(await (await fetch(`${http}/health`)).json()).toEqual({ status: "ok", sessions: 0, backend: "openai" });
-    const client = listen(ws);
+    const client = TestClient.listen(ws);
     await client.opened;
     expect(await (await fetch(`${http}/health`)).json()).toMatchObject({ sessions: 1 });
-    client.socket.close();
+    client.ws.close();
     await client.closed;
   });
 
@@ -39,27 +39,27 @@ describe("transcriber server", () => {
 
   test("a frame over 64 KiB closes the session with 1009", async () => {
     const { ws } = await start({});
-    const client = listen(ws);
+    const client = TestClient.listen(ws);
     await client.opened;
-    client.socket.send(new Uint8Array(65 * 1024));
+    client.ws.send(new Uint8Array(65 * 1024));
     expect((await client.closed).code).toBe(1009);
   });
 
   test("echo mode returns every binary frame byte for byte and closes 1000 on CloseStream", async () => {
     const { ws, upstreams } = await start({ TRANSCRIBER_BACKEND: "echo" });
-    const client = listen(ws);
+    const client = TestClient.listen(ws);
     const frames = Array.from({ length: 50 }, (_, i) => crypto.getRandomValues(new Uint8Array(1 + i * 37)));
-    await client.stream(frames);
+    await client.stream(frames, 0);
     while (client.binary.length < frames.length) await Bun.sleep(5);
     expect(client.binary).toEqual(frames);
-    client.control("CloseStream");
+    client.send({ type: "CloseStream" });
     expect((await client.closed).code).toBe(1000);
     expect(upstreams.connections.length).toBe(0);
   });
 
   test("stop() closes open sessions with 1000 and stops listening", async () => {
     const { transcriber, ws, http } = await start({});
-    const client = listen(ws);
+    const client = TestClient.listen(ws);
     await client.opened;
     await transcriber.stop();
     expect((await client.closed).code).toBe(1000);
