@@ -1,15 +1,16 @@
-/** Starting the gateway as a process: config errors as one line, driver choice, signals. */
+/** Starting the gateway as a process: config errors as one line, driver choice, signals (SIGHUP reloads). */
 import { createDriver } from "../runtime/detect.ts";
-import { ConfigError, type GatewayConfig, loadConfig } from "./config.ts";
+import { ConfigError, containerLimits, type GatewayConfig, loadConfig } from "./config.ts";
 import { Gateway } from "./gateway.ts";
 import { createLogger, type Logger } from "./log.ts";
+import { withConfigFile } from "./reload/env-file.ts";
 
 type Env = Record<string, string | undefined>;
 
-/** Parses the environment or exits 1 with the one-line reason. */
+/** Parses the environment (with CONFIG_FILE applied over it) or exits 1 with the one-line reason. */
 export function configOrExit(env: Env = process.env): GatewayConfig {
   try {
-    return loadConfig(env);
+    return loadConfig(withConfigFile(env));
   } catch (error) {
     if (error instanceof ConfigError) {
       console.error(`configuration error: ${error.message}`);
@@ -19,13 +20,21 @@ export function configOrExit(env: Env = process.env): GatewayConfig {
   }
 }
 
-/** Creates the driver and the gateway, starts it, and wires SIGTERM/SIGINT to a draining shutdown. */
-export async function bootGateway(config: GatewayConfig, logger: Logger = createLogger(config.logLevel)) {
+/**
+ * Creates the driver and the gateway, starts it, and wires SIGTERM/SIGINT to a draining shutdown and SIGHUP to
+ * a reload of `baseEnv` with CONFIG_FILE re-read over it (the process environment itself never changes).
+ */
+export async function bootGateway(
+  config: GatewayConfig,
+  logger: Logger = createLogger(config.logLevel),
+  baseEnv: Env = process.env,
+) {
   let driver;
   try {
     driver = await createDriver(config.containerDriver, {
       gatewayName: config.gatewayName,
       network: config.containerNetwork,
+      limits: containerLimits(config),
       logger,
     });
   } catch (error) {
@@ -47,5 +56,10 @@ export async function bootGateway(config: GatewayConfig, logger: Logger = create
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
   process.on("SIGINT", () => void stop("SIGINT"));
+  process.on("SIGHUP", () => {
+    if (stopping) return;
+    logger.info({ signal: "SIGHUP", configFile: baseEnv.CONFIG_FILE ?? null }, "reloading configuration");
+    gateway.reload(() => withConfigFile(baseEnv));
+  });
   return { gateway, port, driver };
 }

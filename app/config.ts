@@ -3,6 +3,9 @@
  * here once; a bad value throws a ConfigError whose message is one line naming the variable and what it accepts.
  */
 import { existsSync, readFileSync } from "node:fs";
+import type { ContainerLimits } from "../runtime/hardening.ts";
+import { normalizeOrigin } from "./security/origins.ts";
+import { parseRate, type Rate } from "./security/rate-limit.ts";
 
 export type RoutingMode = "pool" | "session" | "shared" | "autoscale";
 export type DriverChoice = "auto" | "podman" | "docker" | "process";
@@ -37,7 +40,27 @@ export interface GatewayConfig {
   backpressureLimitBytes: number;
   /** How long shutdown waits for open sessions to finish before closing them with 1001. */
   drainTimeoutMs: number;
+  /** Most sessions open or upgrading at once, all clients together; more get 503 + Retry-After. */
+  maxSessions: number;
   logLevel: string;
+  /** Keys that admit a client (API_KEYS, API_KEYS_FILE); empty: no key accepted (open unless TOKEN_SECRET). */
+  apiKeys: string[];
+  /** HMAC-SHA256 secret of client tokens; unset: tokens off. */
+  tokenSecret: string | undefined;
+  /** Lifetime of a token minted by POST /v1/token. */
+  tokenTtlMs: number;
+  /** Origins a browser upgrade may come from (`*` any); undefined: not checked. */
+  allowedOrigins: string[] | undefined;
+  /** Open connections one client address may hold; undefined: no cap. */
+  maxConnectionsPerIp: number | undefined;
+  /** Upgrade (and token) requests per client address; undefined: no limit. */
+  rateLimitPerIp: Rate | undefined;
+  /** Per-container memory limit. */
+  containerMemoryBytes: number;
+  /** Per-container CPU limit, in CPUs (0.5 = half a core). */
+  containerCpus: number;
+  /** Per-container process/thread limit. */
+  containerPids: number;
 }
 
 /** A configuration error: its message is the one line printed at start. */
@@ -122,6 +145,68 @@ function caFile(env: Env): string | undefined {
   return path;
 }
 
+/** API_KEYS (comma-separated) plus API_KEYS_FILE (one per line or comma-separated; `#` starts a comment). */
+function apiKeys(env: Env): string[] {
+  const file = optional(env, "API_KEYS_FILE");
+  if (file !== undefined && !existsSync(file)) throw new ConfigError(`API_KEYS_FILE: file not found: ${file}`);
+  const fromFile = file === undefined ? "" : readFileSync(file, "utf8").replace(/#.*$/gm, "");
+  const keys = `${env.API_KEYS ?? ""},${fromFile}`.split(/[,\n]/).map((key) => key.trim()).filter((key) => key !== "");
+  for (const key of keys) {
+    // Token characters only, so a key also fits a Sec-WebSocket-Protocol header; long enough not to be guessed.
+    if (!/^[A-Za-z0-9._~-]{16,256}$/.test(key)) {
+      throw new ConfigError(`${file ? "API_KEYS/API_KEYS_FILE" : "API_KEYS"}: each key needs 16-256 characters from A-Z a-z 0-9 . _ ~ - (a key of ${key.length} characters is not)`);
+    }
+  }
+  return keys;
+}
+
+function tokenSecret(env: Env): string | undefined {
+  const secret = optional(env, "TOKEN_SECRET");
+  if (secret !== undefined && secret.length < 32) {
+    throw new ConfigError(`TOKEN_SECRET: expected at least 32 characters, e.g. \`openssl rand -hex 32\` (got ${secret.length})`);
+  }
+  return secret;
+}
+
+function allowedOrigins(env: Env): string[] | undefined {
+  const raw = optional(env, "ALLOWED_ORIGINS");
+  if (raw === undefined) return undefined;
+  try {
+    return raw.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "").map(normalizeOrigin);
+  } catch (error) {
+    throw new ConfigError(`ALLOWED_ORIGINS: ${(error as Error).message}`);
+  }
+}
+
+function rateLimit(env: Env): Rate | undefined {
+  const raw = optional(env, "RATE_LIMIT_PER_IP");
+  if (raw === undefined || raw === "off") return undefined;
+  try {
+    return parseRate("RATE_LIMIT_PER_IP", raw);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
+
+function memoryBytes(env: Env, name: string, fallback: string): number {
+  const raw = (optional(env, name) ?? fallback).toLowerCase();
+  const match = /^(\d+(?:\.\d+)?)([bkmg]?)$/.exec(raw);
+  const bytes = match ? Math.round(Number(match[1]) * SIZE_UNITS[match[2]!]!) : NaN;
+  // Below 64 MiB the transcriber (a Bun runtime) cannot start.
+  if (!(bytes >= 64 * 1024 ** 2)) throw new ConfigError(`${name}: expected a size of at least 64m such as 512m or 1g (got '${raw}')`);
+  return bytes;
+}
+
+function cpus(env: Env, name: string, fallback: number): number {
+  const raw = optional(env, name);
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0.01 || value > 1024) throw new ConfigError(`${name}: expected a number of CPUs such as 1 or 0.5 (got '${raw}')`);
+  return value;
+}
+
 /** Parses and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const gatewayName = optional(env, "GATEWAY_NAME") ?? "default";
@@ -153,7 +238,17 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 64 * 1024, 256, 16 * 1024 * 1024),
     backpressureLimitBytes: integer(env, "BACKPRESSURE_LIMIT_BYTES", 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
     drainTimeoutMs: duration(env, "DRAIN_TIMEOUT", "10s"),
+    maxSessions: integer(env, "MAX_SESSIONS", 10_000, 1, 1_000_000),
     logLevel: oneOf(env, "LOG_LEVEL", ["trace", "debug", "info", "warn", "error", "fatal", "silent"], "info"),
+    apiKeys: apiKeys(env),
+    tokenSecret: tokenSecret(env),
+    tokenTtlMs: duration(env, "TOKEN_TTL", "5m"),
+    allowedOrigins: allowedOrigins(env),
+    maxConnectionsPerIp: optional(env, "MAX_CONNECTIONS_PER_IP") === undefined ? undefined : integer(env, "MAX_CONNECTIONS_PER_IP", 0, 1, 1_000_000),
+    rateLimitPerIp: rateLimit(env),
+    containerMemoryBytes: memoryBytes(env, "CONTAINER_MEMORY", "512m"),
+    containerCpus: cpus(env, "CONTAINER_CPUS", 1),
+    containerPids: integer(env, "CONTAINER_PIDS", 256, 32, 1_000_000),
   };
   if (config.routingMode === "pool" && config.containerPoolSize > config.maxInstances) {
     throw new ConfigError(
@@ -171,8 +266,19 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   return config;
 }
 
+/** The per-container caps the engine driver applies (CONTAINER_MEMORY, CONTAINER_CPUS, CONTAINER_PIDS). */
+export function containerLimits(config: GatewayConfig): ContainerLimits {
+  return { memoryBytes: config.containerMemoryBytes, cpus: config.containerCpus, pids: config.containerPids };
+}
+
 /** The configuration as shown on /stats: every setting, never a secret. */
 export function publicConfig(config: GatewayConfig): Record<string, unknown> {
-  const { adminToken, openaiApiKey, ...rest } = config;
-  return { ...rest, adminToken: adminToken ? "set" : "unset", openaiApiKey: openaiApiKey ? "set" : "unset" };
+  const { adminToken, openaiApiKey, apiKeys, tokenSecret, ...rest } = config;
+  return {
+    ...rest,
+    adminToken: adminToken ? "set" : "unset",
+    openaiApiKey: openaiApiKey ? "set" : "unset",
+    apiKeys: apiKeys.length,
+    tokenSecret: tokenSecret ? "set" : "unset",
+  };
 }

@@ -1,12 +1,13 @@
 /**
  * `npm run dev`: the gateway with embedded defaults. An engine when one answers (building the transcriber
  * image if it is missing), else local Bun processes; the OpenAI API when OPENAI_API_KEY is set, else the local
- * realtime stand-in, which it says loudly.
+ * realtime stand-in, which it says loudly. Logs are readable lines (pino-pretty) unless LOG_FORMAT=json.
  */
 import { findEngine } from "../runtime/engine.ts";
 import { ensureImage } from "../runtime/image-build.ts";
 import { startStandin } from "../standin/server.ts";
 import { bootGateway, configOrExit } from "./boot.ts";
+import { createLogger, prettyDestination } from "./log.ts";
 
 const env: Record<string, string | undefined> = { ...process.env };
 const banner: string[] = [];
@@ -36,11 +37,13 @@ if (!env.OPENAI_API_KEY && (env.TRANSCRIBER_BACKEND ?? "openai") === "openai") {
 }
 
 const config = configOrExit(env);
-const { port, driver } = await bootGateway(config);
+const logger = createLogger(config.logLevel, env.LOG_FORMAT === "json" ? undefined : prettyDestination());
+// SIGHUP reloads from this environment (with the stand-in's settings), CONFIG_FILE re-read over it.
+const { port, driver } = await bootGateway(config, logger, env);
 console.log(
   [
     "",
-    `transcribe-edge dev gateway: http://localhost:${port}/  (status page; /stats, /healthz, /readyz)`,
+    `transcribe-edge dev gateway: http://localhost:${port}/  (status page; /stats, /metrics, /healthz, /readyz)`,
     `sessions: ws://localhost:${port}/v1/listen?sessionId=demo&encoding=opus&sample_rate=48000&channels=1`,
     `routing: ${config.routingMode} · container driver: ${driver.name}${engine ? ` (${engine.dockerHost})` : " (no container engine answered)"}`,
     ...banner,

@@ -17,7 +17,10 @@ export type GatewayEvent =
       /** On `to: running`: how it started and how long the start took. */
       start?: { kind: Exclude<StartKind, "warm">; ms: number };
       error?: string;
-    };
+    }
+  /** A SIGHUP reload applied `changed` (config keys) and left `ignored` as they were (restart to change them). */
+  | { type: "config_reloaded"; changed: string[]; ignored: string[] }
+  | { type: "config_reload_failed"; error: string };
 
 export type GatewayEventListener = (event: GatewayEvent) => void;
 

@@ -7,12 +7,20 @@ import { readFileSync } from "node:fs";
 import type { ContainerDriver } from "../runtime/driver.ts";
 import { InstanceRegistry } from "../runtime/instances.ts";
 import type { GatewayConfig } from "./config.ts";
+import { demoRoute } from "./demo/route.ts";
+import { type EngineMonitor, watchEngine } from "./engine-monitor.ts";
 import { httpRoutes } from "./http.ts";
 import { listenRoute } from "./listen.ts";
+import { restartFailedInstances } from "./recovery.ts";
+import { createMetrics, type GatewayMetrics, metricsRoute } from "./metrics.ts";
+import { reloadConfig, type ReloadResult } from "./reload/reload.ts";
+import { tokenRoute } from "./security/token-route.ts";
 import type { Logger } from "./log.ts";
 import { CLOSE } from "./protocol.ts";
-import { createStrategy } from "./routing/index.ts";
+import { createStrategy, MemoryRoutingStore } from "./routing/index.ts";
 import { GatewayState } from "./state.ts";
+import { StatusHub } from "./status/hub.ts";
+import { statusRoutes } from "./status/routes.ts";
 import { replenishSpares, startUpkeep, warmInBackground } from "./upkeep.ts";
 
 export interface GatewayDeps {
@@ -38,11 +46,19 @@ export class Gateway {
   readonly state: GatewayState;
   readonly app;
   private upkeepStop: (() => void) | undefined;
+  private engineMonitor: EngineMonitor | undefined;
+  private recoveryStop: (() => void) | undefined;
+  /** Who holds which instance; outlives the strategy, which a reload rebuilds over it. */
+  private readonly store = new MemoryRoutingStore();
+  readonly metrics: GatewayMetrics;
+  readonly status: StatusHub;
 
   constructor(readonly config: GatewayConfig, private readonly deps: GatewayDeps) {
     const registry = new InstanceRegistry({ driver: deps.driver, env: () => transcriberEnv(config), logger: deps.logger });
-    const strategy = createStrategy(config, registry);
+    const strategy = createStrategy(config, registry, this.store);
     this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name);
+    this.metrics = createMetrics(this.state);
+    this.status = new StatusHub(this.state);
     this.app = new Elysia({
       websocket: { maxPayloadLength: config.maxFrameBytes, idleTimeout: 120, perMessageDeflate: false },
     })
@@ -52,7 +68,11 @@ export class Gateway {
         return new Response(`${error.customError ?? "invalid request parameters"}\n`, { status: 400 });
       })
       .use(httpRoutes(this.state))
-      .use(listenRoute(this.state));
+      .use(statusRoutes(this.state, this.status))
+      .use(metricsRoute(this.state, this.metrics))
+      .use(listenRoute(this.state))
+      .use(demoRoute())
+      .use(tokenRoute(this.state));
   }
 
   /** Sweeps what a previous run left, prewarms what the strategy asks for, and listens. */
@@ -61,9 +81,30 @@ export class Gateway {
     if (swept > 0) this.deps.logger.info({ swept }, "removed containers left by a previous run");
     this.app.listen({ port: this.config.port, hostname: this.config.host });
     this.upkeepStop = startUpkeep(this.state);
+    this.engineMonitor = watchEngine(this.state, this.deps.driver);
+    this.recoveryStop = restartFailedInstances(this.state);
     for (const id of this.state.strategy.prewarmIds()) warmInBackground(this.state, id, "prewarm");
     replenishSpares(this.state);
     return { port: this.app.server!.port! };
+  }
+
+  /**
+   * Applies a new configuration (SIGHUP: the process environment plus CONFIG_FILE) without dropping a session:
+   * see app/reload/reload.ts for what can change. A bad value keeps the running configuration.
+   */
+  reload(env: Record<string, string | undefined> | (() => Record<string, string | undefined>)): ReloadResult {
+    return reloadConfig(
+      {
+        state: this.state,
+        store: this.store,
+        restartUpkeep: () => {
+          if (!this.upkeepStop || this.state.draining) return;
+          this.upkeepStop();
+          this.upkeepStop = startUpkeep(this.state);
+        },
+      },
+      env,
+    );
   }
 
   /**
@@ -75,10 +116,15 @@ export class Gateway {
     if (state.draining) return;
     state.draining = true;
     this.upkeepStop?.();
+    this.engineMonitor?.stop();
+    this.recoveryStop?.();
     for (const relay of state.relays) relay.sendUpstream('{"type":"CloseStream"}');
     const deadline = Date.now() + this.config.drainTimeoutMs;
     while (state.relays.size > 0 && Date.now() < deadline) await Bun.sleep(20);
     for (const relay of [...state.relays]) relay.fail(CLOSE.goingAway, "gateway_shutdown", "gateway is shutting down");
+    // Status page streams never end on their own: close them so the server can stop.
+    this.status.close();
+    this.metrics.unsubscribe();
     await this.app.stop();
     await state.registry.shutdown();
   }

@@ -1,7 +1,27 @@
-/** Structured JSON logs (pino). The seed's three messages are logged verbatim as `msg` by their callers. */
+/**
+ * Logs with pino: JSON lines in production (`npm start`), human-readable lines through pino-pretty in
+ * development (`npm run dev`). The seed's three messages are logged verbatim as `msg` by their callers.
+ */
 import pino, { type DestinationStream, type Logger } from "pino";
+import pretty from "pino-pretty";
 
 export type { Logger };
+
+/**
+ * A readable stream for development: colour when stdout is a terminal, local time, one line per entry with
+ * its fields after it. A plain stream in this thread rather than `pino.transport` (a worker thread): nothing
+ * is lost when dev exits abruptly, and it behaves the same under Bun as under Node.
+ */
+export function prettyDestination(options: { colorize?: boolean; destination?: NodeJS.WritableStream | number } = {}): DestinationStream {
+  return pretty({
+    colorize: options.colorize ?? Boolean(process.stdout.isTTY),
+    translateTime: "SYS:HH:MM:ss.l",
+    ignore: "pid,hostname,service",
+    singleLine: true,
+    destination: options.destination ?? 1,
+    sync: true,
+  });
+}
 
 /** A JSON-lines logger (stdout unless a destination is given); secrets are redacted should one reach a log call. */
 export function createLogger(level = "info", destination?: DestinationStream): Logger {

@@ -9,6 +9,7 @@ import { GatewayEvents } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { Relay } from "./relay.ts";
 import type { RoutingStrategy } from "./routing/strategy.ts";
+import { ClientSecurity } from "./security/admission.ts";
 
 export interface Refusal {
   reason: string;
@@ -35,18 +36,23 @@ export class GatewayState {
   sessionsTotal = 0;
   readonly closeCodes: Record<string, number> = {};
   readonly rejections: Record<string, number> = {};
+  /** Per-client admission checks (rate, origin, credential, per-IP cap) and the per-IP connection counts. */
+  readonly security: ClientSecurity;
   bytesIn = 0;
   bytesOut = 0;
   /** Routed sessions whose upgrade has not opened yet, by request id. */
   private readonly pending = new Map<string, ReturnType<typeof setTimeout>>();
 
   constructor(
+    /** One object for the gateway's life: a reload assigns the reloadable keys in place (app/reload/reload.ts). */
     readonly config: GatewayConfig,
     readonly registry: InstanceRegistry,
-    readonly strategy: RoutingStrategy,
+    /** Replaced on a config reload (rebuilt over the same routing store); read it at use time, never cache it. */
+    public strategy: RoutingStrategy,
     readonly log: Logger,
     readonly driverName: string,
   ) {
+    this.security = new ClientSecurity(config);
     registry.onStateChange((instance, from, to) =>
       this.events.emit({
         type: "instance",
@@ -59,9 +65,36 @@ export class GatewayState {
     );
   }
 
-  /** Why no new session can be taken right now, if so. */
+  /** Why no new session can be taken right now, before routing (draining, MAX_SESSIONS), if so. */
   admission(): Refusal | undefined {
     if (this.draining) return { reason: "draining", message: "gateway is shutting down", retryAfterS: 5 };
+    // Upgrades in flight count too, so a burst of handshakes cannot overshoot the cap.
+    if (this.relays.size + this.pending.size >= this.config.maxSessions) {
+      return { reason: "capacity", message: `gateway at capacity (MAX_SESSIONS=${this.config.maxSessions})`, retryAfterS: 2 };
+    }
+    return undefined;
+  }
+
+  /**
+   * Why the routed instance cannot take a session now, if so: the engine is down and the instance has no
+   * running container (a session on a running one goes on), or its starts are backing off after failures.
+   */
+  containerAdmission(instanceId: string): Refusal | undefined {
+    const instance = this.registry.has(instanceId) ? this.registry.get(instanceId) : undefined;
+    const running = instance?.stateName === "running";
+    if (this.engineProblem && !running) return { reason: "engine_unavailable", message: this.engineProblem, retryAfterS: 5 };
+    const blockedMs = instance?.startBlockedForMs() ?? 0;
+    if (blockedMs > 0) {
+      const message = `container ${instanceId} could not start (${instance!.startFailures} attempts; retrying in ${Math.ceil(blockedMs / 1000)} s): ${instance!.lastError}`;
+      return { reason: "container_backoff", message, retryAfterS: Math.ceil(blockedMs / 1000) };
+    }
+    return undefined;
+  }
+
+  /** Why /readyz says not ready, if so: admission's reasons plus an unavailable engine. */
+  readiness(): Refusal | undefined {
+    const refusal = this.admission();
+    if (refusal) return refusal;
     if (this.engineProblem) return { reason: "engine_unavailable", message: this.engineProblem, retryAfterS: 5 };
     return undefined;
   }
@@ -70,11 +103,12 @@ export class GatewayState {
    * A session was routed: the strategy counts it at once (so a burst sees its own load). Should the upgrade
    * never open (a broken handshake), the count is undone after a deadline, so nothing leaks.
    */
-  routed(requestId: string, sessionId: string, instanceId: string): void {
+  routed(requestId: string, sessionId: string, instanceId: string, undo?: () => void): void {
     this.strategy.opened(sessionId, instanceId);
     const timer = setTimeout(() => {
       this.pending.delete(requestId);
       this.strategy.closed(sessionId, instanceId);
+      undo?.();
       this.log.warn({ requestId, instance: instanceId }, "routed session never completed its upgrade");
     }, UPGRADE_DEADLINE_MS);
     timer.unref?.();

@@ -1,6 +1,7 @@
 import type { ContainerDriver } from "./driver.ts";
 import type { RuntimeLogger } from "./logger.ts";
 import { candidateSockets, findEngine, type EngineSocket } from "./engine.ts";
+import type { ContainerLimits } from "./hardening.ts";
 import { PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
 import { ProcessDriver, type ProcessDriverOptions } from "./process-driver.ts";
 
@@ -12,6 +13,8 @@ export interface CreateDriverOptions {
   gatewayName?: string;
   /** CONTAINER_NETWORK for the engine driver. */
   network?: ContainerNetwork;
+  /** Memory, CPU and process caps per container for the engine driver (default: DEFAULT_LIMITS). */
+  limits?: ContainerLimits;
   /** Image for the engine driver (default: TRANSCRIBER_IMAGE or the local build). */
   image?: string;
   /** Where DOCKER_HOST and XDG_RUNTIME_DIR are read. */
@@ -56,5 +59,5 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
 }
 
 function engineDriver(engine: EngineSocket, options: CreateDriverOptions): PodmanDriver {
-  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image });
+  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image, limits: options.limits });
 }

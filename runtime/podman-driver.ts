@@ -1,13 +1,17 @@
 import { GenericContainer, getContainerRuntimeClient, Wait, type WaitStrategy } from "testcontainers";
 import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED } from "./driver.ts";
-import type { EngineSocket } from "./engine.ts";
+import { pingSocket, type EngineSocket } from "./engine.ts";
 import { freePort } from "./free-port.ts";
+import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "./hardening.ts";
 import { waitForHealth } from "./health.ts";
 import { transcriberImage } from "./image.ts";
 
 /** Port the transcriber listens on inside its own network namespace (bridge networking). */
 const CONTAINER_PORT = 8080;
+
+/** How often a broken wait on a container is asked again while the engine API does not answer. */
+const ENGINE_RETRY_MS = 500;
 
 export type ContainerNetwork = "host" | "bridge";
 
@@ -30,6 +34,8 @@ export interface PodmanDriverOptions {
    * one refused first attempt costs a whole second. Polling also stops at once when the container dies.
    */
   healthWait?: "poll" | "testcontainers";
+  /** Memory, CPU and process caps per container (runtime/hardening.ts). Default: DEFAULT_LIMITS. */
+  limits?: ContainerLimits;
 }
 
 interface Started extends RunningContainer {
@@ -63,6 +69,12 @@ class TranscriberContainer extends GenericContainer {
     super(image);
   }
 
+  /** Confines the container (runtime/hardening.ts): no capability, no privilege gain, read-only root, caps. */
+  withHardening(limits: ContainerLimits): this {
+    Object.assign(this.hostConfig, hardenedHostConfig(limits));
+    return this.withUser(CONTAINER_USER);
+  }
+
   /** Publishes `port` on 127.0.0.1 with an engine-chosen host port (withExposedPorts binds 0.0.0.0). */
   withLoopbackPort(port: number): this {
     this.exposedPorts = [...this.exposedPorts, port];
@@ -89,18 +101,24 @@ export class PodmanDriver implements ContainerDriver {
   private readonly startupTimeoutMs: number;
   private readonly stopTimeoutSeconds: number;
   private readonly healthWait: "poll" | "testcontainers";
+  private readonly limits: ContainerLimits;
+  private readonly dockerHost: string;
+  /** The image was found once; a local image is not checked again. */
+  private imageSeen = false;
   private readonly started = new Map<string, Started>();
   /** Created but not yet healthy: removed by close() too. */
   private readonly creating = new Set<string>();
 
   constructor(options: PodmanDriverOptions) {
     this.name = options.engine.name;
+    this.dockerHost = options.engine.dockerHost;
     this.gatewayName = nameSafe(options.gatewayName ?? "default");
     this.network = options.network ?? "bridge";
     this.image = options.image ?? transcriberImage();
     this.startupTimeoutMs = options.startupTimeoutMs ?? 15_000;
     this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? 2;
     this.healthWait = options.healthWait ?? "poll";
+    this.limits = options.limits ?? DEFAULT_LIMITS;
     // testcontainers resolves its engine once per process, from the environment.
     process.env.DOCKER_HOST = options.engine.dockerHost;
     process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
@@ -120,6 +138,7 @@ export class PodmanDriver implements ContainerDriver {
       .withName(name)
       .withLabels({ [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: this.gatewayName, [LABEL_INSTANCE]: spec.instanceId })
       .withUlimits({ nofile: { soft: 16384, hard: 16384 }, nproc: { soft: 8192, hard: 8192 } })
+      .withHardening(this.limits)
       .withAutoCleanup(false) // no Ryuk: sweep() does its job
       .withStartupTimeout(this.startupTimeoutMs);
     let hostPort = CONTAINER_PORT;
@@ -135,6 +154,7 @@ export class PodmanDriver implements ContainerDriver {
     );
 
     try {
+      await this.checkLocalImage();
       const running = await container.start();
       const port = this.network === "host" ? hostPort : running.getMappedPort(CONTAINER_PORT);
       const handle = this.track(running.getId(), port);
@@ -165,7 +185,7 @@ export class PodmanDriver implements ContainerDriver {
       exited: new Promise<ExitInfo>((resolve) => (settle = resolve)),
     };
     this.started.set(id, handle);
-    void this.waitForExit(id).then((info) => {
+    void this.waitForExit(handle).then((info) => {
       this.started.delete(id);
       if (handle.stopRequested) return;
       settle(info);
@@ -175,16 +195,48 @@ export class PodmanDriver implements ContainerDriver {
     return handle;
   }
 
-  private async waitForExit(id: string): Promise<ExitInfo> {
+  /**
+   * Resolves when the container exits. The engine API going away (an outage, a restart of `podman system
+   * service`) breaks the wait call but not the container, which runs on under conmon: the wait is asked again
+   * once the API answers, so its sessions go on. Only the engine saying the container is gone ends it.
+   */
+  private async waitForExit(handle: Started): Promise<ExitInfo> {
+    while (!handle.stopRequested) {
+      try {
+        const client = await getContainerRuntimeClient();
+        const result = (await client.container.getById(handle.id).wait()) as { StatusCode?: number };
+        const exitCode = typeof result.StatusCode === "number" ? result.StatusCode : null;
+        const signal = exitCode !== null && exitCode > 128 ? ` (signal ${exitCode - 128})` : "";
+        return { exitCode, reason: `container exited with code ${exitCode}${signal}` };
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode === 404) {
+          return { exitCode: null, reason: `container vanished: ${error instanceof Error ? error.message : String(error)}` };
+        }
+        await Bun.sleep(ENGINE_RETRY_MS);
+      }
+    }
+    return { exitCode: null, reason: "stopped" };
+  }
+
+  /**
+   * A `localhost/` image can only come from a local build: when it is missing, say so at once instead of
+   * letting testcontainers try to pull it (seconds of retries against a registry that cannot exist).
+   */
+  private async checkLocalImage(): Promise<void> {
+    if (this.imageSeen || !this.image.startsWith("localhost/")) return;
     const client = await getContainerRuntimeClient();
     try {
-      const result = (await client.container.getById(id).wait()) as { StatusCode?: number };
-      const exitCode = typeof result.StatusCode === "number" ? result.StatusCode : null;
-      const signal = exitCode !== null && exitCode > 128 ? ` (signal ${exitCode - 128})` : "";
-      return { exitCode, reason: `container exited with code ${exitCode}${signal}` };
+      await client.container.dockerode.getImage(this.image).inspect();
+      this.imageSeen = true;
     } catch (error) {
-      return { exitCode: null, reason: `container vanished: ${error instanceof Error ? error.message : String(error)}` };
+      if ((error as { statusCode?: number }).statusCode !== 404) throw error;
+      throw new Error(`no such image: ${this.image} is not on this engine`);
     }
+  }
+
+  async engineProblem(): Promise<string | undefined> {
+    const answered = await pingSocket(this.dockerHost, 1000);
+    return answered ? undefined : `container engine not answering at ${this.dockerHost}`;
   }
 
   async stop(container: RunningContainer): Promise<void> {

@@ -1,5 +1,5 @@
 /** Runs a real gateway in the test process on a free port, with its log lines captured. */
-import { loadConfig } from "../app/config.ts";
+import { containerLimits, loadConfig } from "../app/config.ts";
 import { Gateway } from "../app/gateway.ts";
 import { createLogger } from "../app/log.ts";
 import { createDriver } from "../runtime/detect.ts";
@@ -35,6 +35,7 @@ export async function startTestGateway(env: Record<string, string>): Promise<Tes
   const driver = await createDriver(config.containerDriver, {
     gatewayName: config.gatewayName,
     network: config.containerNetwork,
+    limits: containerLimits(config),
     logger,
   });
   const gateway = new Gateway(config, { driver, logger });

@@ -50,6 +50,13 @@ export class AutoscaleStrategy extends BaseStrategy {
     this.scaleDownAfterMs = config.scaleDownAfterMs;
     this.spares = new SparePool(config.warmSpares, view, store);
     this.known = config.minContainers;
+    // Built over a store that already holds sessions (a config reload; later, a replica joining a shared store):
+    // instances in use stay known, so they keep getting sessions and are still scaled down.
+    for (const { instanceId } of store.loads()) {
+      const n = instanceId.startsWith("auto-") ? Number(instanceId.slice(5)) : -1;
+      if (n >= this.known) this.known = n + 1;
+      if (instanceId.startsWith("spare-")) this.claimed.add(instanceId); // bound once means claimed
+    }
   }
 
   route({ sessionId }: RouteRequest): RouteDecision {

@@ -16,7 +16,19 @@ export class SparePool {
     private readonly view: InstanceView,
     private readonly store: RoutingStore,
   ) {
-    for (let i = 0; i < count; i++) this.unclaimed.push(`spare-${this.next++}`);
+    for (let i = 0; i < count; i++) this.unclaimed.push(this.nextId());
+  }
+
+  /**
+   * The next spare id never bound to a session. Over a fresh store that is spare-0, spare-1, ...; over a store
+   * carried across a config reload it skips the spares already claimed, while unclaimed ones (never bound)
+   * are adopted again under the same ids.
+   */
+  private nextId(): string {
+    let id: string;
+    do id = `spare-${this.next++}`;
+    while (this.store.lastChangeAtMs(id) !== undefined);
+    return id;
   }
 
   /** An unclaimed spare that can take a session now: running first (warm), else one already starting. */
@@ -40,7 +52,7 @@ export class SparePool {
     const index = this.unclaimed.indexOf(id);
     if (index < 0) return false;
     this.unclaimed.splice(index, 1);
-    this.unclaimed.push(`spare-${this.next++}`);
+    this.unclaimed.push(this.nextId());
     return true;
   }
 

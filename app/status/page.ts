@@ -1,0 +1,77 @@
+/**
+ * The status page at `GET /`: one HTML document with its CSS and script inline (no build step, no external
+ * asset). It renders the snapshot embedded at load, then every snapshot pushed on `GET /status/events` (SSE).
+ *
+ * Stable DOM hooks (browser tests and operators' scripts rely on these; keep them when restyling):
+ * - `body[data-live]`: `connecting` | `live` (event stream open) | `reconnecting` | `unsupported`.
+ * - `body[data-snapshots]`: how many snapshots the page has rendered (the embedded one counts as 1); wait
+ *   for it to grow to see a push arrive.
+ * - `#mode`, `#driver`: routing mode and container driver; `#draining` is shown only while draining.
+ * - `#totals [data-total=KEY]` for KEY in openSessions, sessions, connections, requests, coldStarts, wakes,
+ *   running (text is the number); `#rejections`, `#close-codes`: "reason n, ..." / "code: n, ..." or "none".
+ * - `#config dd[data-config-key=NAME]`: each configuration value (publicConfig names, e.g. containerPoolSize).
+ * - `#instances tbody tr[data-instance-id=ID][data-state=STATE]`, one per instance, with cells
+ *   `td[data-field=F]` for F in id, state, connections, requests, coldStarts, wakes, lastActive, uptime;
+ *   `#instances-empty` is shown while there is no instance.
+ * - `#feed li[data-kind=K][data-seq=N]` newest first, K one of started, woke, stopped, failed, rejected,
+ *   reloaded, reload_failed (`data-instance-id` on instance entries); `#feed-empty` while empty.
+ * - `canvas#chart-sessions` (open sessions over time) and `canvas#chart-starts` (start and wake latency), each
+ *   with `data-points` = points drawn.
+ * - With ADMIN_TOKEN set and no credential: a 401 login page with `form#login-form` and `input#login-token`;
+ *   submitting stores the token in the `transcribe_edge_admin` cookie (SameSite=Strict) and reloads.
+ */
+import { ADMIN_COOKIE } from "./auth.ts";
+import type { StatusSnapshot } from "./hub.ts";
+import { LOGIN_SCRIPT, STATUS_SCRIPT } from "./script.ts";
+import { STATUS_CSS } from "./style.ts";
+
+/** JSON that is safe inside a <script> element (no `</script>` or `<!--` can close or confuse it). */
+function scriptJson(value: unknown): string {
+  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+const HEAD = `<meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
+<meta name="color-scheme" content="light dark"><title>transcribe-edge status</title><style>${STATUS_CSS}</style>`;
+
+const TOTAL_LABELS: Array<[string, string]> = [
+  ["openSessions", "open sessions"], ["sessions", "sessions"], ["connections", "connections"], ["requests", "requests"],
+  ["coldStarts", "cold starts"], ["wakes", "wakes"], ["running", "running"],
+];
+
+/** The status page with `snapshot` embedded, so it shows data before the event stream connects. */
+export function statusPageHtml(snapshot: StatusSnapshot): string {
+  const totals = TOTAL_LABELS.map(([key, label]) => `<div><dt>${label}</dt><dd data-total="${key}">-</dd></div>`).join("");
+  return `<!doctype html><html lang="en"><head>${HEAD}</head><body data-live="connecting" data-snapshots="0">
+<header><h1>transcribe-edge</h1>
+<span class="pill">mode <b id="mode">-</b></span><span class="pill">driver <b id="driver">-</b></span>
+<span id="draining" hidden>draining</span>
+<span class="pill" id="live-indicator">updated <span id="updated">-</span></span></header>
+<noscript><p>This page needs JavaScript to stay live; <a href="/stats">/stats</a> has the same data as JSON.</p></noscript>
+<div class="grid">
+<section aria-labelledby="h-totals"><h2 id="h-totals">Totals</h2><dl id="totals">${totals}</dl>
+<p class="muted">rejections: <span id="rejections">none</span><br>close codes: <span id="close-codes">none</span></p></section>
+<section aria-labelledby="h-sessions"><h2 id="h-sessions">Open sessions</h2><canvas id="chart-sessions" data-points="0" role="img" aria-label="open sessions over time"></canvas></section>
+<section aria-labelledby="h-starts"><h2 id="h-starts">Start latency</h2><canvas id="chart-starts" data-points="0" role="img" aria-label="start and wake latency"></canvas>
+<p class="legend"><b class="cold">&#9679; cold start</b> &nbsp; <b class="wake">&#9679; wake</b></p></section>
+</div>
+<section aria-labelledby="h-instances" style="margin-bottom:1rem;overflow-x:auto"><h2 id="h-instances">Instances</h2>
+<table id="instances"><thead><tr><th>instance</th><th>state</th><th>connections</th><th>requests</th><th>cold starts</th>
+<th>wakes</th><th>last active</th><th>uptime</th></tr></thead><tbody>
+<tr id="instances-empty"><td colspan="8" class="muted">no instance yet: open a session on /v1/listen</td></tr></tbody></table></section>
+<div class="grid">
+<section aria-labelledby="h-feed"><h2 id="h-feed">Recent events</h2><p id="feed-empty" class="muted">nothing yet</p><ul id="feed"></ul></section>
+<section aria-labelledby="h-config"><h2 id="h-config">Configuration</h2><dl id="config"></dl></section>
+</div>
+<script type="application/json" id="initial-snapshot">${scriptJson(snapshot)}</script>
+<script>${STATUS_SCRIPT}</script></body></html>`;
+}
+
+/** The 401 page shown instead when ADMIN_TOKEN is set and the browser has not given it yet. */
+export function loginPageHtml(): string {
+  return `<!doctype html><html lang="en"><head>${HEAD}</head><body>
+<h1>transcribe-edge</h1><p>This status page needs the gateway's admin token (ADMIN_TOKEN).</p>
+<form id="login-form"><input id="login-token" type="password" autocomplete="current-password" placeholder="admin token" required>
+<button type="submit">Open status page</button></form>
+<p class="muted">The token is kept in a same-site cookie for this gateway only.</p>
+<script>${LOGIN_SCRIPT.replace("__COOKIE__", ADMIN_COOKIE)}</script></body></html>`;
+}

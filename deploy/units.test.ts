@@ -1,0 +1,102 @@
+/**
+ * The deployment units: the plain systemd unit passes `systemd-analyze verify` (when systemd is here), and
+ * both units carry what deploy/README.md promises (socket access, hardening, health, reload, drain time).
+ * Podman here (4.3) has no Quadlet generator, so the .container file is checked against Quadlet's key list.
+ */
+import { describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const ROOT = join(import.meta.dir, "..");
+type Unit = Record<string, Array<[string, string]>>;
+
+/** Parses a systemd-style unit file into sections of key/value pairs (keys may repeat). */
+function parseUnit(text: string): Unit {
+  const unit: Unit = {};
+  let section = "";
+  for (const raw of text.split("\n")) {
+    const line = raw.trim();
+    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
+    const header = /^\[(.+)\]$/.exec(line);
+    if (header) unit[(section = header[1]!)] ??= [];
+    else {
+      const eq = line.indexOf("=");
+      if (!section || eq <= 0) throw new Error(`not a unit line: ${line}`);
+      unit[section]!.push([line.slice(0, eq), line.slice(eq + 1)]);
+    }
+  }
+  return unit;
+}
+
+const values = (unit: Unit, section: string, key: string) => (unit[section] ?? []).filter(([k]) => k === key).map(([, v]) => v);
+
+/** [Container] keys Quadlet understands (podman-systemd.unit(5), Podman 4.6). */
+const QUADLET_CONTAINER_KEYS = new Set([
+  "AddCapability", "AddDevice", "Annotation", "AutoUpdate", "ContainerName", "DropCapability", "Environment",
+  "EnvironmentFile", "EnvironmentHost", "Exec", "ExposeHostPort", "Group", "HealthCmd", "HealthInterval",
+  "HealthOnFailure", "HealthRetries", "HealthStartPeriod", "HealthStartupCmd", "HealthStartupInterval",
+  "HealthStartupRetries", "HealthStartupSuccess", "HealthStartupTimeout", "HealthTimeout", "HostName", "IP", "IP6",
+  "Image", "Label", "LogDriver", "Mount", "Network", "NoNewPrivileges", "Notify", "PodmanArgs", "PublishPort",
+  "Pull", "ReadOnly", "RunInit", "Secret", "SecurityLabelDisable", "SecurityLabelFileType", "SecurityLabelLevel",
+  "SecurityLabelNested", "SecurityLabelType", "Timezone", "Tmpfs", "User", "UserNS", "Volume", "WorkingDir",
+]);
+
+describe("deploy/transcribe-edge.container (Quadlet)", () => {
+  const unit = parseUnit(readFileSync(join(ROOT, "deploy/transcribe-edge.container"), "utf8"));
+
+  test("uses only keys Quadlet knows in [Container]", () => {
+    const unknown = unit.Container!.map(([k]) => k).filter((k) => !QUADLET_CONTAINER_KEYS.has(k));
+    expect(unknown).toEqual([]);
+  });
+
+  test("mounts the engine socket and points the gateway at it, on the host network", () => {
+    expect(values(unit, "Container", "Volume")).toContain("/run/podman/podman.sock:/run/podman/podman.sock");
+    expect(values(unit, "Container", "Environment")).toContain("DOCKER_HOST=unix:///run/podman/podman.sock");
+    expect(values(unit, "Container", "Environment")).toContain("CONTAINER_DRIVER=podman");
+    expect(values(unit, "Container", "Network")).toEqual(["host"]);
+    expect(values(unit, "Container", "EnvironmentFile")).toEqual(["/etc/transcribe-edge/gateway.env"]);
+  });
+
+  test("is hardened and health-checked on /healthz, reloads with SIGHUP and leaves time to drain", () => {
+    expect(values(unit, "Container", "ReadOnly")).toEqual(["true"]);
+    expect(values(unit, "Container", "NoNewPrivileges")).toEqual(["true"]);
+    expect(values(unit, "Container", "DropCapability")).toEqual(["all"]);
+    expect(values(unit, "Container", "HealthCmd")[0]).toContain("/healthz");
+    expect(values(unit, "Service", "ExecReload")[0]).toContain("--signal HUP");
+    expect(Number(values(unit, "Service", "TimeoutStopSec")[0])).toBeGreaterThan(10);
+    expect(values(unit, "Install", "WantedBy")[0]).toContain("multi-user.target");
+  });
+});
+
+describe("deploy/transcribe-edge.service (plain systemd)", () => {
+  const text = readFileSync(join(ROOT, "deploy/transcribe-edge.service"), "utf8");
+  const unit = parseUnit(text);
+
+  test("runs the gateway with Bun from the checkout, reloads with SIGHUP, drains on stop", () => {
+    expect(values(unit, "Service", "ExecStart")).toEqual(["/opt/transcribe-edge/node_modules/.bin/bun app/main.ts"]);
+    expect(values(unit, "Service", "ExecReload")).toEqual(["/bin/kill -HUP $MAINPID"]);
+    expect(values(unit, "Service", "Environment")).toContain("DOCKER_HOST=unix:///run/podman/podman.sock");
+    expect(values(unit, "Service", "NoNewPrivileges")).toEqual(["true"]);
+    expect(values(unit, "Service", "ProtectSystem")).toEqual(["strict"]);
+  });
+
+  const analyze = Bun.which("systemd-analyze");
+  test.skipIf(!analyze)("passes systemd-analyze verify (with the checkout at this repository)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "te-units-"));
+    try {
+      // verify checks that ExecStart exists: point it at this checkout's bun instead of /opt.
+      const path = join(dir, "transcribe-edge.service");
+      writeFileSync(path, text.replaceAll("/opt/transcribe-edge", ROOT));
+      expect(existsSync(join(ROOT, "node_modules/.bin/bun"))).toBe(true);
+      const proc = Bun.spawn([analyze!, "verify", path], { stdout: "pipe", stderr: "pipe" });
+      const [stderr, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+      // Only lines about this unit count: a container's own systemd may complain about unrelated units.
+      const ours = stderr.split("\n").filter((line) => line.includes("transcribe-edge"));
+      expect(ours).toEqual([]);
+      expect(code).toBe(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
