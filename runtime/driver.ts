@@ -44,4 +44,9 @@ export interface ContainerDriver {
   sweep(): Promise<number>;
   /** Stops everything this driver started and not yet stopped. */
   close(): Promise<void>;
+  /**
+   * Whether the engine answers: undefined when it does, else one line saying what does not. Drivers with no
+   * engine to lose (process) leave it out; the gateway's engine monitor polls it.
+   */
+  engineProblem?(): Promise<string | undefined>;
 }

@@ -42,10 +42,27 @@ export interface InstanceSnapshot {
   endpoint: string | null;
   containerId: string | null;
   lastError: string | null;
+  /** Consecutive failed starts (0 after a successful one). */
+  startFailures: number;
+  /** While backing off after failed starts: when the next start may be tried (ISO), else null. */
+  nextStartAt: string | null;
 }
 
 /** A run of crashes right after healthy starts would otherwise loop inside one acquire(). */
 const MAX_START_ATTEMPTS = 3;
+
+/**
+ * Delay before the next start after `failures` consecutive failed starts: the first failure is retried at once
+ * (a transient engine hiccup), then 1 s, 2 s, 4 s ... up to 30 s, so a bad image or a container that exits at
+ * once costs one start attempt per backoff period however many sessions ask for it.
+ */
+/** A container that dies sooner than this after becoming healthy counts as a failed start (a crash loop backs off). */
+export const EARLY_CRASH_MS = 10_000;
+
+export function startBackoffMs(failures: number): number {
+  if (failures <= 1) return 0;
+  return Math.min(30_000, 1000 * 2 ** (failures - 2));
+}
 
 /**
  * A logical transcriber identity (`pool-3`, `session-<hash>`) that outlives its containers: started on first
@@ -65,6 +82,10 @@ export class Instance {
   lastError: string | undefined;
   /** How the current container started and how long it took (cold start and wake latency metrics). */
   lastStart: { kind: Exclude<StartKind, "warm">; ms: number } | undefined;
+  /** Consecutive failed starts (early crashes included); reset once a container outlives EARLY_CRASH_MS. */
+  startFailures = 0;
+  /** No start is tried before this (ms epoch) while backing off after failed starts. */
+  nextStartAt = 0;
   private current: InstanceState = { name: "idle" };
   private everRan = false;
   private readonly leases = new Set<InstanceLease>();
@@ -139,6 +160,10 @@ export class Instance {
         kind = state.kind;
         await state.ready;
       } else {
+        const waitMs = this.startBlockedForMs();
+        if (waitMs > 0) {
+          throw new Error(`instance ${this.id}: not starting again for ${waitMs} ms after ${this.startFailures} failed starts: ${this.lastError}`);
+        }
         if (++attempt > MAX_START_ATTEMPTS) throw new Error(`instance ${this.id}: container kept dying right after start (${this.lastError})`);
         kind = this.everRan ? "wake" : "cold";
         this.beginStart(kind);
@@ -161,6 +186,18 @@ export class Instance {
       await this.driver.stop(container).catch(() => undefined);
     })().finally(() => (this.suspicion = undefined));
     return this.suspicion;
+  }
+
+  /** Milliseconds until a start may be tried again after failed starts; 0 when one may be tried now. */
+  startBlockedForMs(): number {
+    if (this.state.name !== "failed" || this.startFailures === 0) return 0;
+    return Math.max(0, this.nextStartAt - this.clock());
+  }
+
+  /** Forgets failed starts (the engine came back): the next session may start the container at once. */
+  resetStartBackoff(): void {
+    this.startFailures = 0;
+    this.nextStartAt = 0;
   }
 
   /** Activity: the gateway calls this as it relays bytes. O(1). */
@@ -200,6 +237,8 @@ export class Instance {
       endpoint: this.endpoint ?? null,
       containerId: this.containerId ?? null,
       lastError: this.lastError ?? null,
+      startFailures: this.startFailures,
+      nextStartAt: this.startBlockedForMs() > 0 ? new Date(this.nextStartAt).toISOString() : null,
     };
   }
 
@@ -230,10 +269,15 @@ export class Instance {
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
         if (isCurrent()) {
-          this.state = { name: "failed", error: message };
+          this.startFailures++;
+          this.nextStartAt = this.clock() + startBackoffMs(this.startFailures);
           this.lastError = message;
+          this.state = { name: "failed", error: message };
         }
-        this.logger.warn({ instance: this.id, error: message }, "Transcriber container failed to start");
+        this.logger.warn(
+          { instance: this.id, error: message, startFailures: this.startFailures, retryInMs: startBackoffMs(this.startFailures) },
+          "Transcriber container failed to start",
+        );
         throw new Error(`instance ${this.id} failed to start: ${message}`);
       },
     );
@@ -247,6 +291,7 @@ export class Instance {
     });
     this.state = { name: "stopping", done };
     await done;
+    if (this.startedAt !== undefined && this.clock() - this.startedAt >= EARLY_CRASH_MS) this.startFailures = 0;
     this.startedAt = undefined;
     if (this.state.name === "stopping" && this.state.done === done) this.state = { name: "sleeping" };
     this.logger.info({ instance: this.id, container: container.id, reason }, "Transcriber container stopped");
@@ -255,6 +300,12 @@ export class Instance {
   private onExit(container: RunningContainer, info: ExitInfo): void {
     if (this.state.name !== "running" || this.state.container !== container) return;
     this.lastError = `container ${container.id} died: ${info.reason}`;
+    const uptimeMs = this.startedAt === undefined ? 0 : this.clock() - this.startedAt;
+    if (uptimeMs >= EARLY_CRASH_MS) this.startFailures = 0;
+    else {
+      this.startFailures++;
+      this.nextStartAt = this.clock() + startBackoffMs(this.startFailures);
+    }
     this.state = { name: "failed", error: this.lastError };
     this.startedAt = undefined;
     this.logger.info({ instance: this.id, container: container.id, reason: `crash: ${info.reason}`, exitCode: info.exitCode }, "Transcriber container stopped");
