@@ -31,6 +31,13 @@ export interface LinkOptions {
   maxReplayMs?: number;
   /** A connection not open by then counts as dropped. */
   connectTimeoutMs?: number;
+  /**
+   * An open connection that owes a transcript and delivers none for this long counts as dropped (a stalled
+   * upstream keeps its socket open): the session reconnects and replays the undelivered audio. Default 3 s:
+   * realtime transcripts take well under that, a false alarm costs one reconnect, and a CloseStream (which waits
+   * 5 s) still gets the replayed transcript.
+   */
+  stallTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -46,6 +53,9 @@ export class UpstreamLink {
   #replay: ReplayBuffer;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
+  #stallTimer: ReturnType<typeof setInterval> | undefined;
+  /** When a transcript was last delivered, or when one started to be owed (ms). */
+  #progressAtMs = 0;
   #waiters: Array<() => void> = [];
   #closing = false;
   #now: () => number;
@@ -65,7 +75,17 @@ export class UpstreamLink {
       onOpen: () => this.#onOpen(),
       onEvent: (event) => {
         if (this.state === "closed") return;
-        for (const message of this.tracker.handle(event)) this.#options.emit(message);
+        if (event.type === "conversation.item.input_audio_transcription.failed") {
+          // The item's audio is still held for replay: a fresh connection transcribes it again (the session
+          // gives up with 1014 after repeated failures), so a transient upstream error loses no audio.
+          const error = (event as { error?: { message?: unknown } }).error;
+          this.#upstream?.close();
+          return this.#onClose(`transcription failed upstream: ${String(error?.message ?? "no reason given")}`);
+        }
+        const owedBefore = this.tracker.outstanding;
+        const messages = this.tracker.handle(event);
+        if (owedBefore === 0 || this.tracker.outstanding < owedBefore) this.#progressAtMs = this.#now();
+        for (const message of messages) this.#options.emit(message);
         this.#replay.forgetBefore(this.#replayFromSample());
         this.#notify();
       },
@@ -96,6 +116,7 @@ export class UpstreamLink {
   commit(): boolean {
     if (this.state === "closed" || this.tracker.uncommittedMs(this.appendedMs) < MIN_COMMIT_MS) return false;
     if (!this.tracker.worthCommitting) return false;
+    if (this.tracker.outstanding === 0) this.#progressAtMs = this.#now();
     this.tracker.noteManualCommit(this.appendedMs);
     this.#enqueue({ kind: "commit" });
     return true;
@@ -134,6 +155,8 @@ export class UpstreamLink {
     clearTimeout(this.#connectTimer);
     this.state = "open";
     this.openedAtMs = this.#now();
+    this.#progressAtMs = this.openedAtMs;
+    this.#watchForStall();
     const language = this.#options.language;
     this.#upstream!.send({
       type: "session.update",
@@ -151,9 +174,23 @@ export class UpstreamLink {
     this.#flush();
   }
 
+  /** Treats an open connection that owes transcripts and delivers none for stallTimeoutMs as dropped. */
+  #watchForStall(): void {
+    const stallMs = this.#options.stallTimeoutMs ?? 3_000;
+    this.#stallTimer = setInterval(() => {
+      if (this.state !== "open" || this.tracker.outstanding === 0) return;
+      const silentMs = this.#now() - this.#progressAtMs;
+      if (silentMs < stallMs) return;
+      this.#upstream?.close();
+      this.#onClose(`upstream stalled: no transcript for ${silentMs} ms`);
+    }, Math.min(250, stallMs / 4));
+    this.#stallTimer.unref?.();
+  }
+
   #onClose(reason: string): void {
     if (this.state === "closed") return;
     this.state = "closed";
+    clearInterval(this.#stallTimer);
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#connectTimer);
     this.#notify();

@@ -9,6 +9,7 @@ import { UpstreamLink } from "./link.ts";
 import type { DecodedPacket } from "./opus.ts";
 import { errorMessage, parseControl, type ClientMessage } from "./protocol.ts";
 import type { UpstreamFactory } from "./realtime.ts";
+import { ReplayDedupe } from "./replay-dedupe.ts";
 
 /** Turns one binary client frame into 24 kHz mono PCM (Opus decoder or linear16 converter). */
 export type AudioInput = (frame: Uint8Array) => DecodedPacket;
@@ -31,6 +32,8 @@ export interface SessionOptions {
   reconnectBaseMs?: number;
   /** How long one upstream connection may take to open. */
   connectTimeoutMs?: number;
+  /** How long an upstream may owe a transcript before it counts as stalled (see LinkOptions). */
+  stallTimeoutMs?: number;
   now?: () => number;
 }
 
@@ -60,6 +63,7 @@ export class TranscriptionSession {
   #lastBadAudioReportMs = Number.NEGATIVE_INFINITY;
   #previousFrameBad = false;
   #lastSpeechStartedS = Number.NEGATIVE_INFINITY;
+  readonly #dedupe = new ReplayDedupe();
   #closing: Promise<void> | undefined;
   #ended = false;
 
@@ -133,6 +137,7 @@ export class TranscriptionSession {
 
   #emit(message: ClientMessage): void {
     if (this.#ended) return;
+    if (this.#dedupe.isRepeat(message)) return;
     if (message.type === "SpeechStarted") {
       // Audio replayed after a reconnect starts its speech again: the client heard about it already.
       if (message.timestamp <= this.#lastSpeechStartedS) return;
@@ -168,6 +173,7 @@ export class TranscriptionSession {
       emit: (message) => this.#emit(message),
       onDrop: (dropped, reason) => this.#onDrop(dropped, reason),
       connectTimeoutMs: this.#options.connectTimeoutMs,
+      stallTimeoutMs: this.#options.stallTimeoutMs,
       now: this.#now,
     });
     this.#links.add(link);
