@@ -74,9 +74,8 @@ describe("npm run cli", () => {
     mono16k.forEach((s, i) => stereo.set([s, s], i * 2));
     const wav = file("speech.wav", wavBytes(stereo, 16_000, 2));
 
-    // 4x, not max: at max speed CloseStream can reach the transcriber before it has delivered the last turn's
-    // transcript, which is then lost (a transcriber/stand-in race the CLI cannot help).
-    const run = await cli(wav, "--url", gateway.listenUrl, "--session-id", "cli-wav", "--speed", "4");
+    // At max speed CloseStream reaches the transcriber before the VAD's events: every turn must still come back.
+    const run = await cli(wav, "--url", gateway.listenUrl, "--session-id", "cli-wav", "--speed", "max");
     expect(run.stderr).toContain("WAV 16000 Hz stereo");
     expect(run.stderr).toContain("session cli-wav · container shared (routing shared) · start cold");
     expect(run.stderr).toMatch(/done: \d+ final transcripts, 4\.8 s of audio/);

@@ -14,3 +14,12 @@ test("a replayed turn already delivered is dropped, interim and final, and so is
   expect(dedupe.isRepeat({ type: "UtteranceEnd", last_word_end: 2.52 })).toBe(true);
   expect(dedupe.isRepeat({ type: "SpeechStarted", timestamp: 1.6 })).toBe(false);
 });
+
+test("finals recorded from a connection that is not replaying are delivered even when their spans overlap", () => {
+  const dedupe = new ReplayDedupe();
+  // A CloseStream commit raced the VAD: its item's span covers the last turn, whose final comes after it.
+  dedupe.record(results("690 ms of silence", 2500, 4800, true));
+  dedupe.record(results("910 ms of speech", 3200, 4110, true));
+  // A later replay of that last turn is still recognised as a repeat.
+  expect(dedupe.isRepeat(results("910 ms of speech", 3190, 4120, true))).toBe(true);
+});

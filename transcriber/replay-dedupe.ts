@@ -14,7 +14,13 @@ export class ReplayDedupe {
   #finals: Array<[number, number]> = [];
   #ends: number[] = [];
 
-  /** Whether `message` repeats something delivered; records finals and utterance ends that pass. */
+  /** Records a delivered message from a connection that is not replaying: it is never itself a repeat. */
+  record(message: ClientMessage): void {
+    if (message.type === "UtteranceEnd") remember(this.#ends, message.last_word_end);
+    else if (message.type === "Results" && message.is_final) remember(this.#finals, [message.start, message.start + message.duration]);
+  }
+
+  /** Whether `message` (from a replaying connection) repeats something delivered; records it if not. */
   isRepeat(message: ClientMessage): boolean {
     if (message.type === "UtteranceEnd") {
       if (this.#ends.some((end) => Math.abs(end - message.last_word_end) <= SAME_END_S)) return true;

@@ -135,9 +135,17 @@ export class TranscriptionSession {
     this.#options.close(code, reason);
   }
 
-  #emit(message: ClientMessage): void {
+  /**
+   * Sends a message to the client. Only a connection that replays audio can repeat what was delivered; a
+   * first connection's finals are recorded, never filtered (two turns alike in span are both real).
+   */
+  #emit(message: ClientMessage, replaying: boolean): void {
     if (this.#ended) return;
-    if (this.#dedupe.isRepeat(message)) return;
+    if (replaying) {
+      if (this.#dedupe.isRepeat(message)) return;
+    } else {
+      this.#dedupe.record(message);
+    }
     if (message.type === "SpeechStarted") {
       // Audio replayed after a reconnect starts its speech again: the client heard about it already.
       if (message.timestamp <= this.#lastSpeechStartedS) return;
@@ -164,13 +172,13 @@ export class TranscriptionSession {
     this.#batchFill = 0;
   }
 
-  #newLink(offsetMs: number): UpstreamLink {
+  #newLink(offsetMs: number, replaying = false): UpstreamLink {
     const link = new UpstreamLink({
       connect: this.#options.connect,
       model: this.#options.model,
       language: this.#options.language,
       offsetMs,
-      emit: (message) => this.#emit(message),
+      emit: (message) => this.#emit(message, replaying),
       onDrop: (dropped, reason) => this.#onDrop(dropped, reason),
       connectTimeoutMs: this.#options.connectTimeoutMs,
       stallTimeoutMs: this.#options.stallTimeoutMs,
@@ -218,7 +226,7 @@ export class TranscriptionSession {
       return;
     }
     const { offsetMs, chunks } = link.unfinishedAudio();
-    const next = this.#newLink(offsetMs);
+    const next = this.#newLink(offsetMs, true);
     for (const chunk of chunks) next.append(chunk);
     this.#current = next;
     const delayMs = (this.#options.reconnectBaseMs ?? 250) * 2 ** (this.#failures - 1);
