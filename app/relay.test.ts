@@ -22,6 +22,18 @@ class FakeClient implements ClientSocket {
   }
 }
 
+/** A client socket that can stop being read, as Bun's ServerWebSocket can. */
+class PausableClient extends FakeClient {
+  pauses = 0;
+  resumes = 0;
+  pause(): void {
+    this.pauses++;
+  }
+  resume(): void {
+    this.resumes++;
+  }
+}
+
 /** A real WebSocket server standing in for a transcriber; `behaviour` decides what it does with a connection. */
 function upstreamServer(behaviour: (ws: ServerWebSocket<unknown>) => void) {
   const received: Array<string | Uint8Array> = [];
@@ -158,6 +170,24 @@ describe("relay", () => {
     await relay.connect(upstream.url);
     await until(() => upstream.received.length === 1);
     expect(upstream.received[0]).toEqual(new Uint8Array([9]));
+    expect(finishes).toEqual([]);
+  });
+
+  test("a burst the transcriber has not taken yet pauses reading the client, which resumes once it drained", async () => {
+    const upstream = upstreamServer((ws) => ws.pause());
+    const client = new PausableClient();
+    const { relay, finishes } = relayWith(client, 256 * 1024);
+    await relay.connect(upstream.url);
+    const frame = new Uint8Array(16 * 1024);
+    for (let sent = 0; client.pauses === 0 && sent < 64 * 1024 * 1024; sent += frame.byteLength) {
+      relay.fromClient(frame);
+      if (sent % (1024 * 1024) === 0) await Bun.sleep(1);
+    }
+    expect(client.pauses).toBe(1);
+    expect(relay.closed).toBe(false);
+    upstream.sockets[0]!.resume();
+    await until(() => client.resumes === 1);
+    expect(relay.closed).toBe(false);
     expect(finishes).toEqual([]);
   });
 

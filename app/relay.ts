@@ -11,7 +11,14 @@ export interface ClientSocket {
   send(data: string | Uint8Array): number;
   close(code?: number, reason?: string): void;
   getBufferedAmount(): number;
+  /** Stops/restarts reading the client's socket (Bun's ServerWebSocket): TCP backpressure towards it. */
+  pause?(): void;
+  resume?(): void;
 }
+
+/** How often a paused client is checked against the transcriber's drain, and how long it may stay paused. */
+const DRAIN_CHECK_MS = 5;
+const MAX_PAUSE_MS = 5_000;
 
 export interface RelayOptions {
   client: ClientSocket;
@@ -33,6 +40,7 @@ export class Relay {
   private queue: Frame[] = [];
   private queuedBytes = 0;
   private finished = false;
+  private pausedSinceMs: number | undefined;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -51,9 +59,10 @@ export class Relay {
     const upstream = this.upstream;
     if (upstream && upstream.readyState === WebSocket.OPEN) {
       upstream.send(frame);
-      if (upstream.bufferedAmount > this.opts.backpressureLimitBytes) {
+      const buffered = upstream.bufferedAmount;
+      if (buffered > this.opts.backpressureLimitBytes) {
         this.fail(CLOSE.tryAgainLater, "transcriber_backpressure", "the transcriber is not keeping up");
-      }
+      } else if (buffered > this.opts.backpressureLimitBytes / 2) this.pauseClient();
       return;
     }
     this.queuedBytes += size;
@@ -146,6 +155,31 @@ export class Relay {
       return this.fail(CLOSE.serviceRestart, "container_stopped", "the transcriber container stopped; reconnect");
     }
     this.end(isSendable(code) ? code : CLOSE.internalError, reason || "transcriber closed the session");
+  }
+
+  /**
+   * A burst the transcriber has not taken yet: stop reading the client (TCP backpressure) instead of buffering
+   * on, and read again once the transcriber drained. Over a Unix socket the kernel buffers far less than on
+   * loopback TCP, so this is what keeps a burst from reading as "transcriber not keeping up". Still backed up
+   * after MAX_PAUSE_MS, it is: 1013.
+   */
+  private pauseClient(): void {
+    const client = this.opts.client;
+    if (this.pausedSinceMs !== undefined || !client.pause || !client.resume) return;
+    client.pause();
+    this.pausedSinceMs = performance.now();
+    const check = () => {
+      if (this.finished) return;
+      if ((this.upstream?.bufferedAmount ?? 0) <= this.opts.backpressureLimitBytes / 4) {
+        this.pausedSinceMs = undefined;
+        return client.resume!();
+      }
+      if (performance.now() - this.pausedSinceMs! > MAX_PAUSE_MS) {
+        return this.fail(CLOSE.tryAgainLater, "transcriber_backpressure", "the transcriber is not keeping up");
+      }
+      setTimeout(check, DRAIN_CHECK_MS);
+    };
+    setTimeout(check, DRAIN_CHECK_MS);
   }
 
   private finish(code: number, reason: string): void {

@@ -315,7 +315,7 @@ export class Instance {
   private lease(container: RunningContainer, kind: StartKind, waitMs: number): Lease {
     this.connections++;
     this.lastActiveAt = this.clock();
-    const lease = new InstanceLease(this.id, { host: container.host, port: container.port }, container.id, kind, waitMs, (released) => {
+    const lease = new InstanceLease(this.id, { host: container.host, port: container.port, socketPath: container.socketPath }, container.id, kind, waitMs, (released) => {
       this.leases.delete(released);
       this.connections = Math.max(0, this.connections - 1);
       this.lastActiveAt = this.clock();

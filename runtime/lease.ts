@@ -6,7 +6,8 @@ export type StartKind = "warm" | "wake" | "cold";
 /** One open session's hold on an instance. The gateway calls release() exactly when the session ends. */
 export interface Lease {
   readonly instanceId: string;
-  readonly endpoint: { host: string; port: number };
+  /** Where the transcriber listens; `socketPath` (a Unix socket) when it has one, preferred by the relay. */
+  readonly endpoint: { host: string; port: number; socketPath?: string };
   readonly containerId: string;
   readonly start: StartKind;
   /** Milliseconds acquire() waited (0 for warm). */
@@ -25,7 +26,7 @@ export class InstanceLease implements Lease {
 
   constructor(
     readonly instanceId: string,
-    readonly endpoint: { host: string; port: number },
+    readonly endpoint: { host: string; port: number; socketPath?: string },
     readonly containerId: string,
     readonly start: StartKind,
     readonly waitMs: number,

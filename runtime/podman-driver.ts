@@ -1,3 +1,6 @@
+import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { GenericContainer, getContainerRuntimeClient, Wait, type WaitStrategy } from "testcontainers";
 import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED } from "./driver.ts";
@@ -6,6 +9,22 @@ import { freePort } from "./free-port.ts";
 import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "./hardening.ts";
 import { waitForHealth } from "./health.ts";
 import { transcriberImage } from "./image.ts";
+
+/** Where the socket directory is mounted inside the container (host networking). */
+const SOCKET_DIR_IN_CONTAINER = "/run/transcribe-edge";
+
+/**
+ * A fresh host directory for one container's socket, writable by the image's non-root user (the directory is
+ * its only content; the parent stays private).
+ */
+function makeSocketDir(containerName: string): string {
+  const parent = join(tmpdir(), `transcribe-edge-${process.getuid?.() ?? "user"}`);
+  mkdirSync(parent, { recursive: true, mode: 0o700 });
+  const dir = join(parent, containerName);
+  mkdirSync(dir, { recursive: true });
+  chmodSync(dir, 0o777);
+  return dir;
+}
 
 /** Port the transcriber listens on inside its own network namespace (bridge networking). */
 const CONTAINER_PORT = 8080;
@@ -40,6 +59,7 @@ export interface PodmanDriverOptions {
 
 interface Started extends RunningContainer {
   stopRequested: boolean;
+  socketPath?: string;
 }
 
 /** Container names allow [a-zA-Z0-9_.-]; ids are already safe, this only guarantees it. */
@@ -106,6 +126,8 @@ export class PodmanDriver implements ContainerDriver {
   /** The image was found once; a local image is not checked again. */
   private imageSeen = false;
   private readonly started = new Map<string, Started>();
+  /** Host directories holding each container's Unix socket, removed with the container. */
+  private readonly socketDirs = new Map<string, string>();
   /** Created but not yet healthy: removed by close() too. */
   private readonly creating = new Set<string>();
 
@@ -131,9 +153,11 @@ export class PodmanDriver implements ContainerDriver {
     const suffix = crypto.randomUUID().slice(0, 8);
     const name = `te-${this.gatewayName}-${nameSafe(spec.instanceId)}-${suffix}`;
     let createdId: string | undefined;
+    let socketDirForId: string | undefined;
     const container = new TranscriberContainer(this.image, (id) => {
       createdId = id;
       this.creating.add(id);
+      if (socketDirForId) this.socketDirs.set(id, socketDirForId);
     })
       .withName(name)
       .withLabels({ [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: this.gatewayName, [LABEL_INSTANCE]: spec.instanceId })
@@ -142,9 +166,16 @@ export class PodmanDriver implements ContainerDriver {
       .withAutoCleanup(false) // no Ryuk: sweep() does its job
       .withStartupTimeout(this.startupTimeoutMs);
     let hostPort = CONTAINER_PORT;
+    let socketDir: string | undefined;
     if (this.network === "host") {
       hostPort = await freePort();
-      container.withNetworkMode("host").withEnvironment({ ...spec.env, PORT: String(hostPort), HOST: "127.0.0.1" });
+      // A host directory for the transcriber's Unix socket: the relay's data path then skips loopback TCP.
+      socketDir = makeSocketDir(name);
+      socketDirForId = socketDir;
+      container
+        .withNetworkMode("host")
+        .withBindMounts([{ source: socketDir, target: SOCKET_DIR_IN_CONTAINER, mode: "rw" }])
+        .withEnvironment({ ...spec.env, PORT: String(hostPort), HOST: "127.0.0.1", LISTEN_SOCKET: `${SOCKET_DIR_IN_CONTAINER}/listen.sock` });
     } else {
       container.withLoopbackPort(CONTAINER_PORT).withEnvironment({ ...spec.env, PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
     }
@@ -164,10 +195,13 @@ export class PodmanDriver implements ContainerDriver {
           died: handle.exited.then((info) => info.reason),
         });
       }
+      // The transcriber opens its socket before TCP; without it (no write access to the mount) TCP serves.
+      if (socketDir && existsSync(join(socketDir, "listen.sock"))) handle.socketPath = join(socketDir, "listen.sock");
       this.creating.delete(handle.id);
       return handle;
     } catch (error) {
       if (createdId) await this.remove(createdId);
+      else if (socketDir) rmSync(socketDir, { recursive: true, force: true });
       const message = error instanceof Error ? error.message : String(error);
       const hint = /no such image|does not exist|pull/i.test(message) ? " (build it: npm run build:image)" : "";
       throw new Error(`${this.name} driver: instance ${spec.instanceId} (${this.image}) failed to start: ${message}${hint}`);
@@ -255,6 +289,9 @@ export class PodmanDriver implements ContainerDriver {
     await container.stop({ t: this.stopTimeoutSeconds }).catch(() => undefined);
     await container.remove({ force: true, v: true }).catch(() => undefined);
     this.creating.delete(id);
+    const socketDir = this.socketDirs.get(id);
+    this.socketDirs.delete(id);
+    if (socketDir) rmSync(socketDir, { recursive: true, force: true });
   }
 
   async sweep(): Promise<number> {

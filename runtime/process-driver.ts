@@ -1,3 +1,5 @@
+import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
@@ -25,6 +27,7 @@ export interface ProcessDriverOptions {
 interface Child extends RunningContainer {
   readonly subprocess: Subprocess;
   stopRequested: boolean;
+  socketPath?: string;
 }
 
 /**
@@ -58,9 +61,10 @@ export class ProcessDriver implements ContainerDriver {
   async start(spec: ContainerSpec): Promise<RunningContainer> {
     const host = "127.0.0.1";
     const port = await freePort(host);
+    const socketPath = join(socketDir(), `${process.pid}-${port}.sock`);
     const subprocess = Bun.spawn([process.execPath, this.entry], {
       cwd: this.cwd,
-      env: { ...this.baseEnv, ...spec.env, PORT: String(port), HOST: host },
+      env: { ...this.baseEnv, ...spec.env, PORT: String(port), HOST: host, LISTEN_SOCKET: socketPath },
       stdio: ["ignore", this.stdio, this.stdio],
     });
     let settleExited!: (info: ExitInfo) => void;
@@ -76,6 +80,7 @@ export class ProcessDriver implements ContainerDriver {
     const died = subprocess.exited.then(() => describeExit(subprocess));
     died.then((info) => {
       this.children.delete(child);
+      rmSync(socketPath, { force: true }); // a crashed child leaves its socket file behind
       if (!child.stopRequested) settleExited(info);
     });
     try {
@@ -88,6 +93,8 @@ export class ProcessDriver implements ContainerDriver {
       const message = error instanceof Error ? error.message : String(error);
       throw new Error(`process driver: instance ${spec.instanceId} (${this.entry}) failed to start: ${message}`);
     }
+    // The transcriber opens its socket before TCP, so after /health it exists unless it could not be made.
+    if (existsSync(socketPath)) child.socketPath = socketPath;
     return child;
   }
 
@@ -100,6 +107,7 @@ export class ProcessDriver implements ContainerDriver {
     await child.subprocess.exited;
     clearTimeout(killTimer);
     this.children.delete(child);
+    if (child.socketPath) rmSync(child.socketPath, { force: true });
   }
 
   /** Nothing to sweep: children never outlive the gateway (see the class comment). */
@@ -118,4 +126,11 @@ function describeExit(subprocess: Subprocess): ExitInfo {
   const signal = subprocess.signalCode;
   const reason = signal ? `killed by ${signal}` : `exited with code ${exitCode}`;
   return { exitCode, reason };
+}
+
+/** Where the children's Unix sockets live: private to this user. */
+function socketDir(): string {
+  const dir = join(tmpdir(), `transcribe-edge-${process.getuid?.() ?? "user"}`);
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  return dir;
 }

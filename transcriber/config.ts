@@ -9,6 +9,8 @@ export type Backend = "openai" | "echo";
 export interface TranscriberConfig {
   port: number;
   host: string;
+  /** LISTEN_SOCKET: a Unix socket to serve on as well (the gateway's cheaper data path); unset: TCP only. */
+  socketPath: string | undefined;
   backend: Backend;
   apiKey: string | undefined;
   /** Unset means the SDK default (api.openai.com). */
@@ -49,6 +51,7 @@ export function loadConfig(
   return {
     port: integer(env, "PORT", 8080, 0, 65_535),
     host: nonEmpty(env.HOST) ?? "0.0.0.0",
+    socketPath: nonEmpty(env.LISTEN_SOCKET),
     backend,
     apiKey,
     baseUrl,

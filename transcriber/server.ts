@@ -3,6 +3,7 @@
  * socket (or a byte-for-byte echo with TRANSCRIBER_BACKEND=echo). `stop()` drains: no new sessions, every
  * open one is closed like a CloseStream, bounded in time.
  */
+import { rmSync } from "node:fs";
 import pino, { type Logger } from "pino";
 import type { ServerWebSocket } from "bun";
 import { loadConfig, type TranscriberConfig } from "./config.ts";
@@ -59,9 +60,9 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const sockets = new Set<ServerWebSocket<SocketData>>();
   let draining = false;
 
-  const server = Bun.serve({
-    port: options.port ?? config.port,
-    hostname: options.host ?? config.host,
+  // The same routes on TCP and, when LISTEN_SOCKET is set, on a Unix socket (the gateway's data path).
+  const listen = (where: { port: number; hostname: string } | { unix: string }) => Bun.serve({
+    ...where,
     async fetch(request, srv) {
       const url = new URL(request.url);
       if (url.pathname === "/health") {
@@ -121,9 +122,11 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       },
     },
   });
+  const socketServer = config.socketPath === undefined ? undefined : listenOnSocket(config.socketPath, listen, log);
+  const server = listen({ port: options.port ?? config.port, hostname: options.host ?? config.host });
 
   log.info(
-    { port: server.port, backend: config.backend, model: config.model, baseUrl: config.baseUrl ?? "default" },
+    { port: server.port, socket: socketServer ? config.socketPath : null, backend: config.backend, model: config.model, baseUrl: config.baseUrl ?? "default" },
     "Transcriber listening",
   );
 
@@ -141,7 +144,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       return Promise.resolve();
     });
     await Promise.race([Promise.all(closes), Bun.sleep(DRAIN_WAIT_MS)]);
-    await server.stop(true);
+    await Promise.all([server.stop(true), socketServer?.stop(true)]);
     log.info("Transcriber stopped");
   }
 }
@@ -154,4 +157,18 @@ function audioInput(params: ListenParams, opus: OpusStreamDecoder | undefined): 
   if (opus) return (frame) => opus.decode(frame);
   const converter = new Linear16Converter(params.sampleRateHz, params.channels);
   return (frame) => ({ pcm: converter.push(frame), concealed: false });
+}
+
+/**
+ * Serves on a Unix socket as well; a socket that cannot be made (e.g. a mount without write access) is logged
+ * and skipped, since TCP still serves every session. Started before TCP, so a healthy /health means both are up.
+ */
+function listenOnSocket<T>(path: string, listen: (where: { unix: string }) => T, log: Logger): T | undefined {
+  try {
+    rmSync(path, { force: true }); // a socket file left by an earlier process would make listen fail
+    return listen({ unix: path });
+  } catch (error) {
+    log.warn({ socket: path, error: (error as Error).message }, "Unix socket not available; serving TCP only");
+    return undefined;
+  }
 }

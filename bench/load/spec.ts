@@ -1,0 +1,65 @@
+/** What the load worker is asked to do, and what it reports (see worker.ts). */
+
+export interface LoadSpec {
+  mode: "echo" | "audio" | "idle";
+  /** One WebSocket URL per session. */
+  urls: string[];
+  /** Frames per second per session (50: 20 ms Opus frames). */
+  ratePerS: number;
+  /** Bytes per echo frame (the send time sits in the first 8). */
+  payloadBytes: number;
+  /** Wait for the first text message (the gateway's Metadata) before counting a session as open. */
+  awaitText: boolean;
+  openConcurrency: number;
+  openTimeoutMs: number;
+  /** Sending before the measured window starts. */
+  warmupMs: number;
+  /** The measured window: only frames sent inside it count. */
+  durationMs: number;
+  /** Waiting for the last echoes after sending stops. */
+  drainMs: number;
+  /** idle mode: how long the sessions stay open after `ready`. */
+  holdMs: number;
+  /** audio mode: the Opus packets, sent in a loop. */
+  packetsBase64?: string[];
+  /** audio mode: one ping every this many frames per session. */
+  pingEvery: number;
+}
+
+export interface LoadResult {
+  event: "result";
+  ok: boolean;
+  error?: string;
+  sessions: number;
+  openMs: number;
+  sent: number;
+  received: number;
+  windowReceived: number;
+  msgsPerS: number;
+  /** Close codes of sessions that closed before the end, by code. */
+  closedEarly: Record<string, number>;
+  errors: string[];
+  errorCount: number;
+  texts: number;
+  /** Round trip (echo) or ping -> pong (audio) of what was sent inside the window. */
+  latencyMs: { n: number; p50: number; p95: number; p99: number; max: number };
+}
+
+/** Defaults for an echo run; callers override what they vary. */
+export function echoSpec(urls: string[], overrides: Partial<LoadSpec> = {}): LoadSpec {
+  return {
+    mode: "echo",
+    urls,
+    ratePerS: 50,
+    payloadBytes: 120,
+    awaitText: false,
+    openConcurrency: 50,
+    openTimeoutMs: 30_000,
+    warmupMs: 2_000,
+    durationMs: 30_000,
+    drainMs: 1_000,
+    holdMs: 0,
+    pingEvery: 5,
+    ...overrides,
+  };
+}

@@ -1,0 +1,188 @@
+/**
+ * The load generator, run as its own process (`bun bench/load/worker.ts '<LoadSpec JSON>'`) so that client and
+ * gateway never share an event loop. Kept cheap per frame: one pre-built buffer per session, the send time
+ * written into it, one 1 ms timer driving every session through a 20-slot ring.
+ *
+ * Modes: `echo` measures each frame's round trip from the timestamp in the echoed payload; `audio` sends the
+ * given Opus packets in a loop and measures ping -> pong through the first hop (the gateway answers pings on
+ * its own event loop, so the wait is what a frame waits there); `idle` only holds the sessions open.
+ * Writes JSON lines on stdout: `{"event":"ready"}` once every session is open, `{"event":"measuring"}` when
+ * the measured window starts, and `{"event":"result",...}` at the end.
+ */
+import { summarize } from "../stats.ts";
+import type { LoadResult, LoadSpec } from "./spec.ts";
+
+const spec = JSON.parse(process.argv[2]!) as LoadSpec;
+const periodMs = 1000 / spec.ratePerS;
+const emit = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
+
+interface Session {
+  ws: WebSocket;
+  frame: Uint8Array;
+  view: DataView;
+  sent: number;
+  received: number;
+  texts: number;
+  packet: number;
+  closedCode: number | undefined;
+  errors: string[];
+}
+
+const packets = (spec.packetsBase64 ?? []).map((b64) => new Uint8Array(Buffer.from(b64, "base64")));
+let samples = new Float64Array(1 << 16);
+let sampleCount = 0;
+let windowStart = Number.POSITIVE_INFINITY;
+let windowEnd = Number.POSITIVE_INFINITY;
+let windowReceived = 0;
+
+function record(rttMs: number, sentAt: number): void {
+  if (sentAt < windowStart || sentAt >= windowEnd) return;
+  windowReceived++;
+  if (sampleCount === samples.length) {
+    const grown = new Float64Array(samples.length * 2);
+    grown.set(samples);
+    samples = grown;
+  }
+  samples[sampleCount++] = rttMs;
+}
+
+function open(url: string, index: number): Promise<Session> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url);
+    ws.binaryType = "arraybuffer";
+    const frame = new Uint8Array(spec.payloadBytes);
+    const session: Session = { ws, frame, view: new DataView(frame.buffer), sent: 0, received: 0, texts: 0, packet: index, closedCode: undefined, errors: [] };
+    const timer = setTimeout(() => reject(new Error(`session ${index} did not open within ${spec.openTimeoutMs} ms`)), spec.openTimeoutMs);
+    const ready = () => {
+      clearTimeout(timer);
+      resolve(session);
+    };
+    ws.onopen = () => {
+      if (!spec.awaitText) ready();
+    };
+    ws.onmessage = (event) => {
+      const data = event.data;
+      if (typeof data === "string") {
+        session.texts++;
+        if (session.texts === 1 && spec.awaitText) ready();
+        if (data.includes('"Error"')) session.errors.push(data.slice(0, 200));
+        return;
+      }
+      session.received++;
+      if (spec.mode === "echo") {
+        const sentAt = new DataView(data as ArrayBuffer).getFloat64(0, true);
+        record(performance.now() - sentAt, sentAt);
+      }
+    };
+    ws.addEventListener("pong", (event) => {
+      // With binaryType "arraybuffer" the pong's payload is an ArrayBuffer too.
+      const data = (event as MessageEvent).data as ArrayBuffer | Uint8Array;
+      const view = data instanceof ArrayBuffer ? new DataView(data) : new DataView(data.buffer as ArrayBuffer, data.byteOffset, 8);
+      const sentAt = view.getFloat64(0, true);
+      record(performance.now() - sentAt, sentAt);
+    });
+    ws.onclose = (event) => {
+      session.closedCode = event.code;
+      clearTimeout(timer);
+      reject(new Error(`session ${index} closed ${event.code} before it was ready: ${event.reason}`));
+    };
+  });
+}
+
+async function openAll(): Promise<Session[]> {
+  const sessions: Session[] = new Array(spec.urls.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < spec.urls.length) {
+      const index = next++;
+      sessions[index] = await open(spec.urls[index]!, index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(spec.openConcurrency, spec.urls.length) }, lane));
+  return sessions;
+}
+
+function send(session: Session): void {
+  const ws = session.ws;
+  if (ws.readyState !== WebSocket.OPEN) return;
+  session.sent++;
+  if (spec.mode === "echo") {
+    session.view.setFloat64(0, performance.now(), true);
+    session.view.setUint32(8, session.sent, true);
+    ws.send(session.frame);
+    return;
+  }
+  ws.send(packets[session.packet++ % packets.length]!);
+  if (session.sent % spec.pingEvery === 0) {
+    session.view.setFloat64(0, performance.now(), true);
+    (ws as unknown as { ping(data: Uint8Array): void }).ping(session.frame.subarray(0, 8));
+  }
+}
+
+const startedAt = performance.now();
+let sessions: Session[];
+try {
+  sessions = await openAll();
+} catch (error) {
+  emit({ event: "result", ok: false, error: (error as Error).message });
+  process.exit(0);
+}
+const openMs = performance.now() - startedAt;
+for (const session of sessions) {
+  session.ws.onclose = (event) => {
+    session.closedCode = event.code;
+  };
+}
+emit({ event: "ready", sessions: sessions.length, openMs });
+
+if (spec.mode !== "idle") {
+  // Every session sends once per period, spread evenly over 20 one-millisecond slots.
+  const slots = Math.max(1, Math.round(periodMs));
+  const ring: Session[][] = Array.from({ length: slots }, () => []);
+  sessions.forEach((session, i) => ring[Math.floor((i * slots) / sessions.length)]!.push(session));
+  const t0 = performance.now();
+  windowStart = t0 + spec.warmupMs;
+  windowEnd = windowStart + spec.durationMs;
+  let doneSlots = 0;
+  const ticker = setInterval(() => {
+    const due = Math.floor((performance.now() - t0) / (periodMs / slots));
+    for (; doneSlots <= due; doneSlots++) for (const session of ring[doneSlots % slots]!) send(session);
+  }, 1);
+  await Bun.sleep(spec.warmupMs);
+  emit({ event: "measuring" });
+  await Bun.sleep(spec.durationMs);
+  clearInterval(ticker);
+  await Bun.sleep(spec.drainMs);
+} else {
+  await Bun.sleep(spec.holdMs);
+}
+
+const closes: Record<string, number> = {};
+let sent = 0;
+let received = 0;
+const errors: string[] = [];
+for (const session of sessions) {
+  sent += session.sent;
+  received += session.received;
+  if (session.closedCode !== undefined) closes[session.closedCode] = (closes[session.closedCode] ?? 0) + 1;
+  errors.push(...session.errors);
+}
+const result: LoadResult = {
+  event: "result",
+  ok: true,
+  sessions: sessions.length,
+  openMs,
+  sent,
+  received,
+  windowReceived,
+  msgsPerS: windowReceived / (spec.durationMs / 1000),
+  closedEarly: closes,
+  errors: errors.slice(0, 5),
+  errorCount: errors.length,
+  texts: sessions.reduce((sum, s) => sum + s.texts, 0),
+  latencyMs: summarize(samples.subarray(0, sampleCount)),
+};
+for (const session of sessions) session.ws.close(1000, "bench done");
+await Bun.sleep(200);
+emit(result);
+process.exit(0);

@@ -1,0 +1,43 @@
+/**
+ * `bun bench/profile.ts [sessions] [seconds]`: runs the gateway under `bun --cpu-prof` with the relay load
+ * (echo containers, 50 msg/s per session) and prints where its CPU time went, by function (self time).
+ */
+import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { runLoad } from "./load/drive.ts";
+import { echoSpec } from "./load/spec.ts";
+import { startGateway } from "./procs.ts";
+
+const sessions = Number(process.argv[2] ?? 200);
+const seconds = Number(process.argv[3] ?? 10);
+const dir = mkdtempSync(join(tmpdir(), "bench-prof-"));
+const gateway = await startGateway(
+  { ROUTING_MODE: "pool", CONTAINER_POOL_SIZE: "4", MAX_INSTANCES: "4", POOL_PREWARM: "true", CONTAINER_DRIVER: "podman", CONTAINER_NETWORK: "host", TRANSCRIBER_BACKEND: "echo" },
+  ["--cpu-prof", `--cpu-prof-dir=${dir}`],
+);
+try {
+  await gateway.waitRunning(["pool-0", "pool-1", "pool-2", "pool-3"]);
+  const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=prof-${i}&encoding=opus`);
+  const result = await runLoad(echoSpec(urls, { durationMs: seconds * 1000, warmupMs: 1000, awaitText: true })).result;
+  console.log(`load: ${JSON.stringify(result.latencyMs)} ${Math.round(result.msgsPerS)} msg/s`);
+} finally {
+  await gateway.stop();
+}
+const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
+if (!file) throw new Error(`no profile written in ${dir}`);
+const profile = JSON.parse(readFileSync(join(dir, file), "utf8"));
+const byId = new Map<number, any>(profile.nodes.map((node: any) => [node.id, node]));
+const selfUs = new Map<string, number>();
+const deltas: number[] = profile.timeDeltas;
+let total = 0;
+profile.samples.forEach((id: number, i: number) => {
+  const frame = byId.get(id).callFrame;
+  const key = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`;
+  selfUs.set(key, (selfUs.get(key) ?? 0) + deltas[i]!);
+  total += deltas[i]!;
+});
+console.log(`profile: ${join(dir, file)}; top self time of ${(total / 1000).toFixed(0)} ms sampled:`);
+for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
+  console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);
+}

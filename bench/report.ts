@@ -1,0 +1,96 @@
+/**
+ * Results as they come: each figure printed the moment it is measured, then the whole table with targets,
+ * baselines and ratios, and `bench/results/latest.json` with the machine, versions and date.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { join } from "node:path";
+
+type Json = Record<string, any>;
+
+export class Report {
+  readonly results: Json = {};
+  readonly versions: Record<string, string> = { bun: Bun.version };
+  private readonly startedAt = performance.now();
+
+  constructor(private readonly out: (line: string) => void = console.log) {}
+
+  /** One progress line, stamped with seconds since the start. */
+  progress(line: string): void {
+    this.out(`[${((performance.now() - this.startedAt) / 1000).toFixed(1).padStart(6)} s] ${line}`);
+  }
+
+  version(name: string, value: string): void {
+    this.versions[name] = value;
+  }
+
+  /** Sets `path` (dotted) to `value` and prints it. */
+  set(path: string, value: unknown): void {
+    const keys = path.split(".");
+    let node = this.results;
+    for (const key of keys.slice(0, -1)) node = node[key] ??= {};
+    node[keys.at(-1)!] = value;
+    this.progress(`  ${path} = ${JSON.stringify(value)}`);
+  }
+
+  get(path: string): any {
+    return path.split(".").reduce<any>((node, key) => node?.[key], this.results);
+  }
+
+  machine(): Json {
+    const cpu = cpus();
+    return {
+      cpu: cpu[0]?.model ?? "unknown",
+      cores: cpu.length,
+      memory_gib: Math.round(totalmem() / 2 ** 30),
+      kernel: Bun.spawnSync(["uname", "-sr"]).stdout.toString().trim(),
+    };
+  }
+
+  /** Writes latest.json and returns its path. */
+  write(mode: "full" | "quick", sections: string[]): string {
+    const dir = join(import.meta.dir, "results");
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, "latest.json");
+    const doc = { date: new Date().toISOString(), mode, sections, machine: this.machine(), versions: this.versions, ...this.results };
+    writeFileSync(file, `${JSON.stringify(doc, null, 2)}\n`);
+    return file;
+  }
+
+  /** The summary table (markdown), each figure beside its target or baseline. */
+  table(): string {
+    const g = (path: string) => this.get(path);
+    const ratio = (a: number, b: number) => (Number.isFinite(a / b) ? `${(a / b).toFixed(2)}x` : "-");
+    const fmt = (v: unknown) => (v === undefined ? "-" : typeof v === "number" ? String(v) : JSON.stringify(v));
+    const meets = (v: number | undefined, ok: (v: number) => boolean) => (v === undefined ? "-" : ok(v) ? "yes" : "NO");
+    const rows: string[][] = [
+      ["cold start, podman (ms)", `p50 ${fmt(g("cold_start_ms.p50"))} / p95 ${fmt(g("cold_start_ms.p95"))}`, "p50 <= 600; seed 8-15 s", meets(g("cold_start_ms.p50"), (v) => v <= 600)],
+      ["cold start, process (ms)", `p50 ${fmt(g("cold_start_ms.process.p50"))} / p95 ${fmt(g("cold_start_ms.process.p95"))}`, "p50 <= 600", meets(g("cold_start_ms.process.p50"), (v) => v <= 600)],
+      ["wake, podman (ms)", `p50 ${fmt(g("wake_ms.p50"))} / p95 ${fmt(g("wake_ms.p95"))}`, "p50 <= 500; seed 1-3 s", meets(g("wake_ms.p50"), (v) => v <= 500)],
+      ["wake, process (ms)", `p50 ${fmt(g("wake_ms.process.p50"))} / p95 ${fmt(g("wake_ms.process.p95"))}`, "p50 <= 500", meets(g("wake_ms.process.p50"), (v) => v <= 500)],
+      ["warm connect (ms)", `p50 ${fmt(g("warm_connect_ms.p50"))} / p99 ${fmt(g("warm_connect_ms.p99"))}`, "p99 <= 5; seed < 100 ms", meets(g("warm_connect_ms.p99"), (v) => v <= 5)],
+    ];
+    for (const target of ["direct", "gateway", "haproxy", "haproxy_uds"]) {
+      const r = g(`relay.${target}`);
+      rows.push([`relay ${target}, 200 x 50/s (ms)`, r ? `p50 ${r.p50} / p99 ${r.p99} / ${r.msgs_per_s} msg/s / lost ${r.lost}${r.cpu_us_per_frame === undefined ? "" : ` / CPU ${r.cpu_us_per_frame} us per frame`}` : "-", target === "gateway" ? "p99 <= haproxy, msg/s >= haproxy" : target === "haproxy_uds" ? "baseline on the gateway's transport" : "baseline", ""]);
+    }
+    const gw = g("relay.gateway");
+    const hp = g("relay.haproxy");
+    if (gw && hp) {
+      rows.push(["gateway / haproxy", `p99 ${ratio(gw.p99, hp.p99)}, msg/s ${ratio(gw.msgs_per_s, hp.msgs_per_s)}, CPU per frame ${ratio(gw.cpu_us_per_frame, hp.cpu_us_per_frame)}`, "p99 <= 1x, msg/s >= 1x (both carry the offered load: within 0.5 %)", gw.p99 <= hp.p99 && gw.msgs_per_s >= 0.995 * hp.msgs_per_s ? "yes" : "NO"]);
+    }
+    const cap = g("relay.max_sessions_p99_under_20ms");
+    rows.push(["sessions at p99 < 20 ms", cap ? `gateway ${cap.gateway} / haproxy ${cap.haproxy}` : "-", ">= haproxy", cap ? (cap.gateway >= cap.haproxy ? "yes" : "NO") : "-"]);
+    for (const mode of ["pool", "session", "shared", "autoscale", "autoscale_100_per_instance"]) {
+      rows.push([`routing ${mode}, 10k live (us)`, `p99 ${fmt(g(`routing_decision_us.${mode}.p99`))}`, "<= 50; seed +20-50 ms", meets(g(`routing_decision_us.${mode}.p99`), (v) => v <= 50)]);
+    }
+    rows.push(["hash max/mean, 10k ids / 20", fmt(g("hash.max_over_mean")), "1.0 ideal", ""]);
+    rows.push(["hash moved 20 -> 21", fmt(g("hash.moved_fraction")), `${(1 / 21).toFixed(4)} ideal`, ""]);
+    rows.push(["opus decode x realtime / core", fmt(g("opus_decode_x_realtime")), ">= 300", meets(g("opus_decode_x_realtime"), (v) => v >= 300)]);
+    rows.push(["RSS per idle session (KiB)", fmt(g("rss_per_session_kib.idle")), "<= 32", meets(g("rss_per_session_kib.idle"), (v) => v <= 32)]);
+    rows.push(["RSS per streaming session (KiB)", fmt(g("rss_per_session_kib.streaming")), "", ""]);
+    rows.push(["end to end, real transcribers", `${fmt(g("end_to_end.max_sessions"))} sessions`, "no drop, hop p99 < 20 ms", ""]);
+    const header = ["measure", "result", "target / baseline", "met"];
+    return [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
+  }
+}

@@ -1,0 +1,54 @@
+/**
+ * `npm run bench` (about 6 minutes) or `npm run bench -- --quick` (under 90 s, every key filled with fewer
+ * samples and shorter runs). `--only=micro,startup,relay,e2e` runs some sections; `--skip=warm,idle,capacity`
+ * leaves parts of the relay section out. Prints each figure as it is
+ * measured, then the table; writes bench/results/latest.json.
+ */
+import { findEngine } from "../runtime/engine.ts";
+import { ensureImage } from "../runtime/image-build.ts";
+import { Report } from "./report.ts";
+import { endToEndSection } from "./sections/e2e.ts";
+import { hashSection, opusSection, routingSection } from "./sections/micro.ts";
+import { relaySection } from "./sections/relay.ts";
+import { startupSection } from "./sections/startup.ts";
+
+const quick = process.argv.includes("--quick");
+const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
+const skip = process.argv.find((a) => a.startsWith("--skip="))?.slice(7).split(",");
+const report = new Report();
+const wanted = (section: string) => !only || only.includes(section);
+
+const machine = report.machine();
+report.progress(`transcribe-edge bench (${quick ? "quick" : "full"}) ${new Date().toISOString()}`);
+report.progress(`machine: ${machine.cpu}, ${machine.cores} cores, ${machine.memory_gib} GiB, ${machine.kernel}`);
+const engine = await findEngine(process.env);
+if (!engine) throw new Error("no container engine answered: the bench measures real containers (scripts/engine-setup.sh)");
+process.env.DOCKER_HOST ??= engine.dockerHost;
+const image = await ensureImage({ log: (line) => report.progress(`[image] ${line}`) });
+report.version("transcriber_image", image.tag);
+report.version("podman", Bun.spawnSync(["podman", "--version"]).stdout.toString().trim());
+report.progress(`versions: ${JSON.stringify(report.versions)}`);
+
+const sections: string[] = [];
+const run = async (name: string, body: () => Promise<void> | void) => {
+  if (!wanted(name)) return;
+  sections.push(name);
+  report.progress(`== ${name}`);
+  await body();
+};
+
+await run("micro", async () => {
+  routingSection(report, 10_000, quick ? 10_000 : 50_000);
+  hashSection(report);
+  await opusSection(report, quick);
+});
+await run("startup", async () => {
+  await startupSection(report, "podman", quick ? 3 : 10);
+  await startupSection(report, "process", quick ? 3 : 10);
+});
+await run("relay", () => relaySection(report, { quick, containers: 4, skip }));
+await run("e2e", () => endToEndSection(report, { quick, containers: 2 }));
+
+const file = report.write(quick ? "quick" : "full", sections);
+console.log(`\n${report.table()}\n\nmachine: ${JSON.stringify(machine)}\nversions: ${JSON.stringify(report.versions)}\nwritten: ${file}`);
+process.exit(0);
