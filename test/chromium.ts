@@ -117,3 +117,12 @@ if (import.meta.main) {
     process.exit(1);
   }
 }
+
+/**
+ * Where a browser test writes its screenshot: the README's image under docs/screenshots when
+ * UPDATE_SCREENSHOTS=1, else a temporary file, so an ordinary test run leaves the tree clean.
+ */
+export function screenshotPath(name: string): string {
+  if (process.env.UPDATE_SCREENSHOTS === "1") return join(import.meta.dir, "../docs/screenshots", name);
+  return join(tmpdir(), `transcribe-edge-${process.pid}-${name}`);
+}

@@ -9,14 +9,14 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { startStandin, type Standin } from "../../standin/server.ts";
 import { speechLikePcm48k } from "../../test/audio.ts";
-import { browserTests, launchChromium, type LaunchedBrowser } from "../../test/chromium.ts";
+import { browserTests, launchChromium, type LaunchedBrowser, screenshotPath } from "../../test/chromium.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 import { wavBytes } from "../../test/wav.ts";
 
 const browserTest = await browserTests();
 const PITCH_HZ = 240;
 const SPEECH_MS = 1000;
-const SCREENSHOT = join(import.meta.dir, "../../docs/screenshots/demo.png");
+const SCREENSHOT = screenshotPath("demo.png");
 
 let standin: Standin;
 let gateway: TestGateway;

@@ -4,9 +4,14 @@
  * MAX_CONNECTIONS_PER_CONTAINER, else to a warm spare, else to a new `auto-<n>` (lowest free n) while fewer than
  * MAX_INSTANCES run, else it is refused. `auto-0`..`auto-<MIN_CONTAINERS-1>` are prewarmed and never reaped; the
  * others are reaped after SCALE_DOWN_AFTER without a session.
+ *
+ * Decisions do not scan the instances: the known ones (auto-<n> and claimed spares) are filed in LoadBuckets by
+ * their session count, kept by opened()/closed()/reap(), and the pick starts from the lowest non-empty bucket,
+ * checking state lazily. Ties go to the lowest auto-<n>, then to claimed spares in the order they were claimed.
  */
 import type { GatewayConfig } from "../config.ts";
 import { BaseStrategy } from "./base.ts";
+import { LoadBuckets } from "./load-buckets.ts";
 import { isLive } from "./occupancy.ts";
 import { SparePool } from "./spares.ts";
 import type { RoutingStore } from "./store.ts";
@@ -15,12 +20,15 @@ import type { CoordinatorView, InstanceView, RouteDecision, RouteRequest } from 
 /** A connection slot frees as soon as any session ends, so a refused client may try again soon. */
 export const AUTOSCALE_RETRY_AFTER_S = 5;
 
-/** `auto-<n>` ids built once: decisions scan every instance, and building strings there would dominate. */
+/** `auto-<n>` ids built once: decisions and listings name many instances, and building strings there would cost. */
 const autoIds: string[] = [];
 function autoId(n: number): string {
   for (let i = autoIds.length; i <= n; i++) autoIds.push(`auto-${i}`);
   return autoIds[n]!;
 }
+
+/** Ranks of claimed spares start here, after every auto-<n> (n < MAX_INSTANCES <= 10,000), in claim order. */
+const SPARE_RANK = 2 ** 31;
 
 export class AutoscaleStrategy extends BaseStrategy {
   readonly mode = "autoscale" as const;
@@ -33,6 +41,10 @@ export class AutoscaleStrategy extends BaseStrategy {
   private known: number;
   /** Spares handed a session: from then on they serve like auto-<n> instances until they are reaped. */
   private readonly claimed = new Set<string>();
+  /** Candidates by store load: rank n is auto-<n>, rank SPARE_RANK + i is claimedIds[i]. */
+  private readonly buckets: LoadBuckets;
+  private readonly claimedIds: string[] = [];
+  private readonly claimedRank = new Map<string, number>();
 
   constructor(
     config: Pick<
@@ -49,13 +61,15 @@ export class AutoscaleStrategy extends BaseStrategy {
     this.minContainers = config.minContainers;
     this.scaleDownAfterMs = config.scaleDownAfterMs;
     this.spares = new SparePool(config.warmSpares, view, store);
-    this.known = config.minContainers;
+    this.known = 0;
+    this.buckets = new LoadBuckets(this.maxConnections);
+    this.know(config.minContainers);
     // Built over a store that already holds sessions (a config reload; later, a replica joining a shared store):
     // instances in use stay known, so they keep getting sessions and are still scaled down.
     for (const { instanceId } of store.loads()) {
       const n = instanceId.startsWith("auto-") ? Number(instanceId.slice(5)) : -1;
-      if (n >= this.known) this.known = n + 1;
-      if (instanceId.startsWith("spare-")) this.claimed.add(instanceId); // bound once means claimed
+      if (n >= this.known) this.know(n + 1);
+      if (instanceId.startsWith("spare-")) this.addClaimed(instanceId); // bound once means claimed
     }
   }
 
@@ -81,9 +95,15 @@ export class AutoscaleStrategy extends BaseStrategy {
 
   override opened(sessionId: string, instanceId: string): void {
     super.opened(sessionId, instanceId);
-    if (this.spares.claim(instanceId)) this.claimed.add(instanceId);
+    if (this.spares.claim(instanceId)) this.addClaimed(instanceId);
     const n = instanceId.startsWith("auto-") ? Number(instanceId.slice(5)) : -1;
-    if (n >= this.known) this.known = n + 1;
+    if (n >= this.known) this.know(n + 1);
+    this.refile(instanceId);
+  }
+
+  override closed(sessionId: string, instanceId: string): void {
+    super.closed(sessionId, instanceId);
+    this.refile(instanceId);
   }
 
   override prewarmIds(): string[] {
@@ -97,6 +117,9 @@ export class AutoscaleStrategy extends BaseStrategy {
       if (this.loadOf(id) > 0) continue;
       if (!isLive(this.view, id)) {
         this.claimed.delete(id); // a reaped spare is forgotten; spare ids are never reused
+        const rank = this.claimedRank.get(id);
+        if (rank !== undefined) this.buckets.remove(rank);
+        this.claimedRank.delete(id);
         continue;
       }
       const since = this.store.lastChangeAtMs(id) ?? -Infinity;
@@ -131,22 +154,52 @@ export class AutoscaleStrategy extends BaseStrategy {
 
   /**
    * The least-loaded instance that may take a session now and has room: the minimum ones always (a sleeping one
-   * wakes), the others while starting, running or already routed to. Ties go to the lowest id. Plain loops: this
-   * runs on every decision over every instance.
+   * wakes), the others while starting, running or already routed to. Ties go to the lowest id (auto-<n> by n,
+   * then claimed spares in claim order). Buckets hold the store's count, a lower bound of loadOf(); loadNow
+   * checks the rest (state, the registry's connections) only for the candidates the pick visits.
    */
   private leastLoaded(): string | undefined {
-    let best: string | undefined;
-    let bestLoad = this.maxConnections;
-    const consider = (id: string, pinned: boolean) => {
-      const state = this.view.state(id);
-      if (state === "failed") return;
-      const load = this.loadOf(id);
-      if (load >= bestLoad) return;
-      if (pinned || state === "starting" || state === "running" || load > 0) [best, bestLoad] = [id, load];
-    };
-    for (let n = 0; n < this.known; n++) consider(autoId(n), n < this.minContainers);
-    for (const id of this.claimed) consider(id, false);
-    return best;
+    const rank = this.buckets.least(this.loadNow);
+    return rank < 0 ? undefined : this.idOf(rank);
+  }
+
+  /** loadOf() for a filed candidate, or maxConnections when it may not take a session now. */
+  private readonly loadNow = (rank: number): number => {
+    const id = this.idOf(rank);
+    const state = this.view.state(id);
+    if (state === "failed") return this.maxConnections;
+    const load = this.loadOf(id);
+    const pinned = rank < this.minContainers;
+    return pinned || state === "starting" || state === "running" || load > 0 ? load : this.maxConnections;
+  };
+
+  private idOf(rank: number): string {
+    return rank < SPARE_RANK ? autoId(rank) : this.claimedIds[rank - SPARE_RANK]!;
+  }
+
+  /** auto-<known>..auto-<n-1> become known, filed with their store loads. */
+  private know(n: number): void {
+    for (let i = this.known; i < n; i++) this.buckets.file(i, this.store.load(autoId(i)));
+    this.known = n;
+  }
+
+  private addClaimed(id: string): void {
+    if (this.claimedRank.has(id)) return;
+    const rank = SPARE_RANK + this.claimedIds.length;
+    this.claimed.add(id);
+    this.claimedIds.push(id);
+    this.claimedRank.set(id, rank);
+    this.buckets.file(rank, this.store.load(id));
+  }
+
+  /** Files a known instance under its store load after that changed (full ones leave the buckets). */
+  private refile(id: string): void {
+    let rank = this.claimedRank.get(id);
+    if (rank === undefined && id.startsWith("auto-")) {
+      const n = Number(id.slice(5));
+      if (Number.isInteger(n) && n >= 0 && n < this.known && autoId(n) === id) rank = n;
+    }
+    if (rank !== undefined) this.buckets.file(rank, this.store.load(id));
   }
 
   /** Instances above the minimum: auto-<min>..auto-<known-1> and claimed spares. */
@@ -156,12 +209,14 @@ export class AutoscaleStrategy extends BaseStrategy {
     return [...ids, ...this.claimed];
   }
 
+  /** The lowest auto-<n> above the minimum with no session and not up, else auto-<known>: from bucket 0. */
   private lowestFreeId(): string {
-    for (let n = this.minContainers; n < this.known; n++) {
-      const id = autoId(n);
-      const state = this.view.state(id);
-      if (state !== "starting" && state !== "running" && state !== "stopping" && this.store.load(id) === 0) return id;
-    }
-    return autoId(this.known);
+    const n = this.buckets.first(0, this.minContainers, this.known, this.isDown);
+    return autoId(n < 0 ? this.known : n);
   }
+
+  private readonly isDown = (n: number): boolean => {
+    const state = this.view.state(autoId(n));
+    return state !== "starting" && state !== "running" && state !== "stopping";
+  };
 }

@@ -6,12 +6,12 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { browserTests, launchChromium, type LaunchedBrowser } from "../../test/chromium.ts";
+import { browserTests, launchChromium, type LaunchedBrowser, screenshotPath } from "../../test/chromium.ts";
 import { TestClient } from "../../test/client.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 
 const browserTest = await browserTests();
-const SCREENSHOT = join(import.meta.dir, "../../docs/screenshots/status.png");
+const SCREENSHOT = screenshotPath("status.png");
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 
 let gateway: TestGateway;
