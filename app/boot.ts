@@ -35,6 +35,7 @@ export async function bootGateway(
       gatewayName: config.gatewayName,
       network: config.containerNetwork,
       limits: containerLimits(config),
+    socketParentDir: config.transcriberSocketDir,
       logger,
     });
   } catch (error) {

@@ -63,6 +63,13 @@ describe("configuration", () => {
     expect(() => loadConfig({ OPENAI_API_KEY: "k", ROUTING_MODE: "autoscale", MIN_CONTAINERS: "5", MAX_INSTANCES: "3" })).toThrow(/^MIN_CONTAINERS: 5 exceeds MAX_INSTANCES=3$/);
   });
 
+  test("TRANSCRIBER_SOCKET_DIR takes an absolute path or off", () => {
+    expect(loadConfig({ OPENAI_API_KEY: "k" }).transcriberSocketDir).toBeUndefined();
+    expect(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "off" }).transcriberSocketDir).toBeNull();
+    expect(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "/run/te" }).transcriberSocketDir).toBe("/run/te");
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "run/te" })).toThrow(/^TRANSCRIBER_SOCKET_DIR: expected an absolute directory path, or off \(got 'run\/te'\)$/);
+  });
+
   test("the public view never shows secrets", () => {
     const view = JSON.stringify(publicConfig(loadConfig({ OPENAI_API_KEY: "sk-secret-123", ADMIN_TOKEN: "tok-456" })));
     expect(view).not.toContain("sk-secret-123");

@@ -32,6 +32,8 @@ export interface GatewayConfig {
   openaiCaFile: string | undefined;
   containerNetwork: "bridge" | "host";
   transcriberBackend: "openai" | "echo";
+  /** TRANSCRIBER_SOCKET_DIR: parent of the containers' Unix socket directories; null = TCP only; undefined = default. */
+  transcriberSocketDir: string | null | undefined;
   /** Scopes container labels, so two gateways on one engine never sweep each other's containers. */
   gatewayName: string;
   /** Largest WebSocket frame a client may send; larger ones close the session with 1009. */
@@ -207,6 +209,14 @@ function cpus(env: Env, name: string, fallback: number): number {
   return value;
 }
 
+function socketDir(env: Env): string | null | undefined {
+  const raw = optional(env, "TRANSCRIBER_SOCKET_DIR");
+  if (raw === undefined) return undefined;
+  if (raw === "off") return null;
+  if (!raw.startsWith("/")) throw new ConfigError(`TRANSCRIBER_SOCKET_DIR: expected an absolute directory path, or off (got '${raw}')`);
+  return raw;
+}
+
 /** Parses and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const gatewayName = optional(env, "GATEWAY_NAME") ?? "default";
@@ -235,6 +245,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     containerNetwork: oneOf(env, "CONTAINER_NETWORK", ["bridge", "host"], "bridge"),
     transcriberBackend: oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "echo"], "openai"),
     gatewayName,
+    transcriberSocketDir: socketDir(env),
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 64 * 1024, 256, 16 * 1024 * 1024),
     backpressureLimitBytes: integer(env, "BACKPRESSURE_LIMIT_BYTES", 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
     drainTimeoutMs: duration(env, "DRAIN_TIMEOUT", "10s"),

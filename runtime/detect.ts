@@ -15,6 +15,8 @@ export interface CreateDriverOptions {
   network?: ContainerNetwork;
   /** Memory, CPU and process caps per container for the engine driver (default: DEFAULT_LIMITS). */
   limits?: ContainerLimits;
+  /** TRANSCRIBER_SOCKET_DIR for the engine driver: where Unix socket directories are made; null for TCP only. */
+  socketParentDir?: string | null;
   /** Image for the engine driver (default: TRANSCRIBER_IMAGE or the local build). */
   image?: string;
   /** Where DOCKER_HOST and XDG_RUNTIME_DIR are read. */
@@ -59,5 +61,5 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
 }
 
 function engineDriver(engine: EngineSocket, options: CreateDriverOptions): PodmanDriver {
-  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image, limits: options.limits });
+  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image, limits: options.limits, socketParentDir: options.socketParentDir });
 }

@@ -54,3 +54,30 @@ for (const network of ["bridge", "host"] as const) {
     throw new Error("unreachable");
   }, { skipReason, requireEngine, expectedLabels: { [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: gatewayName } });
 }
+
+import { expect } from "bun:test";
+import { engineTest } from "../test/engine.ts";
+
+engineTest("host networking serves over a Unix socket in its own directory, or over TCP only with socketParentDir null", async () => {
+  await ensureImage();
+  const client = await getContainerRuntimeClient();
+  for (const socketParentDir of [`/tmp/te-sockets-${process.pid}`, null]) {
+    const driver = new PodmanDriver({ engine: engine!, gatewayName: `sock-${crypto.randomUUID().slice(0, 6)}`, network: "host", socketParentDir });
+    const container = await driver.start({ instanceId: "probe", env: { TRANSCRIBER_BACKEND: "echo" } });
+    try {
+      const mounts = (await client.container.getById(container.id).inspect()).Mounts ?? [];
+      if (socketParentDir) {
+        expect(container.socketPath?.startsWith(`${socketParentDir}/`)).toBe(true);
+        expect(mounts.map((m) => m.Source).some((source) => source.startsWith(socketParentDir))).toBe(true);
+        const viaSocket = await fetch("http://transcriber/health", { unix: container.socketPath! });
+        expect(viaSocket.status).toBe(200);
+      } else {
+        expect(container.socketPath).toBeUndefined();
+        expect(mounts).toEqual([]);
+      }
+      expect((await fetch(`http://${container.host}:${container.port}/health`)).status).toBe(200);
+    } finally {
+      await driver.close();
+    }
+  }
+}, 60_000);

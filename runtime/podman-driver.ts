@@ -17,8 +17,7 @@ const SOCKET_DIR_IN_CONTAINER = "/run/transcribe-edge";
  * A fresh host directory for one container's socket, writable by the image's non-root user (the directory is
  * its only content; the parent stays private).
  */
-function makeSocketDir(containerName: string): string {
-  const parent = join(tmpdir(), `transcribe-edge-${process.getuid?.() ?? "user"}`);
+function makeSocketDir(parent: string, containerName: string): string {
   mkdirSync(parent, { recursive: true, mode: 0o700 });
   const dir = join(parent, containerName);
   mkdirSync(dir, { recursive: true });
@@ -55,6 +54,12 @@ export interface PodmanDriverOptions {
   healthWait?: "poll" | "testcontainers";
   /** Memory, CPU and process caps per container (runtime/hardening.ts). Default: DEFAULT_LIMITS. */
   limits?: ContainerLimits;
+  /**
+   * Host directory under which each container (host networking) gets its Unix socket directory; null: TCP
+   * only. It is bind-mounted by path, so a gateway that itself runs in a container must see it at the same
+   * path as the host (TRANSCRIBER_SOCKET_DIR). Default: a private directory under the system temp dir.
+   */
+  socketParentDir?: string | null;
 }
 
 interface Started extends RunningContainer {
@@ -122,6 +127,7 @@ export class PodmanDriver implements ContainerDriver {
   private readonly stopTimeoutSeconds: number;
   private readonly healthWait: "poll" | "testcontainers";
   private readonly limits: ContainerLimits;
+  private readonly socketParentDir: string | null;
   private readonly dockerHost: string;
   /** The image was found once; a local image is not checked again. */
   private imageSeen = false;
@@ -141,6 +147,8 @@ export class PodmanDriver implements ContainerDriver {
     this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? 2;
     this.healthWait = options.healthWait ?? "poll";
     this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.socketParentDir =
+      options.socketParentDir === undefined ? join(tmpdir(), `transcribe-edge-${process.getuid?.() ?? "user"}`) : options.socketParentDir;
     // testcontainers resolves its engine once per process, from the environment.
     process.env.DOCKER_HOST = options.engine.dockerHost;
     process.env.TESTCONTAINERS_RYUK_DISABLED ??= "true";
@@ -169,13 +177,15 @@ export class PodmanDriver implements ContainerDriver {
     let socketDir: string | undefined;
     if (this.network === "host") {
       hostPort = await freePort();
-      // A host directory for the transcriber's Unix socket: the relay's data path then skips loopback TCP.
-      socketDir = makeSocketDir(name);
-      socketDirForId = socketDir;
-      container
-        .withNetworkMode("host")
-        .withBindMounts([{ source: socketDir, target: SOCKET_DIR_IN_CONTAINER, mode: "rw" }])
-        .withEnvironment({ ...spec.env, PORT: String(hostPort), HOST: "127.0.0.1", LISTEN_SOCKET: `${SOCKET_DIR_IN_CONTAINER}/listen.sock` });
+      container.withNetworkMode("host").withEnvironment({ ...spec.env, PORT: String(hostPort), HOST: "127.0.0.1" });
+      if (this.socketParentDir !== null) {
+        // A host directory for the transcriber's Unix socket: the relay's data path then skips loopback TCP.
+        socketDir = makeSocketDir(this.socketParentDir, name);
+        socketDirForId = socketDir;
+        container
+          .withBindMounts([{ source: socketDir, target: SOCKET_DIR_IN_CONTAINER, mode: "rw" }])
+          .withEnvironment({ LISTEN_SOCKET: `${SOCKET_DIR_IN_CONTAINER}/listen.sock` });
+      }
     } else {
       container.withLoopbackPort(CONTAINER_PORT).withEnvironment({ ...spec.env, PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
     }

@@ -36,6 +36,7 @@ export async function startTestGateway(env: Record<string, string>): Promise<Tes
     gatewayName: config.gatewayName,
     network: config.containerNetwork,
     limits: containerLimits(config),
+    socketParentDir: config.transcriberSocketDir,
     logger,
   });
   const gateway = new Gateway(config, { driver, logger });
