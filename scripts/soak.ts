@@ -156,13 +156,18 @@ async function injectFault(n: number): Promise<void> {
 
 /** Compares each gateway's view with the truth; a mismatch that lasts DRIFT_SAMPLES samples is a problem. */
 async function sample(lane: Lane, withRss: boolean): Promise<void> {
+  // The gateway answers at some instant during the request: the bounds are widened over the request's span.
+  const [steadyBefore, liveBefore] = [lane.steady, lane.live];
   const stats = await lane.gw.stats();
+  const steady = Math.min(steadyBefore, lane.steady);
+  const live = Math.max(liveBefore, lane.live);
   const connections = stats.instances.reduce((sum: number, i: any) => sum + i.connections, 0);
   const running = stats.instances.filter((i: any) => i.state === "running").length;
   const containers = engine ? (await containersOf(lane.gw.gatewayName, { running: true })).length : running;
   const open = stats.totals.openSessions;
   // Within the bounds the count is the truth; outside them it is compared with the nearer bound.
-  const held = Math.min(Math.max(open, lane.steady), lane.live);
+  const held = Math.min(Math.max(open, steady), live);
+  if (held !== open && process.env.SOAK_DEBUG) console.log(`[debug] ${lane.mode} open=${open} steady=${steady} live=${live}`);
   const checks: Record<string, [number, number]> = {
     "open sessions vs held": [open, held],
     "instance connections vs open sessions": [connections, stats.totals.openSessions],
