@@ -4,7 +4,6 @@
  * and the stand-in. Zero crashes (the same transcriber process answers throughout), zero leaked sessions.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { startStandin, type Standin } from "../standin/server.ts";
 import { startTestGateway, type TestGateway } from "../test/gateway.ts";
 import { speechPackets } from "../test/scenarios.ts";
 
@@ -54,23 +53,16 @@ function randomMessage(random: () => number, opus: readonly Uint8Array[]): strin
   ];
   return texts[int(texts.length)]!();
 }
-
-let standin: Standin;
 let gw: TestGateway;
 beforeAll(async () => {
-  standin = await startStandin({ port: 0 });
   gw = await startTestGateway({
     ROUTING_MODE: "shared",
     CONTAINER_DRIVER: "process",
-    OPENAI_API_KEY: "test-key",
-    OPENAI_BASE_URL: standin.baseUrl,
-    OPENAI_CA_FILE: standin.caFile,
     LOG_LEVEL: "warn",
-  });
+  }, { standin: true });
 }, 60_000);
 afterAll(async () => {
   await gw?.stop();
-  await standin?.close();
 });
 
 test(`${TOTAL_MESSAGES} random frames and control messages: no crash, no leaked session (seed ${SEED})`, async () => {

@@ -6,7 +6,6 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";
-import { startStandin, type Standin } from "../standin/server.ts";
 import { TestClient } from "../test/client.ts";
 import { startTestGateway, type TestGateway } from "../test/gateway.ts";
 import { finals, speechPackets } from "../test/scenarios.ts";
@@ -28,25 +27,19 @@ function rawRequest(port: number, bytes: string): Promise<{ status: string; ms: 
 }
 
 describe("hostile input", () => {
-  let standin: Standin;
   let gw: TestGateway;
   let bystander: TestClient;
   beforeAll(async () => {
-    standin = await startStandin({ port: 0 });
     gw = await startTestGateway({
       ROUTING_MODE: "shared",
       CONTAINER_DRIVER: "process",
-      OPENAI_API_KEY: "test-key",
-      OPENAI_BASE_URL: standin.baseUrl,
-      OPENAI_CA_FILE: standin.caFile,
       BACKPRESSURE_LIMIT_BYTES: String(256 * 1024),
-    });
+    }, { standin: true });
     bystander = TestClient.connect(`${gw.listenUrl}?sessionId=bystander&${QUERY}`);
     await bystander.next("Metadata", 30_000);
   }, 60_000);
   afterAll(async () => {
     await gw?.stop();
-    await standin?.close();
   });
 
   /** The bystander still gets a final for a turn of speech, and nothing it did not cause. */

@@ -6,7 +6,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { startStandin, type Standin } from "../standin/server.ts";
 import { encodeOpusPackets, speechLikePcm48k, type Turn } from "../test/audio.ts";
 import { startTestGateway, type TestGateway } from "../test/gateway.ts";
 import { oggOpusFile } from "../test/ogg.ts";
@@ -14,24 +13,18 @@ import { resampleForTest, wavBytes } from "../test/wav.ts";
 
 const CLI = join(import.meta.dir, "cli.ts");
 const dir = mkdtempSync(join(tmpdir(), "te-cli-"));
-let standin: Standin;
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  standin = await startStandin({ port: 0 });
   gateway = await startTestGateway({
     ROUTING_MODE: "shared",
     CONTAINER_DRIVER: "process",
     CONTAINER_NETWORK: "host",
-    OPENAI_API_KEY: "test-key",
-    OPENAI_BASE_URL: standin.baseUrl,
-    OPENAI_CA_FILE: standin.caFile,
-  });
+  }, { standin: true });
 });
 
 afterAll(async () => {
   await gateway?.stop();
-  await standin?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 

@@ -4,6 +4,7 @@ import { Gateway } from "../app/gateway.ts";
 import { createLogger } from "../app/log.ts";
 import { createDriver } from "../runtime/detect.ts";
 import type { ContainerDriver } from "../runtime/driver.ts";
+import { type Standin, startStandin } from "../standin/server.ts";
 
 export interface TestGateway {
   gateway: Gateway;
@@ -15,19 +16,29 @@ export interface TestGateway {
   httpUrl: string;
   /** Every log line so far, parsed. */
   logs: Array<Record<string, any>>;
+  /** The local realtime stand-in the transcribers use, when started with `{ standin: true }`. */
+  standin?: Standin;
   stats(): Promise<any>;
   stop(): Promise<void>;
 }
 
 let counter = 0;
 
-/** Starts a gateway with `env` over the defaults tests want (free port, loopback, a unique gateway name). */
-export async function startTestGateway(env: Record<string, string>): Promise<TestGateway> {
+/**
+ * Starts a gateway with `env` over the defaults tests want (free port, loopback, a unique gateway name). With
+ * `standin: true` it also starts a local realtime stand-in and points the transcribers at it; stop() ends both.
+ */
+export async function startTestGateway(env: Record<string, string>, options: { standin?: boolean } = {}): Promise<TestGateway> {
+  const standin = options.standin ? await startStandin({ port: 0 }) : undefined;
+  const standinEnv: Record<string, string> = standin
+    ? { OPENAI_API_KEY: "test-key", OPENAI_BASE_URL: standin.baseUrl, OPENAI_CA_FILE: standin.caFile }
+    : {};
   const config = loadConfig({
     PORT: "0",
     HOST: "127.0.0.1",
     GATEWAY_NAME: `test-${process.pid}-${++counter}`,
     LOG_LEVEL: "info",
+    ...standinEnv,
     ...env,
   });
   const logs: Array<Record<string, any>> = [];
@@ -50,6 +61,10 @@ export async function startTestGateway(env: Record<string, string>): Promise<Tes
     httpUrl,
     logs,
     stats: async () => (await fetch(`${httpUrl}/stats`)).json(),
-    stop: () => gateway.shutdown(),
+    standin,
+    stop: async () => {
+      await gateway.shutdown();
+      await standin?.close();
+    },
   };
 }

@@ -3,7 +3,7 @@
  * stand-in, registered once per driver so both drivers pass the same assertions.
  */
 import { afterAll, expect } from "bun:test";
-import { startStandin, type Standin } from "../standin/server.ts";
+import type { Standin } from "../standin/server.ts";
 import { encodeOpusPackets, packetsDurationMs, speechLikePcm48k } from "./audio.ts";
 import { TestClient } from "./client.ts";
 import { startTestGateway, type TestGateway } from "./gateway.ts";
@@ -46,19 +46,11 @@ export function endToEndScenarios(register: Register, extraEnv: Record<string, s
   let ready: Promise<void> | undefined;
   const setUp = () =>
     (ready ??= (async () => {
-      ctx.standin = await startStandin({ port: 0 });
-      ctx.gateway = await startTestGateway({
-        ROUTING_MODE: "shared",
-        CONTAINER_NETWORK: "host",
-        OPENAI_API_KEY: "test-key",
-        OPENAI_BASE_URL: ctx.standin.baseUrl,
-        OPENAI_CA_FILE: ctx.standin.caFile,
-        ...extraEnv,
-      });
+      ctx.gateway = await startTestGateway({ ROUTING_MODE: "shared", CONTAINER_NETWORK: "host", ...extraEnv }, { standin: true });
+      ctx.standin = ctx.gateway.standin!;
     })());
   afterAll(async () => {
     await ctx.gateway?.stop();
-    await ctx.standin?.close();
   });
 
   register("streams speech through the gateway and gets Metadata, interim and final Results, then CloseStream closes 1000", async () => {

@@ -7,7 +7,6 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { startStandin, type Standin } from "../../standin/server.ts";
 import { speechLikePcm48k } from "../../test/audio.ts";
 import { browserTests, launchChromium, type LaunchedBrowser, screenshotPath } from "../../test/chromium.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
@@ -17,28 +16,21 @@ const browserTest = await browserTests();
 const PITCH_HZ = 240;
 const SPEECH_MS = 1000;
 const SCREENSHOT = screenshotPath("demo.png");
-
-let standin: Standin;
 let gateway: TestGateway;
 let browser: LaunchedBrowser | undefined;
 const dir = mkdtempSync(join(tmpdir(), "te-demo-"));
 
 beforeAll(async () => {
-  standin = await startStandin({ port: 0 });
   gateway = await startTestGateway({
     ROUTING_MODE: "shared",
     CONTAINER_DRIVER: "process",
     CONTAINER_NETWORK: "host",
-    OPENAI_API_KEY: "test-key",
-    OPENAI_BASE_URL: standin.baseUrl,
-    OPENAI_CA_FILE: standin.caFile,
-  });
+  }, { standin: true });
 });
 
 afterAll(async () => {
   await browser?.close();
   await gateway?.stop();
-  await standin?.close();
   rmSync(dir, { recursive: true, force: true });
 });
 
