@@ -2,13 +2,7 @@
 import { Elysia } from "elysia";
 import { statsDocument } from "./stats.ts";
 import type { GatewayState } from "./state.ts";
-import { adminGuard, sameSecret } from "./status/auth.ts";
-
-/** True when the request carries `Authorization: Bearer <token>` (compared in constant time). */
-export function hasBearer(request: Request, token: string): boolean {
-  const header = request.headers.get("authorization") ?? "";
-  return sameSecret(header.startsWith("Bearer ") ? header.slice(7) : "", token);
-}
+import { adminGuard } from "./status/auth.ts";
 
 export function httpRoutes(state: GatewayState) {
   // Read per request, so a reload can rotate ADMIN_TOKEN; the status page's cookie is accepted too.

@@ -35,6 +35,11 @@ export function upgradeHeaders(request: Request): Record<string, string> {
 
 const sha256 = (text: string): Buffer => createHash("sha256").update(text).digest();
 
+/** Constant-time equality of two secrets, by digest: neither content nor length shows in the timing. */
+export function sameSecret(given: string, expected: string): boolean {
+  return timingSafeEqual(sha256(given), sha256(expected));
+}
+
 /**
  * A set of secrets (API keys, the admin token) that answers membership without leaking them through timing:
  * SHA-256 digests compared with timingSafeEqual, so neither content nor length shows, and every secret is

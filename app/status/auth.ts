@@ -4,17 +4,10 @@
  * form stores the token in a same-site cookie (ADMIN_COOKIE) that the page and its event stream then carry.
  * The token is read from the configuration on every request, so a reload can rotate it.
  */
-import { timingSafeEqual } from "node:crypto";
+import { sameSecret } from "../security/credentials.ts";
 
 /** The cookie the status page's login form sets (SameSite=Strict, path /). */
 export const ADMIN_COOKIE = "transcribe_edge_admin";
-
-/** Constant-time equality: how long it takes never tells how much of a guess was right. */
-export function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
 
 function cookieValue(request: Request, name: string): string | undefined {
   for (const part of (request.headers.get("cookie") ?? "").split(";")) {
