@@ -1,35 +1,17 @@
 /**
  * The deployment units: the plain systemd unit passes `systemd-analyze verify` (when systemd is here), and
  * both units carry what deploy/README.md promises (socket access, hardening, health, reload, drain time).
- * Podman here (4.3) has no Quadlet generator, so the .container file is checked against Quadlet's key list.
+ * Podman here (4.3) has no Quadlet generator, so the .container file is checked against Quadlet's key list;
+ * gateway-image.test.ts runs it for real.
  */
 import { describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { parseUnit, quadletRunArgs, unitValues } from "../test/quadlet.ts";
 
 const ROOT = join(import.meta.dir, "..");
-type Unit = Record<string, Array<[string, string]>>;
-
-/** Parses a systemd-style unit file into sections of key/value pairs (keys may repeat). */
-function parseUnit(text: string): Unit {
-  const unit: Unit = {};
-  let section = "";
-  for (const raw of text.split("\n")) {
-    const line = raw.trim();
-    if (!line || line.startsWith("#") || line.startsWith(";")) continue;
-    const header = /^\[(.+)\]$/.exec(line);
-    if (header) unit[(section = header[1]!)] ??= [];
-    else {
-      const eq = line.indexOf("=");
-      if (!section || eq <= 0) throw new Error(`not a unit line: ${line}`);
-      unit[section]!.push([line.slice(0, eq), line.slice(eq + 1)]);
-    }
-  }
-  return unit;
-}
-
-const values = (unit: Unit, section: string, key: string) => (unit[section] ?? []).filter(([k]) => k === key).map(([, v]) => v);
+const values = unitValues;
 
 /** [Container] keys Quadlet understands (podman-systemd.unit(5), Podman 4.6). */
 const QUADLET_CONTAINER_KEYS = new Set([
@@ -50,6 +32,13 @@ describe("deploy/transcribe-edge.container (Quadlet)", () => {
     expect(unknown).toEqual([]);
   });
 
+  test("every key has a podman run translation (gateway-image.test.ts runs the unit with it)", () => {
+    const args = quadletRunArgs(unit);
+    expect(args.at(-1)).toBe("localhost/transcribe-edge-gateway:latest");
+    expect(args).toContain("--read-only");
+    expect(() => quadletRunArgs(parseUnit("[Container]\nImage=x\nNoSuchKey=1\n"))).toThrow("NoSuchKey");
+  });
+
   test("mounts the engine socket and points the gateway at it, on the host network", () => {
     expect(values(unit, "Container", "Volume")).toContain("/run/podman/podman.sock:/run/podman/podman.sock");
     expect(values(unit, "Container", "Environment")).toContain("DOCKER_HOST=unix:///run/podman/podman.sock");
@@ -58,11 +47,11 @@ describe("deploy/transcribe-edge.container (Quadlet)", () => {
     expect(values(unit, "Container", "EnvironmentFile")).toEqual(["/etc/transcribe-edge/gateway.env"]);
   });
 
-  test("is hardened and health-checked on /healthz, reloads with SIGHUP and leaves time to drain", () => {
+  test("is hardened and health-checked (the binary asks /healthz), reloads with SIGHUP and leaves time to drain", () => {
     expect(values(unit, "Container", "ReadOnly")).toEqual(["true"]);
     expect(values(unit, "Container", "NoNewPrivileges")).toEqual(["true"]);
     expect(values(unit, "Container", "DropCapability")).toEqual(["all"]);
-    expect(values(unit, "Container", "HealthCmd")[0]).toContain("/healthz");
+    expect(values(unit, "Container", "HealthCmd")).toEqual(['["/usr/local/bin/gateway","healthcheck"]']);
     expect(values(unit, "Service", "ExecReload")[0]).toContain("--signal HUP");
     expect(Number(values(unit, "Service", "TimeoutStopSec")[0])).toBeGreaterThan(10);
     expect(values(unit, "Install", "WantedBy")[0]).toContain("multi-user.target");

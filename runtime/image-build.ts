@@ -1,19 +1,46 @@
 /**
- * Builds the transcriber image with no registry: compile transcriber/ into one binary, add the glibc files it
- * links, `podman build` (or `docker build`) FROM scratch. `ensureImage` rebuilds only when the sources are newer.
+ * Builds the project's images with no registry: compile one entry into one binary, add the glibc files it
+ * links, `podman build` (or `docker build`) FROM scratch. Two images: the transcriber (transcriber/main.ts,
+ * ./Containerfile) and the gateway (app/main.ts, deploy/Containerfile.gateway, for the Quadlet unit).
+ * `ensureImage` rebuilds the transcriber only when its sources are newer.
  */
 import { chmod, copyFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { transcriberImage } from "./image.ts";
+import { gatewayImage, transcriberImage } from "./image.ts";
 
 const PROJECT_ROOT = dirname(import.meta.dir);
 
 export type EngineCli = "podman" | "docker";
 
+/** What one image is made of; the Containerfile COPYs `binary` from the context. */
+export interface ImageSpec {
+  /** Name in progress lines and of the context directory under .build/. */
+  name: string;
+  entry: string;
+  containerfile: string;
+  binary: string;
+  /** `bun build --minify`: not for the gateway, whose Elysia reads handler source to see what they use. */
+  minify: boolean;
+  tag: () => string;
+}
+
+export const IMAGES = {
+  transcriber: {
+    name: "image", entry: "transcriber/main.ts", containerfile: "Containerfile", binary: "transcriber", minify: true,
+    tag: () => transcriberImage(),
+  },
+  gateway: {
+    name: "gateway-image", entry: "app/main.ts", containerfile: "deploy/Containerfile.gateway", binary: "gateway", minify: false,
+    tag: () => gatewayImage(),
+  },
+} satisfies Record<string, ImageSpec>;
+
 export interface BuildImageOptions {
-  /** Tag to produce. Default: transcriberImage() (TRANSCRIBER_IMAGE or the local default). */
+  /** Which image. Default: the transcriber. */
+  image?: ImageSpec;
+  /** Tag to produce. Default: the image's own (TRANSCRIBER_IMAGE / GATEWAY_IMAGE or the local default). */
   tag?: string;
-  /** Entry compiled into the binary. Default: transcriber/main.ts. */
+  /** Entry compiled into the binary. Default: the image's (transcriber/main.ts for the transcriber). */
   entry?: string;
   /** `ARG BASE` of the Containerfile; scratch unless a registry base is reachable. */
   base?: string;
@@ -58,18 +85,19 @@ export function parseLdd(output: string): string[] {
 /** Builds the image now and returns its tag, build time and size. */
 export async function buildImage(options: BuildImageOptions = {}): Promise<BuiltImage> {
   const log = options.log ?? console.log;
-  const tag = options.tag ?? transcriberImage();
-  const entry = options.entry ?? join(PROJECT_ROOT, "transcriber", "main.ts");
+  const image = options.image ?? IMAGES.transcriber;
+  const tag = options.tag ?? image.tag();
+  const entry = options.entry ?? join(PROJECT_ROOT, image.entry);
   const cli = engineCli();
-  // A context per build, renamed to .build/image at the end: two processes building at once (a test run and
+  // A context per build, renamed to .build/<name> at the end: two processes building at once (a test run and
   // `dev`) must not delete each other's files.
-  const finalContext = join(PROJECT_ROOT, ".build", "image");
+  const finalContext = join(PROJECT_ROOT, ".build", image.name);
   const context = `${finalContext}.${process.pid}`;
   const startedAt = performance.now();
   const elapsed = () => `${((performance.now() - startedAt) / 1000).toFixed(1)}s`;
 
   try {
-    await prepareAndBuild({ cli, tag, entry, context, base: options.base ?? "scratch", log, elapsed });
+    await prepareAndBuild({ cli, image, tag, entry, context, base: options.base ?? "scratch", log, elapsed });
   } catch (error) {
     await rm(context, { recursive: true, force: true }); // a failed build leaves no half-made context
     throw error;
@@ -79,24 +107,25 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
 
   const sizeBytes = Number((await run([cli, "image", "inspect", "--format", "{{.Size}}", tag])).trim());
   const seconds = (performance.now() - startedAt) / 1000;
-  log(`[build:image 4/4] built ${tag} in ${seconds.toFixed(1)}s, ${(sizeBytes / 1e6).toFixed(1)} MB`);
+  log(`[build:${image.name} 4/4] built ${tag} in ${seconds.toFixed(1)}s, ${(sizeBytes / 1e6).toFixed(1)} MB`);
   return { tag, seconds, sizeBytes };
 }
 
 /** Steps 1-3: compile, copy the libraries, run the engine's build; removes the image this one replaces. */
 async function prepareAndBuild(step: {
-  cli: EngineCli; tag: string; entry: string; context: string; base: string;
+  cli: EngineCli; image: ImageSpec; tag: string; entry: string; context: string; base: string;
   log: (line: string) => void; elapsed: () => string;
 }): Promise<void> {
-  const { cli, tag, entry, context, base, log, elapsed } = step;
-  const binary = join(context, "transcriber");
-  log(`[build:image 1/4] compiling ${entry} -> .build/image/transcriber`);
+  const { cli, image, tag, entry, context, base, log, elapsed } = step;
+  const binary = join(context, image.binary);
+  const prefix = `[build:${image.name}`;
+  log(`${prefix} 1/4] compiling ${entry} -> .build/${image.name}/${image.binary}`);
   await rm(context, { recursive: true, force: true });
   await mkdir(join(context, "rootfs", "tmp"), { recursive: true });
   await chmod(join(context, "rootfs", "tmp"), 0o1777); // COPY keeps modes: a writable /tmp for user 65532
-  await run([process.execPath, "build", "--compile", "--minify", entry, "--outfile", binary]);
+  await run([process.execPath, "build", "--compile", ...(image.minify ? ["--minify"] : []), entry, "--outfile", binary]);
 
-  log(`[build:image 2/4] copying the glibc files it links (${elapsed()})`);
+  log(`${prefix} 2/4] copying the glibc files it links (${elapsed()})`);
   const libraries = parseLdd(await run(["ldd", binary]));
   for (const library of libraries) {
     // Same path inside the image: the binary's interpreter and ld.so's search path expect them there.
@@ -104,14 +133,14 @@ async function prepareAndBuild(step: {
     await mkdir(dirname(target), { recursive: true });
     await copyFile(library, target); // follows symlinks, so /lib64/ld-linux-x86-64.so.2 becomes a real file
   }
-  log(`[build:image]     ${libraries.join(" ")}`);
+  log(`${prefix}]     ${libraries.join(" ")}`);
 
-  log(`[build:image 3/4] ${cli} build -t ${tag} (${elapsed()})`);
+  log(`${prefix} 3/4] ${cli} build -t ${tag} (${elapsed()})`);
   const previousId = (await run([cli, "image", "inspect", "--format", "{{.Id}}", tag]).catch(() => "")).trim();
   const version = ((await Bun.file(join(PROJECT_ROOT, "package.json")).json()) as { version?: string }).version;
   const source = await run(["git", "config", "--get", "remote.origin.url"]).catch(() => "");
   await run([
-    cli, "build", "-f", join(PROJECT_ROOT, "Containerfile"), "-t", tag,
+    cli, "build", "-f", join(PROJECT_ROOT, image.containerfile), "-t", tag,
     "--build-arg", `BASE=${base}`,
     "--build-arg", `VERSION=${version ?? "0.0.0"}`,
     "--build-arg", `SOURCE=${source.trim()}`,

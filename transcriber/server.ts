@@ -3,7 +3,7 @@
  * socket (or a byte-for-byte echo with TRANSCRIBER_BACKEND=echo). `stop()` drains: no new sessions, every
  * open one is closed like a CloseStream, bounded in time.
  */
-import { rmSync } from "node:fs";
+import { chmodSync, rmSync } from "node:fs";
 import pino, { type Logger } from "pino";
 import type { ServerWebSocket } from "bun";
 import { loadConfig, type TranscriberConfig } from "./config.ts";
@@ -166,7 +166,11 @@ function audioInput(params: ListenParams, opus: OpusStreamDecoder | undefined): 
 function listenOnSocket<T>(path: string, listen: (where: { unix: string }) => T, log: Logger): T | undefined {
   try {
     rmSync(path, { force: true }); // a socket file left by an earlier process would make listen fail
-    return listen({ unix: path });
+    const server = listen({ unix: path });
+    // Connecting needs write access to the socket file, and the gateway is another user (or root with every
+    // capability dropped, as in the Quadlet unit). The gateway's private parent directory is the access check.
+    chmodSync(path, 0o666);
+    return server;
   } catch (error) {
     log.warn({ socket: path, error: (error as Error).message }, "Unix socket not available; serving TCP only");
     return undefined;

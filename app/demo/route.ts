@@ -1,8 +1,8 @@
 /**
  * `GET /demo`: a browser page that streams the microphone to `/v1/listen` as raw Opus packets and shows the
  * live transcript and which container served it (cold, woke or warm, from Metadata). No build step and no
- * external asset: plain files next to this one, plus libopus-wasm (a single ES module with its WASM inlined)
- * for browsers whose WebCodecs cannot encode Opus. Not behind ADMIN_TOKEN: it shows nothing about the
+ * external asset: plain files next to this one plus libopus-wasm (a single ES module with its WASM inlined)
+ * for browsers whose WebCodecs cannot encode Opus; assets.ts embeds them all in a compiled gateway. Not behind ADMIN_TOKEN: it shows nothing about the
  * gateway, and `/v1/listen` applies its own client authentication (the page's token field).
  *
  * Stable DOM hooks (the browser test relies on these):
@@ -15,21 +15,7 @@
  */
 import { Elysia } from "elysia";
 import { readFileSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
-
-const here = dirname(fileURLToPath(import.meta.url));
-const libopusDir = dirname(fileURLToPath(import.meta.resolve("libopus-wasm")));
-
-/** Files served under /demo: URL path -> file on disk. */
-const FILES: Record<string, string> = {
-  "/demo": join(here, "page.html"),
-  "/demo/demo.js": join(here, "demo.js"),
-  "/demo/opus.js": join(here, "opus.js"),
-  "/demo/capture-worklet.js": join(here, "capture-worklet.js"),
-  "/demo/libopus/index.js": join(libopusDir, "index.js"),
-  "/demo/libopus/generated/libopus.generated.mjs": join(libopusDir, "generated", "libopus.generated.mjs"),
-};
+import { DEMO_FILES } from "./assets.ts";
 
 function contentType(path: string): string {
   return path.endsWith(".html") ? "text/html; charset=utf-8" : "text/javascript; charset=utf-8";
@@ -38,7 +24,7 @@ function contentType(path: string): string {
 /** The demo page and its scripts as an Elysia plugin; files are read once, at plugin creation. */
 export function demoRoute() {
   const app = new Elysia({ name: "demo" });
-  for (const [url, file] of Object.entries(FILES)) {
+  for (const [url, file] of Object.entries(DEMO_FILES)) {
     const body = readFileSync(file);
     const headers = { "content-type": contentType(file), "cache-control": "no-cache" };
     app.get(url, () => new Response(body, { headers }));
