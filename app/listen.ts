@@ -1,6 +1,6 @@
 /**
- * `WS /v1/listen`: validate, route (refusing with HTTP before the upgrade), then acquire the instance, open
- * the relay to its transcriber, send Metadata and pass frames through.
+ * `WS /v1/listen`: validate, route (refusing with HTTP before the upgrade), then acquire the instance, send
+ * Metadata, open the relay to its transcriber (frames queue until it is open) and pass frames through.
  */
 import { Elysia } from "elysia";
 import type { Lease } from "../runtime/instance.ts";
@@ -84,15 +84,30 @@ export function listenRoute(state: GatewayState) {
       state.sessionOpened(relay);
       directFrames(ws.raw, relay);
 
+      // Metadata goes out as soon as a running container holds the session: the upstream WebSocket opens in
+      // parallel, and frames the client sends meanwhile queue in the relay (bounded) until it is open.
+      try {
+        lease = await instance.acquire();
+      } catch (error) {
+        return relay.fail(CLOSE.tryAgainLater, "container_failed", `could not start ${decision.instanceId}: ${(error as Error).message}`);
+      }
+      if (relay.closed) return lease.release();
+      const metadata: Metadata = {
+        type: "Metadata",
+        session_id: sessionId,
+        request_id: requestId,
+        container: decision.instanceId,
+        routing: state.strategy.mode,
+        start: lease.start,
+        wait_ms: Math.round((performance.now() - startedAtMs) * 10) / 10,
+      };
+      relay.sendClient(JSON.stringify(metadata));
+      state.events.emit({ type: "session_opened", sessionId, instanceId: decision.instanceId, start: lease.start, waitMs: metadata.wait_ms });
+
       // A warm container can have died a moment ago without the engine saying so yet: its refusal marks it
-      // suspect (the instance probes it), and one more acquire() then starts a fresh one.
+      // suspect (the instance probes it), and one more acquire() then starts a fresh one; the session, its
+      // queued frames and its Metadata stay as they are.
       for (let attempt = 1; ; attempt++) {
-        try {
-          lease = await instance.acquire();
-        } catch (error) {
-          return relay.fail(CLOSE.tryAgainLater, "container_failed", `could not start ${decision.instanceId}: ${(error as Error).message}`);
-        }
-        if (relay.closed) return lease.release();
         try {
           await relay.connect(upstreamUrl(lease.endpoint, ws.data.query, sessionId));
           break;
@@ -103,23 +118,17 @@ export function listenRoute(state: GatewayState) {
           if (relay.closed) return;
           if (attempt === 2) return relay.fail(CLOSE.tryAgainLater, "transcriber_unreachable", (error as Error).message);
           await instance.suspect(failed.containerId);
+          try {
+            lease = await instance.acquire();
+          } catch (error) {
+            return relay.fail(CLOSE.tryAgainLater, "container_failed", `could not start ${decision.instanceId}: ${(error as Error).message}`);
+          }
+          if (relay.closed) return lease.release();
         }
       }
-      const held = lease;
-      held.onCrash((info) =>
+      lease.onCrash((info) =>
         relay.fail(CLOSE.serviceRestart, "container_stopped", `container ${decision.instanceId} stopped (${info.reason}); reconnect`),
       );
-      const metadata: Metadata = {
-        type: "Metadata",
-        session_id: sessionId,
-        request_id: requestId,
-        container: decision.instanceId,
-        routing: state.strategy.mode,
-        start: held.start,
-        wait_ms: Math.round((performance.now() - startedAtMs) * 10) / 10,
-      };
-      relay.sendClient(JSON.stringify(metadata));
-      state.events.emit({ type: "session_opened", sessionId, instanceId: decision.instanceId, start: held.start, waitMs: metadata.wait_ms });
     },
 
     // Only for a socket directFrames() has not taken over (none once open() ran); kept as the fallback.

@@ -1,6 +1,7 @@
 /**
  * `bun bench/profile.ts [sessions] [seconds]`: runs the gateway under `bun --cpu-prof` with the relay load
  * (echo containers, 50 msg/s per session) and prints where its CPU time went, by function (self time).
+ * `bun bench/profile.ts --connects N`: instead, N warm connects one after another (connect -> Metadata -> close).
  */
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -9,6 +10,8 @@ import { runLoad } from "./load/drive.ts";
 import { echoSpec } from "./load/spec.ts";
 import { startGateway } from "./procs.ts";
 
+const connectsAt = process.argv.indexOf("--connects");
+const connects = connectsAt > 0 ? Number(process.argv[connectsAt + 1] ?? 2000) : 0;
 const sessions = Number(process.argv[2] ?? 200);
 const seconds = Number(process.argv[3] ?? 10);
 const dir = mkdtempSync(join(tmpdir(), "bench-prof-"));
@@ -18,9 +21,12 @@ const gateway = await startGateway(
 );
 try {
   await gateway.waitRunning(["pool-0", "pool-1", "pool-2", "pool-3"]);
-  const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=prof-${i}&encoding=opus`);
-  const result = await runLoad(echoSpec(urls, { durationMs: seconds * 1000, warmupMs: 1000, awaitText: true })).result;
-  console.log(`load: ${JSON.stringify(result.latencyMs)} ${Math.round(result.msgsPerS)} msg/s`);
+  if (connects > 0) await warmConnects(gateway.listenUrl, connects);
+  else {
+    const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=prof-${i}&encoding=opus`);
+    const result = await runLoad(echoSpec(urls, { durationMs: seconds * 1000, warmupMs: 1000, awaitText: true })).result;
+    console.log(`load: ${JSON.stringify(result.latencyMs)} ${Math.round(result.msgsPerS)} msg/s`);
+  }
 } finally {
   await gateway.stop();
 }
@@ -40,4 +46,22 @@ profile.samples.forEach((id: number, i: number) => {
 console.log(`profile: ${join(dir, file)}; top self time of ${(total / 1000).toFixed(0)} ms sampled:`);
 for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
   console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);
+}
+
+/** Connect -> first message (Metadata) -> close, `count` times in a row; prints the median. */
+async function warmConnects(listenUrl: string, count: number): Promise<void> {
+  const samples: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const started = performance.now();
+    const ws = new WebSocket(`${listenUrl}?sessionId=prof-${i}&encoding=opus`);
+    await new Promise<void>((resolve, reject) => {
+      ws.onmessage = () => resolve();
+      ws.onclose = (event) => reject(new Error(`connect ${i} closed ${event.code}`));
+    });
+    samples.push(performance.now() - started);
+    ws.onclose = null;
+    ws.close();
+  }
+  samples.sort((a, b) => a - b);
+  console.log(`connects: ${count}, p50 ${samples[Math.floor(count / 2)]!.toFixed(2)} ms`);
 }

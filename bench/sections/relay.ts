@@ -60,7 +60,8 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
       });
 
     const skip = new Set(options.skip ?? []);
-    if (!skip.has("warm")) await warmConnects(report, gateway, quick ? 100 : 300);
+    const first = endpoints[0]!;
+    if (!skip.has("warm")) await warmConnects(report, gateway, `ws://${first.host}:${first.port}/v1/listen`, quick ? 100 : 300);
 
     const baseRssKiB = gateway.rssKiB();
     const sessions = 200;
@@ -132,25 +133,38 @@ function checked(result: LoadResult, what: string): LoadResult {
   return result;
 }
 
-/** Connect -> Metadata on a running instance, one after another. */
-async function warmConnects(report: Report, gateway: GatewayProcess, count: number): Promise<void> {
-  report.progress(`warm connects: ${count} sessions one after another`);
+/**
+ * Connect -> Metadata on a running instance, one after another; beside it the baseline of the same loop
+ * straight to a transcriber (connect -> open: it sends nothing first), interleaved so both see the same machine.
+ */
+async function warmConnects(report: Report, gateway: GatewayProcess, direct: string, count: number): Promise<void> {
+  report.progress(`warm connects: ${count} sessions one after another (and ${count} straight to a transcriber)`);
   const samples: number[] = [];
+  const baseline: number[] = [];
   for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    const ws = new WebSocket(`${gateway.listenUrl}?sessionId=warm-${i}&${QUERY}`);
-    await new Promise<void>((resolve, reject) => {
-      ws.onmessage = () => resolve();
-      ws.onclose = (e) => reject(new Error(`warm connect closed ${e.code}`));
-    });
-    samples.push(performance.now() - started);
-    ws.onclose = null;
-    ws.close();
+    samples.push(await connectOnce(`${gateway.listenUrl}?sessionId=warm-${i}&${QUERY}`, "message"));
     await Bun.sleep(5); // one client connecting now and then, not a storm
-
+    baseline.push(await connectOnce(`${direct}?sessionId=warm-direct-${i}&${QUERY}`, "open"));
+    await Bun.sleep(5);
   }
-  const s = summarize(samples.slice(Math.min(10, count / 10)));
-  report.set("warm_connect_ms", { p50: s.p50, p99: s.p99 });
+  const skip = Math.min(10, count / 10);
+  const s = summarize(samples.slice(skip));
+  const b = summarize(baseline.slice(skip));
+  report.set("warm_connect_ms", { p50: s.p50, p99: s.p99, direct: { p50: b.p50, p99: b.p99 } });
+}
+
+/** Milliseconds from `new WebSocket` to its first `until` event, then closes it. */
+async function connectOnce(url: string, until: "open" | "message"): Promise<number> {
+  const started = performance.now();
+  const ws = new WebSocket(url);
+  await new Promise<void>((resolve, reject) => {
+    ws[`on${until}`] = () => resolve();
+    ws.onclose = (e) => reject(new Error(`warm connect to ${url.split("?")[0]} closed ${e.code}`));
+  });
+  const ms = performance.now() - started;
+  ws.onclose = null;
+  ws.close();
+  return ms;
 }
 
 /** Gateway RSS growth per idle open session. */
