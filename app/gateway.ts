@@ -122,6 +122,7 @@ export class Gateway {
     const deadline = Date.now() + this.config.drainTimeoutMs;
     while (state.relays.size > 0 && Date.now() < deadline) await Bun.sleep(20);
     for (const relay of [...state.relays]) relay.fail(CLOSE.goingAway, "gateway_shutdown", "gateway is shutting down");
+    state.links.closeAll();
     // Status page streams never end on their own: close them so the server can stop.
     this.status.close();
     this.metrics.unsubscribe();

@@ -5,7 +5,7 @@
 import { Elysia } from "elysia";
 import type { Lease } from "../runtime/instance.ts";
 import { CLOSE, type Metadata } from "./protocol.ts";
-import { listenQuery, upstreamUrl } from "./query.ts";
+import { listenQuery, muxUrl, upstreamQuery } from "./query.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
 import type { RouteDecision } from "./routing/strategy.ts";
 import { clientIp } from "./security/admission.ts";
@@ -84,8 +84,9 @@ export function listenRoute(state: GatewayState) {
       state.sessionOpened(relay);
       directFrames(ws.raw, relay);
 
-      // Metadata goes out as soon as a running container holds the session: the upstream WebSocket opens in
-      // parallel, and frames the client sends meanwhile queue in the relay (bounded) until it is open.
+      // Metadata goes out as soon as a running container holds the session: the upstream (a channel on the
+      // container's link, opened by its first session) opens in parallel, and frames the client sends
+      // meanwhile queue in the relay (bounded) until it is open.
       try {
         lease = await instance.acquire();
       } catch (error) {
@@ -109,7 +110,7 @@ export function listenRoute(state: GatewayState) {
       // queued frames and its Metadata stay as they are.
       for (let attempt = 1; ; attempt++) {
         try {
-          await relay.connect(upstreamUrl(lease.endpoint, ws.data.query, sessionId));
+          await relay.connect(state.links.attach(lease.containerId, muxUrl(lease.endpoint), upstreamQuery(ws.data.query, sessionId)));
           break;
         } catch (error) {
           const failed = lease;

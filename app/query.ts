@@ -22,11 +22,8 @@ export const listenQuery = t.Object({
 
 export type ListenQuery = typeof listenQuery.static;
 
-/**
- * The transcriber's URL for one session: only validated parameters are forwarded. Over the transcriber's Unix
- * socket when it has one (Bun's `ws+unix://path:/route`), else TCP.
- */
-export function upstreamUrl(endpoint: { host: string; port: number; socketPath?: string }, query: ListenQuery, sessionId: string): string {
+/** The transcriber's `/v1/listen` query for one session: only validated parameters are forwarded. */
+export function upstreamQuery(query: ListenQuery, sessionId: string): string {
   const params = new URLSearchParams({
     encoding: query.encoding ?? "opus",
     sample_rate: String(query.sample_rate ?? 48000),
@@ -34,6 +31,14 @@ export function upstreamUrl(endpoint: { host: string; port: number; socketPath?:
     session_id: sessionId,
   });
   if (query.language) params.set("language", query.language);
-  if (endpoint.socketPath) return `ws+unix://${endpoint.socketPath}:/v1/listen?${params}`;
-  return `ws://${endpoint.host}:${endpoint.port}/v1/listen?${params}`;
+  return params.toString();
+}
+
+/**
+ * The transcriber's multiplexed link (mux-link.ts): over its Unix socket when it has one (Bun's
+ * `ws+unix://path:/route`), else TCP.
+ */
+export function muxUrl(endpoint: { host: string; port: number; socketPath?: string }): string {
+  if (endpoint.socketPath) return `ws+unix://${endpoint.socketPath}:/v1/mux`;
+  return `ws://${endpoint.host}:${endpoint.port}/v1/mux`;
 }

@@ -1,5 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
+import { MuxPeer, type SessionPeer } from "../transcriber/mux-server.ts";
+import { MuxLinks } from "./mux-link.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
 
 /** A client socket whose send buffer the test controls (Bun's ServerWebSocket in production). */
@@ -34,30 +36,59 @@ class PausableClient extends FakeClient {
   }
 }
 
-/** A real WebSocket server standing in for a transcriber; `behaviour` decides what it does with a connection. */
-function upstreamServer(behaviour: (ws: ServerWebSocket<unknown>) => void) {
+interface Session {
+  peer: SessionPeer;
+  link: ServerWebSocket<{ peer?: MuxPeer }>;
+}
+
+/**
+ * A real transcriber link: Bun.serve on `/v1/mux` with the transcriber's own MuxPeer, whose sessions record
+ * what they receive; `behaviour` acts on each new session (its peer) or on its link (the socket).
+ */
+function upstreamServer(behaviour: (session: Session) => void) {
   const received: Array<string | Uint8Array> = [];
-  const sockets: Array<ServerWebSocket<unknown>> = [];
-  const server = Bun.serve({
+  const sockets: Array<ServerWebSocket<{ peer?: MuxPeer }>> = [];
+  const server = Bun.serve<{ peer?: MuxPeer }>({
     port: 0,
     hostname: "127.0.0.1",
-    fetch: (req, srv) => (srv.upgrade(req) ? undefined : new Response("no", { status: 400 })),
+    fetch: (req, srv) => (srv.upgrade(req, { data: {} }) ? undefined : new Response("no", { status: 400 })),
     websocket: {
       open(ws) {
         sockets.push(ws);
-        behaviour(ws);
+        ws.data.peer = new MuxPeer((batch) => ws.send(batch), {
+          decodesOpus: false,
+          maxFrameBytes: 64 * 1024,
+          startSession: (_params, _opus, peer) => {
+            behaviour({ peer, link: ws });
+            return {
+              onText: (text) => received.push(text),
+              onBinary: (frame) => received.push(new Uint8Array(frame)),
+              closeStream: async () => undefined,
+              dispose: () => undefined,
+            };
+          },
+        });
       },
-      message(_ws, message) {
-        received.push(typeof message === "string" ? message : new Uint8Array(message));
+      message(ws, message) {
+        ws.data.peer!.receive(message as Uint8Array);
+      },
+      close(ws) {
+        ws.data.peer!.dispose();
       },
     },
   });
   servers.push(server);
-  return { url: `ws://127.0.0.1:${server.port}/v1/listen`, received, sockets };
+  const links = new MuxLinks(2000);
+  linkSets.push(links);
+  const url = `ws://127.0.0.1:${server.port}/v1/mux`;
+  return { url, attach: links.attach("c1", url, QUERY), received, sockets };
 }
 
+const QUERY = "encoding=opus&sample_rate=48000&channels=1&session_id=relay-test";
 const servers: Array<ReturnType<typeof Bun.serve>> = [];
+const linkSets: MuxLinks[] = [];
 afterEach(() => {
+  for (const links of linkSets.splice(0)) links.closeAll();
   for (const server of servers.splice(0)) server.stop(true);
 });
 
@@ -90,7 +121,7 @@ describe("relay", () => {
     relay.fromClient(new Uint8Array([1, 2, 3]));
     relay.fromClient('{"type":"KeepAlive"}');
     relay.fromClient(new Uint8Array([4]));
-    await relay.connect(upstream.url);
+    await relay.connect(upstream.attach);
     relay.fromClient(new Uint8Array([5, 6]));
     await until(() => upstream.received.length === 4);
     expect(upstream.received).toEqual([new Uint8Array([1, 2, 3]), '{"type":"KeepAlive"}', new Uint8Array([4]), new Uint8Array([5, 6])]);
@@ -109,21 +140,21 @@ describe("relay", () => {
   });
 
   test("a client that does not read is closed with 1008 instead of buffering without bound", async () => {
-    const upstream = upstreamServer((ws) => ws.send("x".repeat(1000)));
+    const upstream = upstreamServer(({ peer }) => peer.send("x".repeat(1000)));
     const client = new FakeClient();
     client.bufferedBytes = 64 * 1024 + 1;
     const { relay, finishes } = relayWith(client);
-    await relay.connect(upstream.url);
+    await relay.connect(upstream.attach);
     await until(() => finishes.length > 0);
     expect(client.closed?.code).toBe(1008);
     expect(finishes).toEqual([1008]);
   });
 
   test("a transcriber that does not read is closed with 1013 once the limit is queued", async () => {
-    const upstream = upstreamServer((ws) => ws.pause());
+    const upstream = upstreamServer(({ link }) => link.pause());
     const client = new FakeClient();
     const { relay, finishes } = relayWith(client, 256 * 1024);
-    await relay.connect(upstream.url);
+    await relay.connect(upstream.attach);
     const frame = new Uint8Array(16 * 1024);
     let sentBytes = 0;
     while (!relay.closed && sentBytes < 256 * 1024 * 1024) {
@@ -142,7 +173,7 @@ describe("relay", () => {
     const upstream = upstreamServer(() => {});
     const client = new FakeClient();
     const { relay, finishes, lost } = relayWith(client);
-    await relay.connect(upstream.url);
+    await relay.connect(upstream.attach);
     await until(() => upstream.sockets.length === 1);
     upstream.sockets[0]!.terminate();
     await until(() => finishes.length > 0);
@@ -152,10 +183,10 @@ describe("relay", () => {
   });
 
   test("a normal close from the transcriber is passed on as 1000", async () => {
-    const upstream = upstreamServer((ws) => ws.close(1000, "stream closed"));
+    const upstream = upstreamServer(({ peer }) => peer.close(1000, "stream closed"));
     const client = new FakeClient();
     const { relay, finishes } = relayWith(client);
-    await relay.connect(upstream.url);
+    await relay.connect(upstream.attach);
     await until(() => finishes.length > 0);
     expect(client.closed).toEqual({ code: 1000, reason: "stream closed" });
   });
@@ -164,20 +195,20 @@ describe("relay", () => {
     const client = new FakeClient();
     const { relay, finishes } = relayWith(client);
     relay.fromClient(new Uint8Array([9]));
-    await expect(relay.connect("ws://127.0.0.1:1/v1/listen")).rejects.toThrow(/refused the session/);
+    await expect(relay.connect(new MuxLinks().attach("none", "ws://127.0.0.1:1/v1/mux", QUERY))).rejects.toThrow(/refused the session/);
     expect(relay.closed).toBe(false);
     const upstream = upstreamServer(() => {});
-    await relay.connect(upstream.url);
+    await relay.connect(upstream.attach);
     await until(() => upstream.received.length === 1);
     expect(upstream.received[0]).toEqual(new Uint8Array([9]));
     expect(finishes).toEqual([]);
   });
 
   test("a burst the transcriber has not taken yet pauses reading the client, which resumes once it drained", async () => {
-    const upstream = upstreamServer((ws) => ws.pause());
+    const upstream = upstreamServer(({ link }) => link.pause());
     const client = new PausableClient();
     const { relay, finishes } = relayWith(client, 256 * 1024);
-    await relay.connect(upstream.url);
+    await relay.connect(upstream.attach);
     const frame = new Uint8Array(16 * 1024);
     for (let sent = 0; client.pauses === 0 && sent < 64 * 1024 * 1024; sent += frame.byteLength) {
       relay.fromClient(frame);
@@ -195,7 +226,7 @@ describe("relay", () => {
     const upstream = upstreamServer(() => {});
     const client = new FakeClient();
     const { relay, finishes } = relayWith(client);
-    await relay.connect(upstream.url);
+    await relay.connect(upstream.attach);
     relay.clientClosed(1000, "bye");
     relay.fail(1011, "container_failed", "late failure");
     relay.end(1001, "shutdown");

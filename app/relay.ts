@@ -1,9 +1,10 @@
 /**
  * One client session relayed to its transcriber. Frames from the client queue (bounded) until the upstream
- * WebSocket is open, then pass through untouched both ways. Every way a session can end (client close,
+ * (a channel of the container's multiplexed link, mux-link.ts) is open, then pass through untouched both ways. Every way a session can end (client close,
  * upstream close, container crash, backpressure, shutdown) goes through `finish`, which runs exactly once,
  * so the lease, and with it the instance's open-session count, is released exactly once.
  */
+import type { Attach, Upstream } from "./mux-link.ts";
 import { CLOSE, type ErrorCode, errorMessage } from "./protocol.ts";
 
 /** The parts of Bun's ServerWebSocket the relay uses (a seam for unit tests). */
@@ -30,13 +31,12 @@ export interface RelayOptions {
   onUpstreamLost?: () => void;
   /** Called once when the session ends, however it ends. */
   onFinish: (code: number, reason: string) => void;
-  connectTimeoutMs?: number;
 }
 
 type Frame = string | Uint8Array;
 
 export class Relay {
-  private upstream: WebSocket | undefined;
+  private upstream: Upstream | undefined;
   private queue: Frame[] = [];
   private queuedBytes = 0;
   private finished = false;
@@ -57,7 +57,7 @@ export class Relay {
     this.bytesIn += size;
     this.opts.onActivity();
     const upstream = this.upstream;
-    if (upstream && upstream.readyState === WebSocket.OPEN) {
+    if (upstream) {
       upstream.send(frame);
       const buffered = upstream.bufferedAmount;
       if (buffered > this.opts.backpressureLimitBytes) {
@@ -73,41 +73,24 @@ export class Relay {
   }
 
   /**
-   * Opens the upstream WebSocket and resolves once frames flow. Rejects, leaving the session and its queued
-   * frames intact for another attempt, if it cannot connect in time.
+   * Opens the upstream through `attach` and resolves once frames flow. Rejects, leaving the session and its
+   * queued frames intact for another attempt, if the transcriber cannot be reached.
    */
-  connect(url: string): Promise<void> {
-    const timeoutMs = this.opts.connectTimeoutMs ?? 5000;
-    return new Promise<void>((resolve, reject) => {
-      const upstream = new WebSocket(url);
-      upstream.binaryType = "arraybuffer";
-      this.upstream = upstream;
-      let opened = false;
-      const timer = setTimeout(() => {
-        upstream.onclose = null;
-        upstream.close();
-        reject(new Error(`transcriber at ${url.split("?")[0]} did not accept the session within ${timeoutMs} ms`));
-      }, timeoutMs);
-      upstream.onopen = () => {
-        opened = true;
-        clearTimeout(timer);
-        for (const frame of this.queue) upstream.send(frame);
-        this.queue = [];
-        this.queuedBytes = 0;
-        resolve();
-      };
-      upstream.onmessage = (event) => this.fromUpstream(event.data as string | ArrayBuffer);
-      upstream.onclose = (event) => {
-        clearTimeout(timer);
-        if (opened) return this.upstreamClosed(event.code, event.reason);
-        reject(new Error(`transcriber at ${url.split("?")[0]} refused the session (${event.code})`));
-      };
+  async connect(attach: Attach): Promise<void> {
+    const upstream = await attach({
+      message: (data) => this.fromUpstream(data),
+      closed: (code, reason) => this.upstreamClosed(code, reason),
     });
+    if (this.finished) return upstream.close(1000, "client session ended");
+    for (const frame of this.queue) upstream.send(frame);
+    this.queue = [];
+    this.queuedBytes = 0;
+    this.upstream = upstream;
   }
 
   /** Sends a control message to the transcriber (e.g. CloseStream at shutdown). */
   sendUpstream(message: string): void {
-    if (this.upstream?.readyState === WebSocket.OPEN) this.upstream.send(message);
+    this.upstream?.send(message);
   }
 
   /** Sends a message straight to the client (Metadata). */
@@ -134,9 +117,8 @@ export class Relay {
     this.finish(code, reason);
   }
 
-  private fromUpstream(data: string | ArrayBuffer): void {
+  private fromUpstream(frame: string | Uint8Array): void {
     if (this.finished) return;
-    const frame = typeof data === "string" ? data : new Uint8Array(data);
     this.bytesOut += typeof frame === "string" ? frame.length : frame.byteLength;
     this.opts.onActivity();
     const client = this.opts.client;
@@ -148,6 +130,7 @@ export class Relay {
 
   private upstreamClosed(code: number, reason: string): void {
     if (this.finished) return;
+    this.upstream = undefined; // ended on the transcriber's side: nothing more to send or close there
     if (code === CLOSE.normal) return this.end(CLOSE.normal, reason);
     // No close frame (1006) or "going away" means the container went away: the client should reconnect.
     if (code === 1006 || code === CLOSE.goingAway) {
@@ -186,8 +169,8 @@ export class Relay {
     if (this.finished) return;
     this.finished = true;
     this.queue = [];
-    const upstream = this.upstream;
-    if (upstream && upstream.readyState <= WebSocket.OPEN) upstream.close(1000, "client session ended");
+    this.upstream?.close(1000, "client session ended");
+    this.upstream = undefined;
     this.opts.onFinish(code, reason);
   }
 }

@@ -7,6 +7,7 @@ import type { InstanceRegistry } from "../runtime/instances.ts";
 import type { GatewayConfig } from "./config.ts";
 import { GatewayEvents } from "./events.ts";
 import type { Logger } from "./log.ts";
+import { MuxLinks } from "./mux-link.ts";
 import type { Relay } from "./relay.ts";
 import type { RoutingStrategy } from "./routing/strategy.ts";
 import { ClientSecurity } from "./security/admission.ts";
@@ -29,6 +30,8 @@ export interface SessionInfo {
 
 export class GatewayState {
   readonly relays = new Set<Relay>();
+  /** One multiplexed link per running container, shared by its sessions. */
+  readonly links = new MuxLinks();
   readonly events = new GatewayEvents();
   draining = false;
   /** Set while the container engine does not answer; new sessions are refused with its text. */

@@ -9,6 +9,8 @@ import type { ServerWebSocket } from "bun";
 import { loadConfig, type TranscriberConfig } from "./config.ts";
 import { OpusStreamDecoder } from "./opus.ts";
 import { parseListenParams, type ListenParams } from "./params.ts";
+import { type MuxHooks, MuxPeer, type SessionHandle, type SessionPeer } from "./mux-server.ts";
+import { MAX_LINK_MESSAGE_BYTES } from "./mux-wire.ts";
 import { Linear16Converter } from "./pcm.ts";
 import type { ClientMessage } from "./protocol.ts";
 import { openAIUpstreamFactory, type UpstreamFactory } from "./realtime.ts";
@@ -42,10 +44,12 @@ export interface RunningTranscriber {
   stop(): Promise<void>;
 }
 
+/** A `/v1/listen` socket (one session) or a `/v1/mux` link (the gateway's sessions, see mux-server.ts). */
 interface SocketData {
   params: ListenParams;
   opus: OpusStreamDecoder | undefined;
   session?: TranscriptionSession;
+  mux?: MuxPeer;
 }
 
 /**
@@ -58,7 +62,34 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const echo = config.backend === "echo";
   const connect = options.upstream ?? (echo ? undefined : openAIUpstreamFactory(upstreamOptions(config)));
   const sockets = new Set<ServerWebSocket<SocketData>>();
+  const links = new Set<MuxPeer>();
   let draining = false;
+
+  /** A session talking to `peer`: the same for a plain socket and a mux channel. */
+  const startSession = (params: ListenParams, opus: OpusStreamDecoder | undefined, peer: SessionPeer): TranscriptionSession => {
+    log.info({ sessionId: params.sessionId, encoding: params.encoding }, "Session opened");
+    return new TranscriptionSession({
+      input: audioInput(params, opus),
+      connect: connect!,
+      model: config.model,
+      language: params.language,
+      realtimeSessionMaxMs: config.realtimeSessionMaxMs,
+      send: (message: ClientMessage) => peer.send(JSON.stringify(message)),
+      close: (code, reason) => peer.close(code, reason),
+      log: log.child({ sessionId: params.sessionId }),
+      closeWaitMs: options.closeWaitMs,
+      reconnectBaseMs: options.reconnectBaseMs,
+    });
+  };
+  const muxHooks: MuxHooks = {
+    decodesOpus: !echo,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    startSession: (params, opus, peer) => (echo ? echoSession(peer) : startSession(params, opus, peer)),
+    ended: (params, code) => {
+      if (!echo) log.info({ sessionId: params.sessionId, code }, "Session closed");
+    },
+  };
+  const openSessions = () => sockets.size - links.size + [...links].reduce((sum, link) => sum + link.size, 0);
 
   // The same routes on TCP and, when LISTEN_SOCKET is set, on a Unix socket (the gateway's data path).
   const listen = (where: { port: number; hostname: string } | { unix: string }) => Bun.serve({
@@ -66,12 +97,16 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
     async fetch(request, srv) {
       const url = new URL(request.url);
       if (url.pathname === "/health") {
-        return Response.json({ status: draining ? "draining" : "ok", sessions: sockets.size, backend: config.backend });
+        return Response.json({ status: draining ? "draining" : "ok", sessions: openSessions(), backend: config.backend });
       }
-      if (url.pathname !== "/v1/listen") return new Response("not found\n", { status: 404 });
+      if (url.pathname !== "/v1/listen" && url.pathname !== "/v1/mux") return new Response("not found\n", { status: 404 });
       if (draining) return new Response("draining\n", { status: 503, headers: { "Retry-After": "1" } });
       if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
         return new Response("expected a WebSocket upgrade\n", { status: 426 });
+      }
+      if (url.pathname === "/v1/mux") {
+        const data = { mux: true } as unknown as SocketData;
+        return srv.upgrade(request, { data }) ? undefined : new Response("upgrade failed\n", { status: 400 });
       }
       const params = parseListenParams(url.searchParams);
       if ("error" in params) return new Response(`${params.error}\n`, { status: 400 });
@@ -83,27 +118,35 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
     },
     websocket: {
       data: {} as SocketData,
-      maxPayloadLength: MAX_FRAME_BYTES,
+      // The mux link carries batches; a session's own frames are held to MAX_FRAME_BYTES in message().
+      maxPayloadLength: MAX_LINK_MESSAGE_BYTES,
       idleTimeout: 120,
       open(ws) {
         sockets.add(ws);
+        if ((ws.data as { mux?: unknown }).mux) {
+          ws.data.mux = new MuxPeer((batch) => ws.send(batch), muxHooks);
+          links.add(ws.data.mux);
+          return;
+        }
         if (echo) return;
-        const { params } = ws.data;
-        ws.data.session = new TranscriptionSession({
-          input: audioInput(params, ws.data.opus),
-          connect: connect!,
-          model: config.model,
-          language: params.language,
-          realtimeSessionMaxMs: config.realtimeSessionMaxMs,
-          send: (message: ClientMessage) => ws.send(JSON.stringify(message)),
+        ws.data.session = startSession(ws.data.params, ws.data.opus, {
+          send: (message) => ws.send(message),
           close: (code, reason) => ws.close(code, reason),
-          log: log.child({ sessionId: params.sessionId }),
-          closeWaitMs: options.closeWaitMs,
-          reconnectBaseMs: options.reconnectBaseMs,
         });
-        log.info({ sessionId: params.sessionId, encoding: params.encoding }, "Session opened");
       },
       message(ws, message) {
+        const mux = ws.data.mux;
+        if (mux) {
+          if (typeof message === "string") return ws.close(1003, "the mux link carries binary batches only");
+          try {
+            mux.receive(message);
+          } catch (error) {
+            log.error({ error: (error as Error).message }, "malformed mux batch; closing the link");
+            ws.close(1002, "malformed mux batch");
+          }
+          return;
+        }
+        if (message.length > MAX_FRAME_BYTES) return ws.close(1009, `frame over ${MAX_FRAME_BYTES} bytes`);
         if (echo) {
           // Kept free of JSON and string work per binary frame: relay benchmarks measure this path.
           if (typeof message !== "string") ws.send(message);
@@ -116,6 +159,10 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       },
       close(ws, code) {
         sockets.delete(ws);
+        if (ws.data.mux) {
+          links.delete(ws.data.mux);
+          return ws.data.mux.dispose();
+        }
         ws.data.session?.dispose();
         ws.data.opus?.free();
         if (!echo) log.info({ sessionId: ws.data.params.sessionId, code }, "Session closed");
@@ -138,15 +185,29 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
 
   async function drain(): Promise<void> {
     draining = true;
-    const closes = [...sockets].map((ws) => {
-      if (ws.data.session) return ws.data.session.closeStream(1000, "server shutting down");
+    const closes = [...sockets].flatMap((ws) => {
+      if (ws.data.mux) return ws.data.mux.closeAll("server shutting down");
+      if (ws.data.session) return [ws.data.session.closeStream(1000, "server shutting down")];
       ws.close(1000, "server shutting down");
-      return Promise.resolve();
+      return [Promise.resolve()];
     });
     await Promise.race([Promise.all(closes), Bun.sleep(DRAIN_WAIT_MS)]);
+    for (const link of links) link.flush(); // the finals and close records of this turn, before the sockets go
     await Promise.all([server.stop(true), socketServer?.stop(true)]);
     log.info("Transcriber stopped");
   }
+}
+
+/** The echo backend as a session: binary frames straight back, CloseStream closes (relay benchmarks). */
+function echoSession(peer: SessionPeer & { sendBinary(frame: Uint8Array): void }): SessionHandle {
+  return {
+    onBinary: (frame) => peer.sendBinary(frame),
+    onText: (text) => {
+      if (text.includes("CloseStream")) peer.close(1000, "stream closed");
+    },
+    closeStream: async (code, reason) => peer.close(code, reason),
+    dispose: () => undefined,
+  };
 }
 
 function upstreamOptions(config: TranscriberConfig) {

@@ -1,8 +1,11 @@
 /**
  * The smallest relay each upstream design allows, to tell what the design costs from what the gateway adds:
  * DESIGN=ws (Bun's WebSocket client over loopback TCP), tcp (Bun.connect with hand-written RFC 6455 framing),
- * wsuds (Bun's WebSocket client over a Unix socket, `ws+unix://`). Listens on PORT; upstream at UP or UNIX.
+ * wsuds (Bun's WebSocket client over a Unix socket, `ws+unix://`), mux (one WebSocket over the Unix socket
+ * for every session, the frames of one event-loop turn batched into one message: the gateway's design, with its
+ * wire format, transcriber/mux-wire.ts). Listens on PORT; upstream at UP or UNIX.
  */
+import { Batcher, readBatch, RECORD } from "../../transcriber/mux-wire.ts";
 const design = process.env.DESIGN ?? "ws";
 const upstreamPort = Number(process.env.UP);
 const unixPath = process.env.UNIX ?? "";
@@ -77,6 +80,26 @@ function openRawTcp(session: Session, client: { send(data: Uint8Array): unknown 
   });
 }
 
+/** mux: the one shared upstream, the clients by session number, and the batch being filled this turn. */
+const clients: Array<{ send(data: Uint8Array): unknown }> = [];
+let mux: WebSocket | undefined;
+let muxOpen: Promise<void> | undefined;
+const toUpstream = new Batcher((batch) => mux!.send(batch));
+
+function openMux(session: Session, client: { send(data: Uint8Array): unknown }): void {
+  const index = clients.push(client) - 1;
+  muxOpen ??= new Promise<void>((resolve) => {
+    mux = new WebSocket(`ws+unix://${unixPath}:/v1/mux`);
+    mux.binaryType = "arraybuffer";
+    mux.onopen = () => resolve();
+    mux.onmessage = (event) => readBatch(new Uint8Array(event.data as ArrayBuffer), (_kind, id, frame) => clients[id]?.send(frame));
+  });
+  void muxOpen.then(() => {
+    session.upstream = { send: (frame) => toUpstream.add(RECORD.binary, index, frame) };
+    for (const frame of session.queue) toUpstream.add(RECORD.binary, index, frame);
+  });
+}
+
 Bun.serve({
   port: Number(process.env.PORT),
   hostname: "127.0.0.1",
@@ -85,6 +108,7 @@ Bun.serve({
     data: {} as Session,
     open(ws) {
       if (design === "tcp") openRawTcp(ws.data, ws);
+      else if (design === "mux") openMux(ws.data, ws);
       else openWebSocket(ws.data, ws);
     },
     message(ws, message) {

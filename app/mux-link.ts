@@ -1,0 +1,186 @@
+/**
+ * The gateway's end of the multiplexed transcriber link (`WS /v1/mux`, wire format in transcriber/mux-wire.ts):
+ * one WebSocket per running container, opened by its first session and kept while the container runs, so a
+ * warm session needs no handshake; each session is a channel on it. A relay sees a channel only through the
+ * small `Upstream` interface.
+ */
+import {
+  Batcher,
+  closePayload,
+  parseClose,
+  payloadText,
+  readBatch,
+  RECORD,
+  textPayload,
+} from "../transcriber/mux-wire.ts";
+
+/** What the relay hears from its transcriber session. */
+export interface UpstreamEvents {
+  message(data: string | Uint8Array): void;
+  /** The session ended on the transcriber's side (its close code), or the link broke (1006). */
+  closed(code: number, reason: string): void;
+}
+
+/** The relay's view of its transcriber session. */
+export interface Upstream {
+  send(frame: string | Uint8Array): void;
+  /** Bytes queued towards the transcriber and not yet taken by the kernel (the whole link's). */
+  readonly bufferedAmount: number;
+  /** Ends the session on the transcriber; no event follows. */
+  close(code: number, reason: string): void;
+}
+
+/** Opens the relay's upstream: resolves once frames can be sent. */
+export type Attach = (events: UpstreamEvents) => Promise<Upstream>;
+
+/** One WebSocket to one transcriber, carrying every session on it. */
+export class MuxLink {
+  private readonly channels = new Map<number, UpstreamEvents>();
+  private readonly out: Batcher;
+  private nextChannel = 1;
+  private ended = false;
+
+  private constructor(private readonly socket: WebSocket, private readonly onEnd: () => void) {
+    this.out = new Batcher((batch) => socket.send(batch));
+    socket.onmessage = (event) => this.receive(new Uint8Array(event.data as ArrayBuffer));
+    socket.onclose = (event) => this.linkClosed(event.code, event.reason);
+  }
+
+  /**
+   * Opens the link; rejects (naming the transcriber) when it refuses or does not answer within `timeoutMs`.
+   * `onEnd` runs once the link is gone, however it went.
+   */
+  static open(url: string, timeoutMs: number, onEnd: () => void): Promise<MuxLink> {
+    const where = url.split("?")[0];
+    return new Promise((resolve, reject) => {
+      const socket = new WebSocket(url);
+      socket.binaryType = "arraybuffer";
+      const timer = setTimeout(() => {
+        socket.onclose = null;
+        socket.close();
+        onEnd();
+        reject(new Error(`transcriber at ${where} did not accept the session within ${timeoutMs} ms`));
+      }, timeoutMs);
+      socket.onopen = () => {
+        clearTimeout(timer);
+        resolve(new MuxLink(socket, onEnd));
+      };
+      socket.onclose = (event) => {
+        clearTimeout(timer);
+        onEnd();
+        reject(new Error(`transcriber at ${where} refused the session (${event.code})`));
+      };
+    });
+  }
+
+  get closed(): boolean {
+    return this.ended;
+  }
+
+  /** Sessions on this link. */
+  get size(): number {
+    return this.channels.size;
+  }
+
+  /** A new session with the transcriber's `/v1/listen` query; usable at once (records are ordered). */
+  channel(query: string, events: UpstreamEvents): Upstream {
+    if (this.ended) throw new Error("the transcriber link is closed");
+    const id = this.nextChannel++;
+    this.channels.set(id, events);
+    this.out.add(RECORD.open, id, textPayload(query));
+    const link = this;
+    return {
+      send: (frame) => {
+        if (!link.channels.has(id)) return;
+        if (typeof frame === "string") link.out.add(RECORD.text, id, textPayload(frame));
+        else link.out.add(RECORD.binary, id, frame);
+      },
+      get bufferedAmount() {
+        return link.socket.bufferedAmount + link.out.pendingBytes;
+      },
+      close: (code, reason) => {
+        if (!link.channels.delete(id) || link.ended) return;
+        link.out.add(RECORD.close, id, closePayload(code, reason));
+      },
+    };
+  }
+
+  /** Closes the link; every session still on it hears `closed(code)`. */
+  close(code = 1000, reason = "gateway closing the link"): void {
+    if (this.ended) return;
+    this.out.flush();
+    this.socket.close(code, reason);
+    this.linkClosed(code === 1000 ? 1001 : code, reason);
+  }
+
+  private receive(batch: Uint8Array): void {
+    try {
+      readBatch(batch, (kind, id, payload) => {
+        const events = this.channels.get(id);
+        if (!events) return; // the session ended on this side while the record was on its way
+        if (kind === RECORD.binary) events.message(payload);
+        else if (kind === RECORD.text) events.message(payloadText(payload));
+        else if (kind === RECORD.close) {
+          this.channels.delete(id);
+          const { code, reason } = parseClose(payload);
+          events.closed(code, reason);
+        }
+      });
+    } catch (error) {
+      this.close(1002, (error as Error).message);
+    }
+  }
+
+  private linkClosed(code: number, reason: string): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.out.clear();
+    this.socket.onmessage = null;
+    this.socket.onclose = null;
+    // A link that closed normally still ends its sessions abnormally for them: no close record came.
+    const sessionCode = code === 1000 ? 1001 : code;
+    const sessions = [...this.channels.values()];
+    this.channels.clear();
+    this.onEnd();
+    for (const events of sessions) events.closed(sessionCode, reason || "the transcriber link closed");
+  }
+}
+
+/** The open links, one per container; a link is made on first use and forgotten once it is gone. */
+export class MuxLinks {
+  private readonly links = new Map<string, Promise<MuxLink>>();
+
+  constructor(private readonly connectTimeoutMs = 5000) {}
+
+  /** Links currently open or opening. */
+  get size(): number {
+    return this.links.size;
+  }
+
+  /** The relay's attach for a session on container `key` at `url` (its `/v1/mux`), with `query`. */
+  attach(key: string, url: string, query: string): Attach {
+    return async (events) => {
+      const link = await this.link(key, url);
+      return link.channel(query, events);
+    };
+  }
+
+  /** Closes every link (gateway shutdown, after the sessions were drained). */
+  closeAll(): void {
+    for (const pending of this.links.values()) void pending.then((link) => link.close(), () => undefined);
+    this.links.clear();
+  }
+
+  private async link(key: string, url: string): Promise<MuxLink> {
+    const existing = this.links.get(key);
+    if (existing) {
+      const link = await existing; // a link that failed to open fails this attempt too (listen.ts retries)
+      if (!link.closed) return link;
+    }
+    const opening = MuxLink.open(url, this.connectTimeoutMs, () => {
+      if (this.links.get(key) === opening) this.links.delete(key);
+    });
+    this.links.set(key, opening);
+    return opening;
+  }
+}
