@@ -1,4 +1,5 @@
 /** The query string of `WS /v1/listen`, validated with Elysia's schema before the upgrade (400 on failure). */
+import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { t } from "elysia";
 
 /** sessionId grammar from DESIGN.md: it names sessions, never containers, paths or commands. */
@@ -21,6 +22,31 @@ export const listenQuery = t.Object({
 });
 
 export type ListenQuery = typeof listenQuery.static;
+
+const checker = TypeCompiler.Compile(listenQuery);
+const properties = listenQuery.properties as Record<string, { error?: string }>;
+
+/**
+ * Validates and converts a listen query (the schema compiled once, as Elysia would). On failure: the failing
+ * parameter's one-line message from the schema.
+ */
+export function parseListenQuery(params: URLSearchParams): { ok: true; query: ListenQuery } | { ok: false; message: string } {
+  const raw: Record<string, string> = {};
+  for (const [key, value] of params) raw[key] ??= value; // a repeated parameter counts once, as its first value
+  if (!checker.Check(raw)) {
+    const error = checker.Errors(raw).First();
+    const name = error?.path.split("/")[1] ?? "";
+    return { ok: false, message: properties[name]?.error ?? `${name || "query"}: ${error?.message ?? "invalid"}` };
+  }
+  try {
+    return { ok: true, query: checker.Decode(raw) };
+  } catch (error) {
+    // Numeric parameters convert (and check their range) while decoding; the error carries the schema's message.
+    const failed = error as { error?: { customError?: string }; schema?: { error?: string }; path?: string };
+    const name = failed.path?.split("/")[1] ?? "";
+    return { ok: false, message: failed.error?.customError ?? failed.schema?.error ?? properties[name]?.error ?? "invalid request parameters" };
+  }
+}
 
 /** The transcriber's `/v1/listen` query for one session: only validated parameters are forwarded. */
 export function upstreamQuery(query: ListenQuery, sessionId: string): string {

@@ -1,6 +1,7 @@
 /**
- * Metadata goes out once a running container holds the session, before the upstream WebSocket is open; a
- * transcriber that then cannot be reached ends the session with Error + 1013 and releases everything.
+ * The listen route's own edges. Metadata goes out once a running container holds the session, before the
+ * upstream is open; a transcriber that then cannot be reached ends the session with Error + 1013 and releases
+ * everything. Requests that are not WebSocket handshakes are refused before anything is routed.
  * A FakeDriver gives instances whose endpoints nobody listens on (the unit-test stand-in for a container that
  * died without the engine saying so yet); e2e-podman.test.ts covers the same route with real containers.
  */
@@ -11,7 +12,7 @@ import { loadConfig } from "./config.ts";
 import { Gateway } from "./gateway.ts";
 import { createLogger } from "./log.ts";
 
-describe("listen: Metadata before the upstream opens", () => {
+describe("listen route", () => {
   const driver = new FakeDriver();
   const logs: Array<Record<string, any>> = [];
   const gateway = new Gateway(
@@ -37,5 +38,19 @@ describe("listen: Metadata before the upstream opens", () => {
     expect(stats.totals).toMatchObject({ openSessions: 0, connections: 0, sessions: 1 });
     expect(stats.coordinator.totalSessions).toBe(0);
     expect(stats.instances.find((i: any) => i.id === "shared").connections).toBe(0);
+  });
+
+  test("a plain GET is 426 and a handshake Bun cannot complete is 400; neither holds a routing slot", async () => {
+    const { port } = await started;
+    const url = `http://127.0.0.1:${port}/v1/listen?sessionId=plain&encoding=opus`;
+    const plain = await fetch(url);
+    expect(plain.status).toBe(426);
+    expect(await plain.text()).toBe("expected a WebSocket upgrade\n");
+    const broken = await fetch(url, { headers: { upgrade: "websocket", connection: "Upgrade" } }); // no key or version
+    expect(broken.status).toBe(400);
+    expect(await broken.text()).toBe("invalid WebSocket handshake\n");
+    const stats = await (await fetch(`http://127.0.0.1:${port}/stats`)).json();
+    expect(stats.coordinator.totalSessions).toBe(0);
+    expect(stats.totals.openSessions).toBe(0);
   });
 });
