@@ -79,6 +79,22 @@ describe("transcriber /v1/mux", () => {
     await until(() => c.got.length === 1, "the link still serving");
   });
 
+  test("a burst of many megabytes in one turn crosses both ways intact (batches reuse one buffer)", async () => {
+    const { links, url } = await start({ TRANSCRIBER_BACKEND: "echo" });
+    const a = await channel(links, url, "encoding=opus&session_id=burst-a");
+    const b = await channel(links, url, "encoding=opus&session_id=burst-b");
+    const frame = (i: number) => {
+      const bytes = new Uint8Array(30_000).fill(i % 251);
+      new DataView(bytes.buffer).setUint32(0, i);
+      return bytes;
+    };
+    const sent = Array.from({ length: 300 }, (_, i) => frame(i));
+    for (let i = 0; i < sent.length; i++) (i % 2 ? b : a).upstream.send(sent[i]!); // ~9 MB in one turn
+    await until(() => a.got.length + b.got.length === sent.length, "300 echoed frames", 15_000);
+    expect(a.got).toEqual(sent.filter((_, i) => i % 2 === 0));
+    expect(b.got).toEqual(sent.filter((_, i) => i % 2 === 1));
+  });
+
   test("opus: each channel decodes its own stream to 24 kHz and its finals come back on it", async () => {
     const upstreams = new FakeUpstreams();
     upstreams.onConnection = answerCommits;

@@ -10,7 +10,7 @@ function records(batch: Uint8Array) {
 describe("mux wire format", () => {
   test("the records of one event-loop turn leave as one batch, in order, and read back as they went in", async () => {
     const batches: Uint8Array[] = [];
-    const batcher = new Batcher((batch) => batches.push(batch));
+    const batcher = new Batcher((batch) => batches.push(batch.slice())); // send() must not keep the batch
     batcher.add(RECORD.open, 7, textPayload("encoding=opus&session_id=a"));
     batcher.add(RECORD.binary, 7, new Uint8Array([1, 2, 3]));
     batcher.add(RECORD.text, 4_000_000_000, textPayload('{"type":"KeepAlive"}'));
@@ -32,7 +32,7 @@ describe("mux wire format", () => {
 
   test("a turn with more than MAX_BATCH_BYTES leaves in several batches, none over it, nothing lost", async () => {
     const batches: Uint8Array[] = [];
-    const batcher = new Batcher((batch) => batches.push(batch));
+    const batcher = new Batcher((batch) => batches.push(batch.slice())); // send() must not keep the batch
     const frame = new Uint8Array(60_000);
     const count = Math.ceil((3 * MAX_BATCH_BYTES) / frame.byteLength);
     for (let i = 0; i < count; i++) batcher.add(RECORD.binary, i, frame);

@@ -57,6 +57,8 @@ export class Batcher {
   private records: Array<{ kind: RecordKind; channel: number; payload: Uint8Array }> = [];
   private size = 0;
   private scheduled = false;
+  private scratch = new Uint8Array(16 * 1024);
+  private view = new DataView(this.scratch.buffer);
 
   constructor(private readonly send: (batch: Uint8Array) => void) {}
 
@@ -75,12 +77,20 @@ export class Batcher {
     }
   }
 
-  /** Sends what is collected now (also called by the scheduled flush). */
+  /**
+   * Sends what is collected now (also called by the scheduled flush). The batch is built in a buffer reused
+   * from flush to flush: Bun's WebSocket `send` (client and server) writes it or copies what it cannot write
+   * before returning, so nothing keeps a reference, and a busy link makes no garbage per batch.
+   */
   flush(): void {
     this.scheduled = false;
     if (this.records.length === 0) return;
-    const batch = new Uint8Array(this.size);
-    const view = new DataView(batch.buffer);
+    if (this.scratch.byteLength < this.size) {
+      this.scratch = new Uint8Array(Math.max(this.size, 2 * this.scratch.byteLength));
+      this.view = new DataView(this.scratch.buffer);
+    }
+    const batch = this.scratch;
+    const view = this.view;
     let at = 0;
     for (const { kind, channel, payload } of this.records) {
       batch[at] = kind;
@@ -89,14 +99,15 @@ export class Batcher {
       batch.set(payload, at + RECORD_HEADER_BYTES);
       at += RECORD_HEADER_BYTES + payload.byteLength;
     }
-    this.records = [];
+    const size = this.size;
+    this.records.length = 0;
     this.size = 0;
-    this.send(batch);
+    this.send(batch.subarray(0, size));
   }
 
   /** Drops what was not sent (the link is gone). */
   clear(): void {
-    this.records = [];
+    this.records.length = 0;
     this.size = 0;
   }
 }
