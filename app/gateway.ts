@@ -8,10 +8,10 @@ import type { ContainerDriver } from "../runtime/driver.ts";
 import { InstanceRegistry } from "../runtime/instances.ts";
 import type { GatewayConfig } from "./config.ts";
 import { demoRoute } from "./demo/route.ts";
-import { type EngineMonitor, watchEngine } from "./engine-monitor.ts";
+import { type EngineMonitor, watchEngine } from "./lifecycle/engine-monitor.ts";
 import { httpRoutes } from "./http.ts";
-import { listenRoute } from "./listen.ts";
-import { restartFailedInstances } from "./recovery.ts";
+import { listenRoute } from "./session/listen.ts";
+import { restartFailedInstances } from "./lifecycle/recovery.ts";
 import { createMetrics, type GatewayMetrics, metricsRoute } from "./metrics.ts";
 import { reloadConfig, type ReloadResult } from "./reload/reload.ts";
 import { tokenRoute } from "./security/token-route.ts";
@@ -21,7 +21,7 @@ import { createStrategy, MemoryRoutingStore } from "./routing/index.ts";
 import { GatewayState } from "./state.ts";
 import { StatusHub } from "./status/hub.ts";
 import { statusRoutes } from "./status/routes.ts";
-import { replenishSpares, startUpkeep, warmInBackground } from "./upkeep.ts";
+import { replenishSpares, startUpkeep, warmInBackground } from "./lifecycle/upkeep.ts";
 
 export interface GatewayDeps {
   driver: ContainerDriver;

@@ -2,7 +2,7 @@
  * Hostile input against a real gateway and real transcribers (process driver, real stand-in): each case checks
  * that the gateway survives, leaks nothing and that a bystander session keeps working. Oversized frames, bytes
  * that are not Opus and illegal sessionIds are covered by test/scenarios.ts on both drivers, a client that never
- * reads by app/slow-client.test.ts, a connection burst by app/burst.test.ts.
+ * reads by app/session/slow-client.test.ts, a connection burst by app/burst.test.ts.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import net from "node:net";

@@ -7,8 +7,8 @@ import type { InstanceRegistry } from "../runtime/instances.ts";
 import type { GatewayConfig } from "./config.ts";
 import { GatewayEvents } from "./events.ts";
 import type { Logger } from "./log.ts";
-import { MuxLinks } from "./mux-link.ts";
-import type { Relay } from "./relay.ts";
+import { MuxLinks } from "./session/mux-link.ts";
+import type { Relay } from "./session/relay.ts";
 import type { RoutingStrategy } from "./routing/strategy.ts";
 import { ClientSecurity } from "./security/admission.ts";
 

@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import pino from "pino";
-import { MuxLinks, type Upstream } from "../app/mux-link.ts";
+import { MuxLinks, type Upstream } from "../app/session/mux-link.ts";
 import { encodeOpusPackets } from "../test/audio.ts";
 import { speechLikePcm48k } from "../test/audio.ts";
 import { answerCommits, FakeUpstreams } from "./fake-upstream.ts";

@@ -10,7 +10,7 @@ import { ConfigError, type GatewayConfig, loadConfig } from "../config.ts";
 import { createStrategy, type RoutingStore } from "../routing/index.ts";
 import { poolMemberIds } from "../routing/pool.ts";
 import type { GatewayState } from "../state.ts";
-import { replenishSpares, warmInBackground } from "../upkeep.ts";
+import { replenishSpares, warmInBackground } from "../lifecycle/upkeep.ts";
 
 type Env = Record<string, string | undefined>;
 

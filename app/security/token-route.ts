@@ -4,7 +4,7 @@
  * Answers `{ token, expires_at }` (ISO 8601). Only an API key mints: a token cannot renew itself.
  */
 import { Elysia, t } from "elysia";
-import { SESSION_ID_PATTERN } from "../query.ts";
+import { SESSION_ID_PATTERN } from "../session/query.ts";
 import type { GatewayState } from "../state.ts";
 import { clientIp } from "./admission.ts";
 import { presentedCredential } from "./credentials.ts";

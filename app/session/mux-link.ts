@@ -12,7 +12,7 @@ import {
   readBatch,
   RECORD,
   textPayload,
-} from "../transcriber/mux-wire.ts";
+} from "../../transcriber/mux-wire.ts";
 
 /** What the relay hears from its transcriber session. */
 export interface UpstreamEvents {

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
-import { MuxPeer, type SessionPeer } from "../transcriber/mux-server.ts";
+import { MuxPeer, type SessionPeer } from "../../transcriber/mux-server.ts";
 import { MuxLinks } from "./mux-link.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
 

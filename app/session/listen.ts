@@ -9,15 +9,15 @@
  */
 import { Elysia } from "elysia";
 import type { ServerWebSocket } from "bun";
-import type { Lease } from "../runtime/instance.ts";
-import { CLOSE, type Metadata } from "./protocol.ts";
+import type { Lease } from "../../runtime/instance.ts";
+import { CLOSE, type Metadata } from "../protocol.ts";
 import { type ListenQuery, muxUrl, parseListenQuery, upstreamQuery } from "./query.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
-import type { RouteDecision } from "./routing/strategy.ts";
-import { clientIp } from "./security/admission.ts";
-import { upgradeHeaders } from "./security/credentials.ts";
-import type { GatewayState } from "./state.ts";
-import { replenishSpares } from "./upkeep.ts";
+import type { RouteDecision } from "../routing/strategy.ts";
+import { clientIp } from "../security/admission.ts";
+import { upgradeHeaders } from "../security/credentials.ts";
+import type { GatewayState } from "../state.ts";
+import { replenishSpares } from "../lifecycle/upkeep.ts";
 
 interface Admitted {
   decision: Extract<RouteDecision, { ok: true }>;

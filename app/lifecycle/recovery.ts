@@ -5,7 +5,7 @@
  * loop or a bad image costs one start per backoff period.
  */
 import { warmInBackground } from "./upkeep.ts";
-import type { GatewayState } from "./state.ts";
+import type { GatewayState } from "../state.ts";
 
 /** Watches instance transitions; returns a function that stops watching and cancels pending restarts. */
 export function restartFailedInstances(state: GatewayState): () => void {

@@ -1,11 +1,12 @@
 /**
  * One client session relayed to its transcriber. Frames from the client queue (bounded) until the upstream
- * (a channel of the container's multiplexed link, mux-link.ts) is open, then pass through untouched both ways. Every way a session can end (client close,
- * upstream close, container crash, backpressure, shutdown) goes through `finish`, which runs exactly once,
- * so the lease, and with it the instance's open-session count, is released exactly once.
+ * (a channel of the container's multiplexed link, mux-link.ts) is open, then pass through untouched both ways.
+ * Every way a session can end (client close, upstream close, container crash, backpressure, shutdown) goes
+ * through `finish`, which runs exactly once, so the lease, and with it the instance's open-session count, is
+ * released exactly once.
  */
 import type { Attach, Upstream } from "./mux-link.ts";
-import { CLOSE, type ErrorCode, errorMessage } from "./protocol.ts";
+import { CLOSE, type ErrorCode, errorMessage } from "../protocol.ts";
 
 /** The parts of Bun's ServerWebSocket the relay uses (a seam for unit tests). */
 export interface ClientSocket {

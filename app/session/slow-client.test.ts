@@ -1,8 +1,8 @@
 /** A client that never reads must not make the gateway's memory grow: it is closed at the backpressure limit. */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { TestClient } from "../test/client.ts";
-import { startTestGateway, type TestGateway } from "../test/gateway.ts";
-import { clientFrame, connectNonReading } from "../test/raw-ws.ts";
+import { TestClient } from "../../test/client.ts";
+import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
+import { clientFrame, connectNonReading } from "../../test/raw-ws.ts";
 
 let gw: TestGateway;
 beforeAll(async () => {

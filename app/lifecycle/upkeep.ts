@@ -2,7 +2,7 @@
  * The gateway's periodic upkeep: autoscale's scale-down, the SLEEP_AFTER idle reaper (sparing what the routing
  * keeps awake), and WARM_SPARES replenishment. One timer, one pass at a time.
  */
-import type { GatewayState } from "./state.ts";
+import type { GatewayState } from "../state.ts";
 
 /** Milliseconds between passes: a tenth of the shortest idle timeout, between 250 ms and 30 s. */
 export function upkeepIntervalMs(sleepAfterMs: number, scaleDownAfterMs: number): number {

@@ -3,8 +3,8 @@
  * sessions that need a container start are refused with 503 + Retry-After (sessions on running containers go
  * on). When it answers again, service resumes by itself: within one poll interval plus one ping timeout.
  */
-import type { ContainerDriver } from "../runtime/driver.ts";
-import type { GatewayState } from "./state.ts";
+import type { ContainerDriver } from "../../runtime/driver.ts";
+import type { GatewayState } from "../state.ts";
 import { replenishSpares, warmInBackground } from "./upkeep.ts";
 
 export interface EngineMonitorOptions {

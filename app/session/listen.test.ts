@@ -6,11 +6,11 @@
  * died without the engine saying so yet); e2e-podman.test.ts covers the same route with real containers.
  */
 import { afterAll, describe, expect, test } from "bun:test";
-import { FakeDriver } from "../runtime/fake-driver.ts";
-import { TestClient } from "../test/client.ts";
-import { loadConfig } from "./config.ts";
-import { Gateway } from "./gateway.ts";
-import { createLogger } from "./log.ts";
+import { FakeDriver } from "../../runtime/fake-driver.ts";
+import { TestClient } from "../../test/client.ts";
+import { loadConfig } from "../config.ts";
+import { Gateway } from "../gateway.ts";
+import { createLogger } from "../log.ts";
 
 describe("listen route", () => {
   const driver = new FakeDriver();
