@@ -7,6 +7,7 @@ import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED } from "./driver.ts";
 import { pingSocket, type EngineSocket } from "./engine.ts";
 import { freePort } from "./free-port.ts";
 import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "./hardening.ts";
+import { waitForExit } from "./engine-wait.ts";
 import { waitForHealth } from "./health.ts";
 import { transcriberImage } from "./image.ts";
 
@@ -65,6 +66,8 @@ export interface PodmanDriverOptions {
 interface Started extends RunningContainer {
   stopRequested: boolean;
   socketPath?: string;
+  /** Aborts the engine wait once the gateway stops the container itself. */
+  waiting: AbortController;
 }
 
 /** Container names allow [a-zA-Z0-9_.-]; ids are already safe, this only guarantees it. */
@@ -129,6 +132,7 @@ export class PodmanDriver implements ContainerDriver {
   private readonly limits: ContainerLimits;
   private readonly socketParentDir: string | null;
   private readonly dockerHost: string;
+  private readonly engine: EngineSocket;
   /** The image was found once; a local image is not checked again. */
   private imageSeen = false;
   private readonly started = new Map<string, Started>();
@@ -140,6 +144,7 @@ export class PodmanDriver implements ContainerDriver {
   constructor(options: PodmanDriverOptions) {
     this.name = options.engine.name;
     this.dockerHost = options.engine.dockerHost;
+    this.engine = options.engine;
     this.gatewayName = nameSafe(options.gatewayName ?? "default");
     this.network = options.network ?? "bridge";
     this.image = options.image ?? transcriberImage();
@@ -226,10 +231,11 @@ export class PodmanDriver implements ContainerDriver {
       host: "127.0.0.1",
       port,
       stopRequested: false,
+      waiting: new AbortController(),
       exited: new Promise<ExitInfo>((resolve) => (settle = resolve)),
     };
     this.started.set(id, handle);
-    void this.waitForExit(handle).then((info) => {
+    void this.waitForExitOf(handle).then((info) => {
       this.started.delete(id);
       if (handle.stopRequested) return;
       settle(info);
@@ -244,12 +250,10 @@ export class PodmanDriver implements ContainerDriver {
    * service`) breaks the wait call but not the container, which runs on under conmon: the wait is asked again
    * once the API answers, so its sessions go on. Only the engine saying the container is gone ends it.
    */
-  private async waitForExit(handle: Started): Promise<ExitInfo> {
+  private async waitForExitOf(handle: Started): Promise<ExitInfo> {
     while (!handle.stopRequested) {
       try {
-        const client = await getContainerRuntimeClient();
-        const result = (await client.container.getById(handle.id).wait()) as { StatusCode?: number };
-        const exitCode = typeof result.StatusCode === "number" ? result.StatusCode : null;
+        const exitCode = await waitForExit(this.engine, handle.id, handle.waiting.signal);
         const signal = exitCode !== null && exitCode > 128 ? ` (signal ${exitCode - 128})` : "";
         return { exitCode, reason: `container exited with code ${exitCode}${signal}` };
       } catch (error) {
@@ -298,6 +302,7 @@ export class PodmanDriver implements ContainerDriver {
     const container = client.container.getById(id);
     await container.stop({ t: this.stopTimeoutSeconds }).catch(() => undefined);
     await container.remove({ force: true, v: true }).catch(() => undefined);
+    handle?.waiting.abort(); // usually answered already; a wait the engine never answered must not linger
     this.creating.delete(id);
     const socketDir = this.socketDirs.get(id);
     this.socketDirs.delete(id);
