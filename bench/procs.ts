@@ -3,7 +3,7 @@
  * through its environment) and the local realtime stand-in. Each gateway gets a unique GATEWAY_NAME; after it
  * stops, any container still carrying that label is removed, so a run leaves nothing behind.
  */
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { LABEL_GATEWAY } from "../runtime/driver.ts";
@@ -99,6 +99,22 @@ export function cpuMs(pid: number): number {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+}
+
+/** The local `podman system service` process, if one runs here (the engine API the gateway talks to). */
+export function podmanServicePid(): number | undefined {
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    const argv = (() => {
+      try {
+        return readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0");
+      } catch {
+        return [];
+      }
+    })();
+    if (argv[0]?.endsWith("podman") && argv.includes("system") && argv.includes("service")) return Number(entry);
+  }
+  return undefined;
 }
 
 /** Linux's USER_HZ, which /proc reports times in: 100 on every mainstream architecture. */

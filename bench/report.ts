@@ -69,6 +69,7 @@ export class Report {
       ["wake, podman (ms)", `p50 ${fmt(g("wake_ms.p50"))} / p95 ${fmt(g("wake_ms.p95"))}`, "p50 <= 500; seed 1-3 s", meets(g("wake_ms.p50"), (v) => v <= 500)],
       ["wake, process (ms)", `p50 ${fmt(g("wake_ms.process.p50"))} / p95 ${fmt(g("wake_ms.process.p95"))}`, "p50 <= 500", meets(g("wake_ms.process.p50"), (v) => v <= 500)],
       ["warm connect (ms)", `p50 ${fmt(g("warm_connect_ms.p50"))} / p99 ${fmt(g("warm_connect_ms.p99"))}`, "p99 <= 5; seed < 100 ms", meets(g("warm_connect_ms.p99"), (v) => v <= 5)],
+      ["engine API CPU, pool running idle (%)", `${fmt(g("engine_api_cpu_percent_idle.percent"))} with ${fmt(g("engine_api_cpu_percent_idle.containers"))} containers`, "~0; Podman 4.3's compat wait spun at 112", meets(g("engine_api_cpu_percent_idle.percent"), (v) => v < 5)],
       ["warm connect, straight to a transcriber (ms)", `p50 ${fmt(g("warm_connect_ms.direct.p50"))} / p99 ${fmt(g("warm_connect_ms.direct.p99"))}`, "baseline (one upgrade, no gateway)", ""],
     ];
     for (const target of ["direct", "gateway", "haproxy", "haproxy_uds"]) {

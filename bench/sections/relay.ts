@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ensureHaproxy, haproxyVersion, startHaproxy, type RunningHaproxy } from "../haproxy.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec, type LoadResult } from "../load/spec.ts";
-import { cpuMs, startGateway, type GatewayProcess } from "../procs.ts";
+import { cpuMs, podmanServicePid, startGateway, type GatewayProcess } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3, summarize } from "../stats.ts";
 
@@ -60,6 +60,7 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
       });
 
     const skip = new Set(options.skip ?? []);
+    await engineIdleCpu(report, containers, quick ? 2_000 : 5_000);
     const first = endpoints[0]!;
     if (!skip.has("warm")) await warmConnects(report, gateway, `ws://${first.host}:${first.port}/v1/listen`, quick ? 100 : 300);
 
@@ -165,6 +166,19 @@ async function connectOnce(url: string, until: "open" | "message"): Promise<numb
   ws.onclose = null;
   ws.close();
   return ms;
+}
+
+/**
+ * The engine API service's CPU while the pool's containers run idle: the driver holds a wait per container,
+ * and an engine that busy-polls those (Podman 4.3-4.5's compat wait did) takes a core from everything else.
+ */
+async function engineIdleCpu(report: Report, containers: number, windowMs: number): Promise<void> {
+  const pid = podmanServicePid();
+  if (pid === undefined) return report.progress("engine API CPU: no local `podman system service` process; skipped");
+  const before = cpuMs(pid);
+  await Bun.sleep(windowMs);
+  const percent = round3((100 * (cpuMs(pid) - before)) / windowMs);
+  report.set("engine_api_cpu_percent_idle", { percent, containers });
 }
 
 /** Gateway RSS growth per idle open session. */
