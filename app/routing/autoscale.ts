@@ -22,7 +22,7 @@ export const AUTOSCALE_RETRY_AFTER_S = 5;
 
 /** `auto-<n>` ids built once: decisions and listings name many instances, and building strings there would cost. */
 const autoIds: string[] = [];
-function autoId(n: number): string {
+export function autoId(n: number): string {
   for (let i = autoIds.length; i <= n; i++) autoIds.push(`auto-${i}`);
   return autoIds[n]!;
 }
@@ -32,15 +32,15 @@ const SPARE_RANK = 2 ** 31;
 
 export class AutoscaleStrategy extends BaseStrategy {
   readonly mode = "autoscale" as const;
-  private readonly maxConnections: number;
+  protected readonly maxConnections: number;
   private readonly maxInstances: number;
-  private readonly minContainers: number;
+  protected readonly minContainers: number;
   private readonly scaleDownAfterMs: number;
   private readonly spares: SparePool;
   /** auto-0..auto-<known-1> have been used (or are the minimum); new ids come from here or just above. */
-  private known: number;
+  protected known: number;
   /** Spares handed a session: from then on they serve like auto-<n> instances until they are reaped. */
-  private readonly claimed = new Set<string>();
+  protected readonly claimed = new Set<string>();
   /** Candidates by store load: rank n is auto-<n>, rank SPARE_RANK + i is claimedIds[i]. */
   private readonly buckets: LoadBuckets;
   private readonly claimedIds: string[] = [];
@@ -158,7 +158,7 @@ export class AutoscaleStrategy extends BaseStrategy {
    * then claimed spares in claim order). Buckets hold the store's count, a lower bound of loadOf(); loadNow
    * checks the rest (state, the registry's connections) only for the candidates the pick visits.
    */
-  private leastLoaded(): string | undefined {
+  protected leastLoaded(): string | undefined {
     const rank = this.buckets.least(this.loadNow);
     return rank < 0 ? undefined : this.idOf(rank);
   }
@@ -210,7 +210,7 @@ export class AutoscaleStrategy extends BaseStrategy {
   }
 
   /** The lowest auto-<n> above the minimum with no session and not up, else auto-<known>: from bucket 0. */
-  private lowestFreeId(): string {
+  protected lowestFreeId(): string {
     const n = this.buckets.first(0, this.minContainers, this.known, this.isDown);
     return autoId(n < 0 ? this.known : n);
   }
