@@ -101,6 +101,28 @@ export function cpuMs(pid: number): number {
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
 }
 
+/**
+ * The gateway environment every data-path measurement uses: a pool of `containers` Podman transcribers on host
+ * networking (their Unix sockets, loopback), all started at boot and kept up for the whole run; `extra` adds to it.
+ */
+export function prewarmedPoolEnv(containers: number, extra: Record<string, string>): Record<string, string> {
+  return {
+    ROUTING_MODE: "pool",
+    CONTAINER_POOL_SIZE: String(containers),
+    MAX_INSTANCES: String(containers),
+    POOL_PREWARM: "true",
+    CONTAINER_DRIVER: "podman",
+    CONTAINER_NETWORK: "host",
+    SLEEP_AFTER: "1h",
+    ...extra,
+  };
+}
+
+/** The pool members' instance ids, in member order. */
+export function poolIds(containers: number): string[] {
+  return Array.from({ length: containers }, (_, i) => `pool-${i}`);
+}
+
 /** The local `podman system service` process, if one runs here (the engine API the gateway talks to). */
 export function podmanServicePid(): number | undefined {
   for (const entry of readdirSync("/proc")) {

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runLoad } from "./load/drive.ts";
 import { echoSpec } from "./load/spec.ts";
-import { startGateway } from "./procs.ts";
+import { poolIds, prewarmedPoolEnv, startGateway } from "./procs.ts";
 
 const connectsAt = process.argv.indexOf("--connects");
 const connects = connectsAt > 0 ? Number(process.argv[connectsAt + 1] ?? 2000) : 0;
@@ -16,11 +16,11 @@ const sessions = Number(process.argv[2] ?? 200);
 const seconds = Number(process.argv[3] ?? 10);
 const dir = mkdtempSync(join(tmpdir(), "bench-prof-"));
 const gateway = await startGateway(
-  { ROUTING_MODE: "pool", CONTAINER_POOL_SIZE: "4", MAX_INSTANCES: "4", POOL_PREWARM: "true", CONTAINER_DRIVER: "podman", CONTAINER_NETWORK: "host", TRANSCRIBER_BACKEND: "echo" },
+  prewarmedPoolEnv(4, { TRANSCRIBER_BACKEND: "echo" }),
   ["--cpu-prof", `--cpu-prof-dir=${dir}`],
 );
 try {
-  await gateway.waitRunning(["pool-0", "pool-1", "pool-2", "pool-3"]);
+  await gateway.waitRunning(poolIds(4));
   if (connects > 0) await warmConnects(gateway.listenUrl, connects);
   else {
     const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=prof-${i}&encoding=opus`);

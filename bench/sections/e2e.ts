@@ -7,7 +7,7 @@
 import { encodeOpusPackets, speechLikePcm48k } from "../../test/audio.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
-import { startGateway, startStandin } from "../procs.ts";
+import { poolIds, prewarmedPoolEnv, startGateway, startStandin } from "../procs.ts";
 import type { Report } from "../report.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
@@ -15,21 +15,14 @@ const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 export async function endToEndSection(report: Report, options: { quick: boolean; containers: number }): Promise<void> {
   const { quick, containers } = options;
   const standin = await startStandin();
-  const gateway = await startGateway({
-    ROUTING_MODE: "pool",
-    CONTAINER_POOL_SIZE: String(containers),
-    MAX_INSTANCES: String(containers),
-    POOL_PREWARM: "true",
-    CONTAINER_DRIVER: "podman",
-    CONTAINER_NETWORK: "host",
+  const gateway = await startGateway(prewarmedPoolEnv(containers, {
     TRANSCRIBER_BACKEND: "openai",
     OPENAI_API_KEY: "standin-key",
     OPENAI_BASE_URL: standin.baseUrl,
     OPENAI_CA_FILE: standin.caFile,
-    SLEEP_AFTER: "1h",
-  });
+  }));
   try {
-    await gateway.waitRunning(Array.from({ length: containers }, (_, i) => `pool-${i}`));
+    await gateway.waitRunning(poolIds(containers));
     // Turns of speech and silence, so the stand-in's VAD commits and transcribes while the stream goes on.
     const pcm = speechLikePcm48k({ pitchHz: 200, turns: [{ speechMs: 1_200, silenceMs: 800 }] });
     const packetsBase64 = (await encodeOpusPackets(pcm)).map((p) => Buffer.from(p).toString("base64"));

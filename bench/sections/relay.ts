@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { ensureHaproxy, haproxyVersion, startHaproxy, type RunningHaproxy } from "../haproxy.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec, type LoadResult } from "../load/spec.ts";
-import { cpuMs, podmanServicePid, startGateway, type GatewayProcess } from "../procs.ts";
+import { cpuMs, podmanServicePid, poolIds, prewarmedPoolEnv, startGateway, type GatewayProcess } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3, summarize } from "../stats.ts";
 
@@ -30,21 +30,11 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
   const { quick, containers } = options;
   const haproxyBin = await ensureHaproxy((line) => report.progress(line));
   report.version("haproxy", haproxyVersion(haproxyBin));
-  const gateway = await startGateway({
-    ROUTING_MODE: "pool",
-    CONTAINER_POOL_SIZE: String(containers),
-    MAX_INSTANCES: String(containers),
-    POOL_PREWARM: "true",
-    CONTAINER_DRIVER: "podman",
-    CONTAINER_NETWORK: "host",
-    TRANSCRIBER_BACKEND: "echo",
-    SLEEP_AFTER: "1h",
-  });
+  const gateway = await startGateway(prewarmedPoolEnv(containers, { TRANSCRIBER_BACKEND: "echo" }));
   let haproxy: RunningHaproxy | undefined;
   let haproxyUds: RunningHaproxy | undefined;
   try {
-    const ids = Array.from({ length: containers }, (_, i) => `pool-${i}`);
-    const endpoints = await gateway.waitRunning(ids);
+    const endpoints = await gateway.waitRunning(poolIds(containers));
     haproxy = await startHaproxy(haproxyBin, endpoints);
     // The same containers through the Unix sockets the gateway's relay uses: HAProxy on equal transport.
     const sockets = containerSockets(gateway.name, containers);
