@@ -4,6 +4,11 @@ import { statsDocument } from "./stats.ts";
 import type { GatewayState } from "./state.ts";
 import { adminGuard } from "./status/auth.ts";
 
+/** A one-line plain-text answer (refusals and errors name what is wrong in a line a client can log). */
+export function plainText(status: number, message: string, headers: Record<string, string> = {}): Response {
+  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
+}
+
 export function httpRoutes(state: GatewayState) {
   // Read per request, so a reload can rotate ADMIN_TOKEN; the status page's cookie is accepted too.
   const guard = adminGuard(() => state.config.adminToken);

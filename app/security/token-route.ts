@@ -4,6 +4,7 @@
  * Answers `{ token, expires_at }` (ISO 8601). Only an API key mints: a token cannot renew itself.
  */
 import { Elysia, t } from "elysia";
+import { plainText } from "../http.ts";
 import { SESSION_ID_PATTERN } from "../session/query.ts";
 import type { GatewayState } from "../state.ts";
 import { clientIp } from "./admission.ts";
@@ -17,10 +18,6 @@ const tokenRequest = t.Optional(
   }),
 );
 
-function plain(status: number, message: string, headers: Record<string, string> = {}): Response {
-  return new Response(`${message}\n`, { status, headers: { "content-type": "text/plain; charset=utf-8", ...headers } });
-}
-
 /** The token endpoint as an Elysia plugin; 404 while TOKEN_SECRET or API_KEYS is unset. */
 export function tokenRoute(state: GatewayState) {
   const { security } = state;
@@ -28,12 +25,12 @@ export function tokenRoute(state: GatewayState) {
     "/v1/token",
     ({ request, server, body }) => {
       const signer = security.auth.signer;
-      if (!signer || security.auth.apiKeys.size === 0) return plain(404, "token minting is off: set TOKEN_SECRET and API_KEYS");
+      if (!signer || security.auth.apiKeys.size === 0) return plainText(404, "token minting is off: set TOKEN_SECRET and API_KEYS");
       const limited = security.rateLimit(clientIp(server, request));
-      if (limited) return plain(429, limited.message, { "retry-after": String(limited.retryAfterS) });
+      if (limited) return plainText(429, limited.message, { "retry-after": String(limited.retryAfterS) });
       const key = presentedCredential(request);
       if (key === undefined || !security.auth.apiKeys.has(key)) {
-        return plain(401, "API key required: Authorization: Bearer <API key>", { "www-authenticate": 'Bearer realm="transcribe-edge"' });
+        return plainText(401, "API key required: Authorization: Bearer <API key>", { "www-authenticate": 'Bearer realm="transcribe-edge"' });
       }
       const minted = signer.mint(body?.sessionId);
       return Response.json(

@@ -10,6 +10,7 @@
 import { Elysia } from "elysia";
 import type { ServerWebSocket } from "bun";
 import type { Lease } from "../../runtime/instance.ts";
+import { plainText } from "../http.ts";
 import { CLOSE, type Metadata } from "../protocol.ts";
 import { type ListenQuery, muxUrl, parseListenQuery, upstreamQuery } from "./query.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
@@ -62,11 +63,11 @@ function pathOf(url: string): string {
 function upgradeListen(state: GatewayState, request: Request, server: Server): Response {
   const { log } = state;
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return new Response("expected a WebSocket upgrade\n", { status: 426, headers: { "content-type": "text/plain; charset=utf-8", upgrade: "websocket" } });
+    return plainText(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
   }
   const url = request.url;
   const parsed = parseListenQuery(new URLSearchParams(url.slice(url.indexOf("?") + 1 || url.length)));
-  if (!parsed.ok) return new Response(`${parsed.message}\n`, { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
+  if (!parsed.ok) return plainText(400, parsed.message);
   const query = parsed.query;
   // Per-client checks first: a client that may not connect learns nothing about the gateway's load.
   const ip = clientIp(server, request);
@@ -103,7 +104,7 @@ function upgradeListen(state: GatewayState, request: Request, server: Server): R
       state.strategy.closed(sessionId, decision.instanceId);
       releaseIp();
     }
-    return new Response("invalid WebSocket handshake\n", { status: 400, headers: { "content-type": "text/plain; charset=utf-8" } });
+    return plainText(400, "invalid WebSocket handshake");
   }
   // The seed's routing line, written once this turn's work (Metadata for a warm session) is done: a
   // synchronous log write was a third of the upgrade's CPU in the connect profile.
@@ -187,7 +188,5 @@ async function openSession(state: GatewayState, ws: ServerWebSocket<SocketData>,
 
 function refuse(state: GatewayState, reason: string, message: string, retryAfterS?: number, status = 503): Response {
   state.countRejection(reason, status);
-  const headers: Record<string, string> = { "content-type": "text/plain; charset=utf-8" };
-  if (retryAfterS !== undefined) headers["retry-after"] = String(retryAfterS);
-  return new Response(`${message}\n`, { status, headers });
+  return plainText(status, message, retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) });
 }
