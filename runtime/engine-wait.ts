@@ -6,7 +6,7 @@
  * endpoint is used instead, which polls at the `interval` it is given; Docker's compat wait is event-driven.
  */
 import { getContainerRuntimeClient } from "testcontainers";
-import type { EngineSocket } from "./engine.ts";
+import { engineFetch, type EngineSocket } from "./engine.ts";
 
 /** How often Podman checks the container's state for a libpod wait: the crash-detection latency it adds. */
 export const LIBPOD_WAIT_INTERVAL = "100ms";
@@ -16,12 +16,6 @@ export class EngineWaitError extends Error {
   constructor(message: string, readonly statusCode: number | undefined) {
     super(message);
   }
-}
-
-/** The HTTP base URL and, for a Unix socket, its path. */
-function endpoint(dockerHost: string): { base: string; unix?: string } {
-  if (dockerHost.startsWith("unix://")) return { base: "http://engine", unix: dockerHost.slice("unix://".length) };
-  return { base: dockerHost.replace(/^tcp:/, "http:") };
 }
 
 /**
@@ -35,14 +29,12 @@ export async function waitForExit(engine: EngineSocket, id: string, signal?: Abo
     const result = (await client.container.getById(id).wait()) as { StatusCode?: number };
     return typeof result.StatusCode === "number" ? result.StatusCode : null;
   }
-  const { base, unix } = endpoint(engine.dockerHost);
   const query = `condition=stopped&condition=exited&interval=${LIBPOD_WAIT_INTERVAL}`;
-  const response = await fetch(`${base}/v4.0.0/libpod/containers/${encodeURIComponent(id)}/wait?${query}`, {
+  const response = await engineFetch(engine.dockerHost, `/v4.0.0/libpod/containers/${encodeURIComponent(id)}/wait?${query}`, {
     method: "POST",
     signal,
     // A wait lasts as long as the container runs: no client-side timeout (Bun's fetch option).
     ...({ timeout: false } as object),
-    ...(unix ? { unix } : {}),
   });
   const body = (await response.text()).trim();
   if (!response.ok) throw new EngineWaitError(`engine wait for ${id} answered ${response.status}: ${body.slice(0, 200)}`, response.status);

@@ -22,15 +22,18 @@ export function candidateSockets(env: Record<string, string | undefined> = proce
   return [...new Set(hosts)];
 }
 
+/** An HTTP request to the engine API at a DOCKER_HOST (`unix:///path` through Bun's `unix` option, or `tcp://`). */
+export function engineFetch(dockerHost: string, path: string, init: RequestInit = {}): Promise<Response> {
+  if (dockerHost.startsWith("unix://")) {
+    return fetch(`http://engine${path}`, { ...init, unix: dockerHost.slice("unix://".length) } as RequestInit);
+  }
+  return fetch(`${dockerHost.replace(/^tcp:/, "http:")}${path}`, init);
+}
+
 /** Pings one DOCKER_HOST (unix or tcp); resolves undefined when nothing answers `OK` within `timeoutMs`. */
 export async function pingSocket(dockerHost: string, timeoutMs = 500): Promise<EngineSocket | undefined> {
   try {
-    const isUnix = dockerHost.startsWith("unix://");
-    const url = isUnix ? "http://engine/_ping" : `${dockerHost.replace(/^tcp:/, "http:")}/_ping`;
-    const response = await fetch(url, {
-      ...(isUnix ? { unix: dockerHost.slice("unix://".length) } : {}),
-      signal: AbortSignal.timeout(timeoutMs),
-    });
+    const response = await engineFetch(dockerHost, "/_ping", { signal: AbortSignal.timeout(timeoutMs) });
     const body = await response.text();
     if (!response.ok || body.trim() !== "OK") return undefined;
     // Podman's compat API adds Libpod-* headers; Docker never does.

@@ -51,7 +51,6 @@ export class MuxLink {
    * `onEnd` runs once the link is gone, however it went.
    */
   static open(url: string, timeoutMs: number, onEnd: () => void): Promise<MuxLink> {
-    const where = url.split("?")[0];
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
       socket.binaryType = "arraybuffer";
@@ -59,7 +58,7 @@ export class MuxLink {
         socket.onclose = null;
         socket.close();
         onEnd();
-        reject(new Error(`transcriber at ${where} did not accept the session within ${timeoutMs} ms`));
+        reject(new Error(`transcriber at ${url} did not accept the session within ${timeoutMs} ms`));
       }, timeoutMs);
       socket.onopen = () => {
         clearTimeout(timer);
@@ -68,7 +67,7 @@ export class MuxLink {
       socket.onclose = (event) => {
         clearTimeout(timer);
         onEnd();
-        reject(new Error(`transcriber at ${where} refused the session (${event.code})`));
+        reject(new Error(`transcriber at ${url} refused the session (${event.code})`));
       };
     });
   }
@@ -110,7 +109,7 @@ export class MuxLink {
     if (this.ended) return;
     this.out.flush();
     this.socket.close(code, reason);
-    this.linkClosed(code === 1000 ? 1001 : code, reason);
+    this.linkClosed(code, reason);
   }
 
   private receive(batch: Uint8Array): void {
