@@ -19,6 +19,7 @@ import { engine, engineTest } from "../test/engine.ts";
 import { containersOf, podman } from "../test/podman.ts";
 import { argGroups, parseUnit, quadletRunArgs, splitCommandLine, unitValues } from "../test/quadlet.ts";
 import { finals, pitchesIn, speechPackets } from "../test/scenarios.ts";
+import { pollUntil } from "../test/wait.ts";
 
 const ROOT = join(import.meta.dir, "..");
 const UNIT_FILE = join(ROOT, "deploy/transcribe-edge.container");
@@ -60,15 +61,6 @@ async function stats(): Promise<any> {
   return (await fetch(`${baseUrl}/stats`, { headers: admin })).json();
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe().catch(() => undefined);
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(100);
-  }
-}
 
 /** Streams `turns` speech turns at `pitchHz` on a new session and resolves the client once it closed. */
 async function transcribe(sessionId: string, pitchHz: number, turns: number, duringStream?: () => Promise<void>) {
@@ -110,7 +102,7 @@ describe("gateway image under the Quadlet unit's podman run arguments", () => {
 
   engineTest("starts read-only with no capability, answers /readyz, and guards the status page", async () => {
     await podman("run", ...runArgs());
-    await until("/readyz 200", async () => ((await fetch(`${baseUrl}/readyz`)).ok ? true : undefined), 30_000);
+    await pollUntil(() => fetch(`${baseUrl}/readyz`).then((r) => r.ok, () => false), "/readyz 200", 30_000, 100);
     const inspect = JSON.parse(await podman("inspect", name))[0];
     expect(inspect.HostConfig.ReadonlyRootfs).toBe(true);
     expect(inspect.HostConfig.SecurityOpt).toContain("no-new-privileges");
@@ -145,7 +137,7 @@ describe("gateway image under the Quadlet unit's podman run arguments", () => {
     expect(reload.slice(0, 3)).toEqual(["/usr/bin/podman", "kill", "--signal"]);
     const { client, closed } = await transcribe("deploy-b", 300, 3, async () => {
       await podman(...reload.slice(1));
-      await until("pool size 3 in /stats", async () => ((await stats()).config.containerPoolSize === 3 ? true : undefined), 10_000);
+      await pollUntil(async () => (await stats()).config.containerPoolSize === 3, "pool size 3 in /stats", 10_000, 100);
     });
     expect(closed.code).toBe(1000);
     expect(finals(client)).toHaveLength(3);

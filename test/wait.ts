@@ -39,3 +39,22 @@ export class Notifier {
     });
   }
 }
+
+/**
+ * Polls `probe` every `intervalMs` until it yields something other than `undefined` or `false` (a promise is
+ * awaited), and resolves with that; rejects after `timeoutMs` naming `what`. For state no event announces.
+ */
+export async function pollUntil<T>(
+  probe: () => T | Promise<T>,
+  what = "condition",
+  timeoutMs = 5000,
+  intervalMs = 5,
+): Promise<Exclude<T, undefined | false>> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined && value !== false) return value as Exclude<T, undefined | false>;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await Bun.sleep(intervalMs);
+  }
+}

@@ -7,6 +7,7 @@ import pino from "pino";
 import { MuxLinks, type Upstream } from "../app/session/mux-link.ts";
 import { encodeOpusPackets } from "../test/audio.ts";
 import { speechLikePcm48k } from "../test/audio.ts";
+import { pollUntil } from "../test/wait.ts";
 import { answerCommits, FakeUpstreams } from "./fake-upstream.ts";
 import { startTranscriber, type RunningTranscriber } from "./server.ts";
 
@@ -34,13 +35,6 @@ async function channel(links: MuxLinks, url: string, query: string) {
   return { upstream, got, closed: () => closed };
 }
 
-async function until(predicate: () => boolean, what: string, timeoutMs = 5000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(5);
-  }
-}
 
 afterAll(async () => {
   for (const links of linkSets) links.closeAll();
@@ -59,24 +53,24 @@ describe("transcriber /v1/mux", () => {
       a.upstream.send(framesA[i]!);
       b.upstream.send(framesB[i]!);
     }
-    await until(() => a.got.length === 40 && b.got.length === 40, "80 echoed frames");
+    await pollUntil(() => a.got.length === 40 && b.got.length === 40, "80 echoed frames");
     expect(a.got).toEqual(framesA);
     expect(b.got).toEqual(framesB);
     expect(await (await fetch(`${http}/health`)).json()).toMatchObject({ sessions: 2 });
     a.upstream.send('{"type":"CloseStream"}');
-    await until(() => a.closed() !== undefined, "a's close");
+    await pollUntil(() => a.closed() !== undefined, "a's close");
     expect(a.closed()).toEqual({ code: 1000, reason: "stream closed" });
     expect(b.closed()).toBeUndefined();
     b.upstream.send(new Uint8Array([7]));
-    await until(() => b.got.length === 41, "b still served");
+    await pollUntil(() => b.got.length === 41, "b still served");
     expect(await (await fetch(`${http}/health`)).json()).toMatchObject({ sessions: 1 });
     // A frame over 64 KiB ends only its own session, with 1009, as on a socket of its own.
     b.upstream.send(new Uint8Array(65 * 1024));
-    await until(() => b.closed() !== undefined, "b's 1009");
+    await pollUntil(() => b.closed() !== undefined, "b's 1009");
     expect(b.closed()!.code).toBe(1009);
     const c = await channel(links, url, "encoding=opus&session_id=c");
     c.upstream.send(new Uint8Array([3]));
-    await until(() => c.got.length === 1, "the link still serving");
+    await pollUntil(() => c.got.length === 1, "the link still serving");
   });
 
   test("a burst of many megabytes in one turn crosses both ways intact (batches reuse one buffer)", async () => {
@@ -90,7 +84,7 @@ describe("transcriber /v1/mux", () => {
     };
     const sent = Array.from({ length: 300 }, (_, i) => frame(i));
     for (let i = 0; i < sent.length; i++) (i % 2 ? b : a).upstream.send(sent[i]!); // ~9 MB in one turn
-    await until(() => a.got.length + b.got.length === sent.length, "300 echoed frames", 15_000);
+    await pollUntil(() => a.got.length + b.got.length === sent.length, "300 echoed frames", 15_000);
     expect(a.got).toEqual(sent.filter((_, i) => i % 2 === 0));
     expect(b.got).toEqual(sent.filter((_, i) => i % 2 === 1));
   });
@@ -104,15 +98,15 @@ describe("transcriber /v1/mux", () => {
     const b = await channel(links, url, "encoding=opus&session_id=b");
     for (const packet of packets) a.upstream.send(packet); // sent before either decoder exists: they wait for it
     for (const packet of packets.slice(0, packets.length / 2)) b.upstream.send(packet);
-    await until(() => upstreams.connections.length === 2 && upstreams.connections[0]!.audioMs() >= 460, "a's audio upstream");
-    await until(() => upstreams.connections[1]!.audioMs() >= 200, "b's audio upstream");
+    await pollUntil(() => upstreams.connections.length === 2 && upstreams.connections[0]!.audioMs() >= 460, "a's audio upstream");
+    await pollUntil(() => upstreams.connections[1]!.audioMs() >= 200, "b's audio upstream");
     await Bun.sleep(50);
     const [first, second] = upstreams.connections;
     // 500 ms of audio for a, half of it for b (less the resampler's few ms): nothing crossed between them.
     expect(first!.audioMs()).toBeWithin(460, 501);
     expect(second!.audioMs()).toBeWithin(200, 261);
     a.upstream.send('{"type":"CloseStream"}');
-    await until(() => a.closed() !== undefined, "a's close");
+    await pollUntil(() => a.closed() !== undefined, "a's close");
     expect(a.closed()!.code).toBe(1000);
     const finals = a.got.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m)).filter((m) => m.type === "Results" && m.is_final);
     expect(finals.length).toBeGreaterThanOrEqual(1);
@@ -123,11 +117,11 @@ describe("transcriber /v1/mux", () => {
     const { links, url } = await start({ TRANSCRIBER_BACKEND: "echo" });
     const good = await channel(links, url, "encoding=opus&session_id=good");
     const bad = await channel(links, url, "encoding=mp3&session_id=bad");
-    await until(() => bad.closed() !== undefined, "the bad channel's close");
+    await pollUntil(() => bad.closed() !== undefined, "the bad channel's close");
     expect(bad.closed()!.code).toBe(1008);
     expect(bad.closed()!.reason).toContain("encoding");
     good.upstream.send(new Uint8Array([1]));
-    await until(() => good.got.length === 1, "the good channel still served");
+    await pollUntil(() => good.got.length === 1, "the good channel still served");
     // A raw client sends a batch that claims more bytes than it has.
     const raw = new WebSocket(url);
     const closed = new Promise<number>((resolve) => (raw.onclose = (e) => resolve(e.code)));
@@ -135,7 +129,7 @@ describe("transcriber /v1/mux", () => {
     raw.send(new Uint8Array([2, 0, 0, 0, 1, 0, 0, 0, 50, 1]));
     expect(await closed).toBe(1002);
     good.upstream.send(new Uint8Array([2]));
-    await until(() => good.got.length === 2, "the other link unaffected");
+    await pollUntil(() => good.got.length === 2, "the other link unaffected");
   });
 
   test("stop() ends every session on every link with 1000 before the link goes", async () => {
@@ -145,7 +139,7 @@ describe("transcriber /v1/mux", () => {
     b.upstream.send(new Uint8Array(640));
     await Bun.sleep(50);
     await transcriber.stop();
-    await until(() => a.closed() !== undefined && b.closed() !== undefined, "both closes");
+    await pollUntil(() => a.closed() !== undefined && b.closed() !== undefined, "both closes");
     expect([a.closed()!.code, b.closed()!.code]).toEqual([1000, 1000]);
     expect(a.closed()!.reason).toBe("server shutting down");
   });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { ServerWebSocket } from "bun";
 import { MuxPeer, type SessionPeer } from "../../transcriber/mux-server.ts";
+import { pollUntil } from "../../test/wait.ts";
 import { MuxLinks } from "./mux-link.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
 
@@ -105,13 +106,6 @@ function relayWith(client: FakeClient, limit = 64 * 1024) {
   return { relay, finishes, lost: () => lost };
 }
 
-const until = async (predicate: () => boolean, timeoutMs = 5000) => {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await Bun.sleep(5);
-  }
-};
 
 describe("relay", () => {
   test("frames sent before the transcriber accepts are delivered in order once it does, untouched", async () => {
@@ -123,7 +117,7 @@ describe("relay", () => {
     relay.fromClient(new Uint8Array([4]));
     await relay.connect(upstream.attach);
     relay.fromClient(new Uint8Array([5, 6]));
-    await until(() => upstream.received.length === 4);
+    await pollUntil(() => upstream.received.length === 4);
     expect(upstream.received).toEqual([new Uint8Array([1, 2, 3]), '{"type":"KeepAlive"}', new Uint8Array([4]), new Uint8Array([5, 6])]);
     expect(relay.bytesIn).toBe(3 + 20 + 1 + 2);
   });
@@ -145,7 +139,7 @@ describe("relay", () => {
     client.bufferedBytes = 64 * 1024 + 1;
     const { relay, finishes } = relayWith(client);
     await relay.connect(upstream.attach);
-    await until(() => finishes.length > 0);
+    await pollUntil(() => finishes.length > 0);
     expect(client.closed?.code).toBe(1008);
     expect(finishes).toEqual([1008]);
   });
@@ -174,9 +168,9 @@ describe("relay", () => {
     const client = new FakeClient();
     const { relay, finishes, lost } = relayWith(client);
     await relay.connect(upstream.attach);
-    await until(() => upstream.sockets.length === 1);
+    await pollUntil(() => upstream.sockets.length === 1);
     upstream.sockets[0]!.terminate();
-    await until(() => finishes.length > 0);
+    await pollUntil(() => finishes.length > 0);
     expect(client.closed?.code).toBe(1012);
     expect(client.errors()[0]?.code).toBe("container_stopped");
     expect(lost()).toBe(1);
@@ -187,7 +181,7 @@ describe("relay", () => {
     const client = new FakeClient();
     const { relay, finishes } = relayWith(client);
     await relay.connect(upstream.attach);
-    await until(() => finishes.length > 0);
+    await pollUntil(() => finishes.length > 0);
     expect(client.closed).toEqual({ code: 1000, reason: "stream closed" });
   });
 
@@ -199,7 +193,7 @@ describe("relay", () => {
     expect(relay.closed).toBe(false);
     const upstream = upstreamServer(() => {});
     await relay.connect(upstream.attach);
-    await until(() => upstream.received.length === 1);
+    await pollUntil(() => upstream.received.length === 1);
     expect(upstream.received[0]).toEqual(new Uint8Array([9]));
     expect(finishes).toEqual([]);
   });
@@ -217,7 +211,7 @@ describe("relay", () => {
     expect(client.pauses).toBe(1);
     expect(relay.closed).toBe(false);
     upstream.sockets[0]!.resume();
-    await until(() => client.resumes === 1);
+    await pollUntil(() => client.resumes === 1);
     expect(relay.closed).toBe(false);
     expect(finishes).toEqual([]);
   });
