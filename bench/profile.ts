@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { runLoad } from "./load/drive.ts";
 import { echoSpec } from "./load/spec.ts";
 import { poolIds, prewarmedPoolEnv, startGateway } from "./procs.ts";
+import { connectOnce } from "./sections/relay.ts";
 
 const connectsAt = process.argv.indexOf("--connects");
 const connects = connectsAt > 0 ? Number(process.argv[connectsAt + 1] ?? 2000) : 0;
@@ -51,17 +52,7 @@ for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
 /** Connect -> first message (Metadata) -> close, `count` times in a row; prints the median. */
 async function warmConnects(listenUrl: string, count: number): Promise<void> {
   const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    const ws = new WebSocket(`${listenUrl}?sessionId=prof-${i}&encoding=opus`);
-    await new Promise<void>((resolve, reject) => {
-      ws.onmessage = () => resolve();
-      ws.onclose = (event) => reject(new Error(`connect ${i} closed ${event.code}`));
-    });
-    samples.push(performance.now() - started);
-    ws.onclose = null;
-    ws.close();
-  }
+  for (let i = 0; i < count; i++) samples.push(await connectOnce(`${listenUrl}?sessionId=prof-${i}&encoding=opus`, "message"));
   samples.sort((a, b) => a - b);
   console.log(`connects: ${count}, p50 ${samples[Math.floor(count / 2)]!.toFixed(2)} ms`);
 }

@@ -145,7 +145,7 @@ async function warmConnects(report: Report, gateway: GatewayProcess, direct: str
 }
 
 /** Milliseconds from `new WebSocket` to its first `until` event, then closes it. */
-async function connectOnce(url: string, until: "open" | "message"): Promise<number> {
+export async function connectOnce(url: string, until: "open" | "message"): Promise<number> {
   const started = performance.now();
   const ws = new WebSocket(url);
   await new Promise<void>((resolve, reject) => {
