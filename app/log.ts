@@ -1,6 +1,8 @@
 /**
  * Logs with pino: JSON lines in production (`npm start`), human-readable lines through pino-pretty in
- * development (`npm run dev`). The seed's three messages are logged verbatim as `msg` by their callers.
+ * development (`npm run dev`). The log lines operators grep for (`Transcriber container started`,
+ * `Transcriber container stopped`, `Using dispatcher for sessionId: X, container: Y`) keep their wording as `msg`;
+ * their callers write them.
  */
 import pino, { type DestinationStream, type Logger } from "pino";
 import pretty from "pino-pretty";

@@ -18,7 +18,7 @@ const INSTANCE_STATES: readonly InstanceStateName[] = ["idle", "starting", "runn
 
 /** Container starts take 0.3-2 s on an engine and ~50-300 ms as a process; the top buckets catch slow pulls. */
 const START_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
-/** Routing decisions run in microseconds (README: p99 1-6 us); anything past 1 ms is a regression. */
+/** Routing decisions run in microseconds (docs/performance.md); anything past 1 ms is a regression. */
 const DECISION_BUCKETS_S = [1e-6, 2.5e-6, 5e-6, 1e-5, 2.5e-5, 5e-5, 1e-4, 2.5e-4, 1e-3, 1e-2];
 /** Sessions last from seconds (a test, a short clip) to hours (a meeting). */
 const SESSION_BUCKETS_S = [1, 5, 15, 60, 300, 900, 1800, 3600, 7200, 14_400];

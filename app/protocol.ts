@@ -1,4 +1,4 @@
-/** The client-facing protocol's constants and message builders (DESIGN.md section 3). */
+/** The client-facing protocol's constants and message builders (the README's Protocol section). */
 
 /** WebSocket close codes the gateway uses, by meaning. */
 export const CLOSE = {

@@ -19,7 +19,7 @@ async function list(env: Record<string, string>) {
   return { stdout, stderr, code };
 }
 
-test("containers list prints each instance of the running gateway in the seed's format", async () => {
+test("containers list prints one line per instance of the running gateway: id, status, requests, connections", async () => {
   const client = TestClient.connect(`${gw.listenUrl}?sessionId=lister`);
   const metadata = await client.next("Metadata", 15_000);
   const { stdout, code } = await list({ GATEWAY_URL: gw.httpUrl, ADMIN_TOKEN: "admin-secret" });

@@ -1,6 +1,6 @@
 /**
- * `npm run containers -- list`: every instance of a running gateway, one line each, like the seed's
- * `wrangler containers list`. GATEWAY_URL (default http://localhost:$PORT) and ADMIN_TOKEN are read from the env.
+ * `npm run containers -- list`: every instance of a running gateway, one line each, in the line format of
+ * Cloudflare's `wrangler containers list` plus the open connections. GATEWAY_URL (default http://localhost:$PORT) and ADMIN_TOKEN are read from the env.
  */
 export {};
 

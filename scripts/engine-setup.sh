@@ -16,7 +16,7 @@ CONF=/etc/containers/containers.conf
 if ! grep -q 'transcribe-edge' "$CONF" 2>/dev/null; then
   echo "[engine] writing $CONF (runtime runc, ulimits within the hard limits)"
   cat >>"$CONF" <<'CONF'
-# transcribe-edge: measured on these machines (DESIGN.md section 6)
+# transcribe-edge: crun fails on these hosts (cgroups hybrid mode); ulimits within their hard limits
 [containers]
 default_ulimits = ["nofile=16384:16384", "nproc=8192:8192"]
 [engine]

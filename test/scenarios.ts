@@ -165,7 +165,7 @@ export function endToEndScenarios(register: Register, extraEnv: Record<string, s
     expect(stats.totals.openSessions).toBe(0);
   }, 60_000);
 
-  register("the seed's log lines are written as structured JSON", async () => {
+  register("the log lines operators grep for are written as structured JSON", async () => {
     await setUp();
     const messages = ctx.gateway.logs.map((l) => l.msg as string);
     expect(messages).toContain("Transcriber container started");

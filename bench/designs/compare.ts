@@ -1,7 +1,7 @@
 /**
  * `bun bench/designs/compare.ts [ws tcp wsuds ...]`: the upstream designs side by side in minimal relays, at the
  * relay bench's load (200 sessions x 50 msg/s), with each relay's user and system CPU per frame. How the
- * gateway's upstream was chosen (README, Performance).
+ * gateway's upstream was chosen (docs/performance.md).
  */
 import { rmSync } from "node:fs";
 import { join } from "node:path";
