@@ -10,7 +10,7 @@ import { test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -113,6 +113,18 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Launched
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Collects the console errors in which chromium reports something refused by the page's
+ * Content-Security-Policy (a script, style, connection, frame or form); a test expects the list empty.
+ */
+export function cspViolations(page: Page): string[] {
+  const found: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) found.push(message.text());
+  });
+  return found;
 }
 
 export type { Browser };
