@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ADMIN_COOKIE, isAdmin } from "./admin-guard.ts";
+import { ADMIN_COOKIE, adminCookie, isAdmin } from "./admin-guard.ts";
 import { adminSessionKey, AdminSessions } from "./admin-session.ts";
 import { TokenSigner } from "./tokens.ts";
 
@@ -82,5 +82,12 @@ describe("AdminSessions", () => {
     expect(isAdmin(bearer(TOKEN), TOKEN)).toBe(true);
     expect(isAdmin(bearer(`${TOKEN}x`), TOKEN)).toBe(false);
     expect(isAdmin(new Request("http://127.0.0.1/"), TOKEN)).toBe(false);
+  });
+
+  test("the cookie is HttpOnly and SameSite=Strict always, Secure when the request came over https", () => {
+    const http = adminCookie(new Request("http://127.0.0.1:8080/login"), "v", 60);
+    const https = adminCookie(new Request("https://status.example.test/login"), "v", 60);
+    expect(http).toBe(`${ADMIN_COOKIE}=v; Path=/; Max-Age=60; HttpOnly; SameSite=Strict`);
+    expect(https).toBe(`${ADMIN_COOKIE}=v; Path=/; Max-Age=60; Secure; HttpOnly; SameSite=Strict`);
   });
 });

@@ -185,3 +185,18 @@ describe("with ADMIN_TOKEN", () => {
     expect((await login(`token=${encodeURIComponent(token)}`, { "sec-fetch-site": "same-origin" })).status).toBe(303);
   });
 });
+
+test("login attempts count against RATE_LIMIT_PER_IP: guessing the admin token is throttled", async () => {
+  const limited = await startTestGateway({ CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo", ADMIN_TOKEN: "rate-limited-admin-token", RATE_LIMIT_PER_IP: "2/m" });
+  try {
+    const attempt = () => fetch(`${limited.httpUrl}/login`, { method: "POST", redirect: "manual", body: new URLSearchParams({ token: "guess" }) });
+    expect((await attempt()).status).toBe(401);
+    expect((await attempt()).status).toBe(401);
+    const third = await attempt();
+    expect(third.status).toBe(429);
+    expect(Number(third.headers.get("retry-after"))).toBeGreaterThan(0);
+    expect(await third.text()).toContain("RATE_LIMIT_PER_IP=2/m");
+  } finally {
+    await limited.stop();
+  }
+});
