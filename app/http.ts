@@ -2,7 +2,7 @@
 import { Elysia } from "elysia";
 import { statsDocument } from "./stats.ts";
 import type { GatewayState } from "./state.ts";
-import { adminGuard } from "./status/auth.ts";
+import { adminGuard } from "./security/admin-guard.ts";
 
 /** A one-line plain-text answer (refusals and errors name what is wrong in a line a client can log). */
 export function plainText(status: number, message: string, headers: Record<string, string> = {}): Response {

@@ -9,7 +9,7 @@ import { Elysia } from "elysia";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
 import type { InstanceStateName } from "../runtime/instance.ts";
 import type { GatewayState } from "./state.ts";
-import { adminGuard } from "./status/auth.ts";
+import { adminGuard } from "./security/admin-guard.ts";
 
 /** Every metric of the gateway starts with this; default process metrics keep their conventional names. */
 export const METRIC_PREFIX = "transcribe_edge_";

@@ -10,7 +10,7 @@ import { test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, type BrowserContext, chromium } from "playwright-core";
+import { type Browser, type BrowserContext, chromium, type Page } from "playwright-core";
 
 /** Where Debian's `chromium` package puts the browser. */
 export const CHROMIUM_PATH = "/usr/bin/chromium";
@@ -30,6 +30,14 @@ export const BASE_ARGS = [
   "--disable-sync",
 ];
 
+/**
+ * The install: chromium and a font, nothing it merely recommends. With its recommends apt-get installs about
+ * 120 packages (avahi-daemon, cups-pk-helper, upower, systemd, perl, ...) that a headless browser never uses;
+ * without them it was 15 on this machine. fonts-dejavu-core is already a dependency (fontconfig's first
+ * choice), named so that text renders however the alternatives resolve; test/chromium.test.ts checks it does.
+ */
+export const APT_INSTALL = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "chromium", "fonts-dejavu-core"];
+
 async function run(cmd: string[]): Promise<number> {
   const proc = Bun.spawn(cmd, {
     stdout: "inherit",
@@ -45,14 +53,14 @@ async function run(cmd: string[]): Promise<number> {
  */
 export async function ensureChromium(): Promise<{ path: string } | { reason: string }> {
   if (existsSync(CHROMIUM_PATH)) return { path: CHROMIUM_PATH };
-  if (process.getuid?.() !== 0) return { reason: `${CHROMIUM_PATH} is missing and installing it needs root (apt-get install -y chromium)` };
+  if (process.getuid?.() !== 0) return { reason: `${CHROMIUM_PATH} is missing and installing it needs root (${APT_INSTALL.join(" ")})` };
   if (!existsSync("/usr/bin/apt-get")) return { reason: `${CHROMIUM_PATH} is missing and there is no apt-get to install it` };
   console.warn(`[chromium] ${CHROMIUM_PATH} is missing: installing Debian's chromium with apt-get (a minute or two)`);
   // A fresh container often has no package lists yet; an update first makes the install work either way.
-  if ((await run(["apt-get", "install", "-y", "-q", "chromium"])) !== 0) {
+  if ((await run(APT_INSTALL)) !== 0) {
     await run(["apt-get", "update", "-q"]);
-    if ((await run(["apt-get", "install", "-y", "-q", "chromium"])) !== 0) {
-      return { reason: "apt-get install -y chromium failed (see its output above)" };
+    if ((await run(APT_INSTALL)) !== 0) {
+      return { reason: `${APT_INSTALL.join(" ")} failed (see its output above)` };
     }
   }
   return existsSync(CHROMIUM_PATH) ? { path: CHROMIUM_PATH } : { reason: `apt-get finished but ${CHROMIUM_PATH} is still missing` };
@@ -105,6 +113,18 @@ export async function launchChromium(extraArgs: string[] = []): Promise<Launched
       rmSync(profile, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Collects the console errors in which chromium reports something refused by the page's
+ * Content-Security-Policy (a script, style, connection, frame or form); a test expects the list empty.
+ */
+export function cspViolations(page: Page): string[] {
+  const found: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error" && /Content Security Policy/i.test(message.text())) found.push(message.text());
+  });
+  return found;
 }
 
 export type { Browser };

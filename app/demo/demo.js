@@ -165,6 +165,8 @@ function fail(s, error) {
 
 $("start").onclick = start;
 $("stop").onclick = stop;
+// Enter in a field must not submit the form (a navigation); set here, as the page's CSP refuses inline handlers.
+$("controls").addEventListener("submit", (e) => e.preventDefault());
 if (!window.isSecureContext) {
   setState("error", "the microphone needs a secure context: open this page on https:// or http://localhost");
 }

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { speechLikePcm48k } from "../../test/audio.ts";
-import { browserTests, launchChromium, type LaunchedBrowser, screenshotPath } from "../../test/chromium.ts";
+import { browserTests, cspViolations, launchChromium, type LaunchedBrowser, screenshotPath } from "../../test/chromium.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 import { wavBytes } from "../../test/wav.ts";
 
@@ -64,6 +64,7 @@ browserTest("the demo page streams the microphone as Opus and shows the live tra
     `--use-file-for-fake-audio-capture=${microphoneWav()}`,
   ]);
   const page = await browser.context.newPage();
+  const violations = cspViolations(page);
   await page.setViewportSize({ width: 1000, height: 560 });
   await page.goto(`${gateway.httpUrl}/demo?sessionId=browser-demo`);
   await page.click("#start");
@@ -89,6 +90,7 @@ browserTest("the demo page streams the microphone as Opus and shows the live tra
 
   // The session's instance is warm now: a second page with the libopus-wasm encoder says so.
   const second = await browser.context.newPage();
+  const wasmViolations = cspViolations(second);
   await second.goto(`${gateway.httpUrl}/demo?sessionId=browser-demo-wasm&encoder=wasm`);
   await second.click("#start");
   await second.waitForSelector("#start-kind[data-start]", { timeout: 20_000 });
@@ -98,4 +100,7 @@ browserTest("the demo page streams the microphone as Opus and shows the live tra
   await second.click("#stop");
   await second.waitForSelector("body[data-state=closed]", { timeout: 15_000 });
   expect((await gateway.stats()).totals.sessions).toBe(2);
+  // The page's CSP allowed what both encoders need (its WebSocket, the worklet, libopus-wasm's WebAssembly).
+  expect(violations).toEqual([]);
+  expect(wasmViolations).toEqual([]);
 }, 90_000);

@@ -15,10 +15,27 @@
  */
 import { Elysia } from "elysia";
 import { readFileSync } from "node:fs";
+import { ASSET_HEADERS, contentSecurityPolicy, pageHeaders, sha256Source } from "../security/page-policy.ts";
 import { DEMO_FILES } from "./assets.ts";
 
-function contentType(path: string): string {
-  return path.endsWith(".html") ? "text/html; charset=utf-8" : "text/javascript; charset=utf-8";
+/**
+ * The page's policy, its inline <style> allowed by hash (computed from the file served, so an edit stays
+ * allowed): scripts from this gateway only, plus 'wasm-unsafe-eval' because the libopus-wasm fallback
+ * compiles WebAssembly (it allows no JavaScript eval); connect-src 'self' covers the page's WebSocket to
+ * `/v1/listen` on this host (CSP 3 matches ws: and wss: under 'self').
+ */
+export function demoPageCsp(html: string): string {
+  const styles = [...html.matchAll(/<style>([\s\S]*?)<\/style>/g)].map((m) => sha256Source(m[1]!));
+  return contentSecurityPolicy({
+    "script-src": ["'self'", "'wasm-unsafe-eval'"],
+    "style-src": styles,
+    "connect-src": ["'self'"],
+  });
+}
+
+function headersFor(path: string, body: Buffer): Record<string, string> {
+  if (path.endsWith(".html")) return { ...pageHeaders(demoPageCsp(body.toString("utf8"))), "cache-control": "no-cache" };
+  return { "content-type": "text/javascript; charset=utf-8", "cache-control": "no-cache", ...ASSET_HEADERS };
 }
 
 /** The demo page and its scripts as an Elysia plugin; files are read once, at plugin creation. */
@@ -26,7 +43,7 @@ export function demoRoute() {
   const app = new Elysia({ name: "demo" });
   for (const [url, file] of Object.entries(DEMO_FILES)) {
     const body = readFileSync(file);
-    const headers = { "content-type": contentType(file), "cache-control": "no-cache" };
+    const headers = headersFor(file, body);
     app.get(url, () => new Response(body, { headers }));
   }
   return app;

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, expect } from "bun:test";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { browserTests, launchChromium, type LaunchedBrowser, screenshotPath } from "../../test/chromium.ts";
+import { browserTests, cspViolations, launchChromium, type LaunchedBrowser, screenshotPath } from "../../test/chromium.ts";
 import { TestClient } from "../../test/client.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 
@@ -62,6 +62,7 @@ async function openSession(sessionId: string): Promise<TestClient> {
 browserTest("the status page updates live, without a reload, as sessions open and close", async () => {
   browser = await launchChromium();
   const page = await browser.context.newPage();
+  const violations = cspViolations(page);
   await page.setViewportSize({ width: 1100, height: 900 });
   await page.goto(`${gateway.httpUrl}/`);
   await page.waitForSelector("body[data-live=live]", { timeout: 15_000 });
@@ -96,4 +97,6 @@ browserTest("the status page updates live, without a reload, as sessions open an
   await rowsShowConnections(page, 0);
   expect(await page.evaluate(() => (window as any).loadedOnce)).toBe(true);
   expect(await page.getAttribute("body", "data-live")).toBe("live");
+  // The page's CSP (hashes, no 'unsafe-inline') refused nothing it needs.
+  expect(violations).toEqual([]);
 }, 60_000);

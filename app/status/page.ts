@@ -17,13 +17,39 @@
  *   reloaded, reload_failed (`data-instance-id` on instance entries); `#feed-empty` while empty.
  * - `canvas#chart-sessions` (open sessions over time) and `canvas#chart-starts` (start and wake latency), each
  *   with `data-points` = points drawn.
- * - With ADMIN_TOKEN set and no credential: a 401 login page with `form#login-form` and `input#login-token`;
- *   submitting stores the token in the `transcribe_edge_admin` cookie (SameSite=Strict) and reloads.
+ * - With ADMIN_TOKEN set and no credential: a 401 login page with `form#login-form` (POST /login) and
+ *   `input#login-token` (`name=token`); `#login-error` after a wrong token. Logged in, `form#logout-form`
+ *   (POST /logout) in the header.
+ *
+ * Both pages run under a Content-Security-Policy without 'unsafe-inline': the inline script and stylesheet are
+ * allowed by their SHA-256, computed here from the very strings the pages embed, so editing them keeps the
+ * policy right. Anything else inline (a `style=` or `on...=` attribute, another <script>) is refused by the
+ * browser: page-policy.test.ts fails on it.
  */
-import { ADMIN_COOKIE } from "./auth.ts";
+import { ADMIN_SESSION_TTL_MS } from "../security/admin-session.ts";
+import { contentSecurityPolicy, sha256Source } from "../security/page-policy.ts";
 import type { StatusSnapshot } from "./hub.ts";
-import { LOGIN_SCRIPT, STATUS_SCRIPT } from "./script.ts";
+import { STATUS_SCRIPT } from "./script.ts";
 import { STATUS_CSS } from "./style.ts";
+
+/** The status page's policy: its own script and style, its event stream (same origin), the logout form. */
+export const STATUS_PAGE_CSP = contentSecurityPolicy({
+  "script-src": [sha256Source(STATUS_SCRIPT)],
+  "style-src": [sha256Source(STATUS_CSS)],
+  "connect-src": ["'self'"],
+  "form-action": ["'self'"],
+});
+
+/** The login page's policy: no script at all, its style, and the form posting to this gateway. */
+export const LOGIN_PAGE_CSP = contentSecurityPolicy({
+  "style-src": [sha256Source(STATUS_CSS)],
+  "form-action": ["'self'"],
+});
+
+/** HTML text with `&<>"'` escaped. */
+function escapeHtml(text: string): string {
+  return text.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
 
 /** JSON that is safe inside a <script> element (no `</script>` or `<!--` can close or confuse it). */
 function scriptJson(value: unknown): string {
@@ -38,14 +64,20 @@ const TOTAL_LABELS: Array<[string, string]> = [
   ["coldStarts", "cold starts"], ["wakes", "wakes"], ["running", "running"],
 ];
 
-/** The status page with `snapshot` embedded, so it shows data before the event stream connects. */
-export function statusPageHtml(snapshot: StatusSnapshot): string {
+/**
+ * The status page with `snapshot` embedded, so it shows data before the event stream connects; `logout` adds
+ * the logout form (when ADMIN_TOKEN is set).
+ */
+export function statusPageHtml(snapshot: StatusSnapshot, options: { logout?: boolean } = {}): string {
+  const logout = options.logout
+    ? `<form id="logout-form" method="post" action="/logout"><button type="submit" id="logout">Log out</button></form>`
+    : "";
   const totals = TOTAL_LABELS.map(([key, label]) => `<div><dt>${label}</dt><dd data-total="${key}">-</dd></div>`).join("");
   return `<!doctype html><html lang="en"><head>${HEAD}</head><body data-live="connecting" data-snapshots="0">
 <header><h1>transcribe-edge</h1>
 <span class="pill">mode <b id="mode">-</b></span><span class="pill">driver <b id="driver">-</b></span>
 <span id="draining" hidden>draining</span>
-<span class="pill" id="live-indicator">updated <span id="updated">-</span></span></header>
+<span class="pill" id="live-indicator">updated <span id="updated">-</span></span>${logout}</header>
 <noscript><p>This page needs JavaScript to stay live; <a href="/stats">/stats</a> has the same data as JSON.</p></noscript>
 <div class="grid">
 <section aria-labelledby="h-totals"><h2 id="h-totals">Totals</h2><dl id="totals">${totals}</dl>
@@ -54,7 +86,7 @@ export function statusPageHtml(snapshot: StatusSnapshot): string {
 <section aria-labelledby="h-starts"><h2 id="h-starts">Start latency</h2><canvas id="chart-starts" data-points="0" role="img" aria-label="start and wake latency"></canvas>
 <p class="legend"><b class="cold">&#9679; cold start</b> &nbsp; <b class="wake">&#9679; wake</b></p></section>
 </div>
-<section aria-labelledby="h-instances" style="margin-bottom:1rem;overflow-x:auto"><h2 id="h-instances">Instances</h2>
+<section aria-labelledby="h-instances" class="wide"><h2 id="h-instances">Instances</h2>
 <table id="instances"><thead><tr><th>instance</th><th>state</th><th>connections</th><th>requests</th><th>cold starts</th>
 <th>wakes</th><th>last active</th><th>uptime</th></tr></thead><tbody>
 <tr id="instances-empty"><td colspan="8" class="muted">no instance yet: open a session on /v1/listen</td></tr></tbody></table></section>
@@ -66,12 +98,14 @@ export function statusPageHtml(snapshot: StatusSnapshot): string {
 <script>${STATUS_SCRIPT}</script></body></html>`;
 }
 
-/** The 401 page shown instead when ADMIN_TOKEN is set and the browser has not given it yet. */
-export function loginPageHtml(): string {
+/** The 401 page shown instead when ADMIN_TOKEN is set and the browser has not logged in; `error` after a failed try. */
+export function loginPageHtml(error?: string): string {
+  const alert = error ? `<p id="login-error" role="alert">${escapeHtml(error)}</p>` : "";
   return `<!doctype html><html lang="en"><head>${HEAD}</head><body>
-<h1>transcribe-edge</h1><p>This status page needs the gateway's admin token (ADMIN_TOKEN).</p>
-<form id="login-form"><input id="login-token" type="password" autocomplete="current-password" placeholder="admin token" required>
+<h1>transcribe-edge</h1><p>This status page needs the gateway's admin token (ADMIN_TOKEN).</p>${alert}
+<form id="login-form" method="post" action="/login">
+<input id="login-token" name="token" type="password" autocomplete="current-password" placeholder="admin token" required>
 <button type="submit">Open status page</button></form>
-<p class="muted">The token is kept in a same-site cookie for this gateway only.</p>
-<script>${LOGIN_SCRIPT.replace("__COOKIE__", ADMIN_COOKIE)}</script></body></html>`;
+<p class="muted">The browser keeps a signed login for this gateway (an HttpOnly cookie, ${ADMIN_SESSION_TTL_MS / 3_600_000} hours), never the token.</p>
+</body></html>`;
 }

@@ -217,15 +217,3 @@ export const STATUS_SCRIPT = String.raw`
   source.onerror = function () { body.setAttribute("data-live", "reconnecting"); };
 })();
 `;
-
-/** The login form's script: stores the token in the admin cookie and reloads. */
-export const LOGIN_SCRIPT = String.raw`
-"use strict";
-document.getElementById("login-form").addEventListener("submit", function (e) {
-  e.preventDefault();
-  var token = document.getElementById("login-token").value;
-  document.cookie = "__COOKIE__=" + encodeURIComponent(token) + "; path=/; SameSite=Strict" +
-    (location.protocol === "https:" ? "; Secure" : "");
-  location.reload();
-});
-`;

@@ -42,5 +42,6 @@ tr[data-state=idle] td[data-field=state]{color:var(--idle)}tr[data-state=failed]
   #instances td::after{content:attr(data-label);display:block;color:var(--muted);font-size:.75rem}
   #instances td[data-field=id]{grid-column:1/-1;font-weight:600}
 }
+.wide{margin-bottom:1rem;overflow-x:auto}#login-error{color:var(--failed);font-weight:600}
 form{display:flex;flex-wrap:wrap;gap:.5rem}input{font:inherit;padding:.4rem;min-width:16rem}button{font:inherit;padding:.4rem .8rem}
 `;
