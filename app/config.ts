@@ -3,12 +3,12 @@
  * here once; a bad value throws a ConfigError whose message is one line naming the variable and what it accepts.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { DRIVER_CHOICES, type DriverChoice } from "../runtime/driver-choice.ts";
 import type { ContainerLimits } from "../runtime/hardening.ts";
 import { normalizeOrigin } from "./security/origins.ts";
 import { parseRate, type Rate } from "./security/rate-limit.ts";
 
 export type RoutingMode = "pool" | "session" | "shared" | "autoscale";
-export type DriverChoice = "auto" | "podman" | "docker" | "process";
 
 export interface GatewayConfig {
   routingMode: RoutingMode;
@@ -230,7 +230,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     sleepAfterMs: duration(env, "SLEEP_AFTER", "10m"),
     maxConnectionsPerContainer: integer(env, "MAX_CONNECTIONS_PER_CONTAINER", 10, 1, 100_000),
     minContainers: integer(env, "MIN_CONTAINERS", 2, 0, 10_000),
-    containerDriver: oneOf(env, "CONTAINER_DRIVER", ["auto", "podman", "docker", "process"], "auto"),
+    containerDriver: oneOf(env, "CONTAINER_DRIVER", DRIVER_CHOICES, "auto"),
     scaleDownAfterMs: duration(env, "SCALE_DOWN_AFTER", "2m"),
     poolPrewarm: bool(env, "POOL_PREWARM", false),
     poolBalanceFactor: balanceFactor(env),

@@ -1,12 +1,10 @@
 import type { ContainerDriver } from "./driver.ts";
+import type { DriverChoice } from "./driver-choice.ts";
 import type { RuntimeLogger } from "./logger.ts";
 import { candidateSockets, findEngine, type EngineSocket } from "./engine.ts";
 import type { ContainerLimits } from "./hardening.ts";
 import { PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
 import { ProcessDriver, type ProcessDriverOptions } from "./process-driver.ts";
-
-/** CONTAINER_DRIVER values. */
-export type DriverChoice = "auto" | "podman" | "docker" | "process";
 
 export interface CreateDriverOptions {
   /** LABEL_GATEWAY and container-name prefix: sweep() removes only this gateway's leftovers. */

@@ -109,7 +109,7 @@ test("event-stream clients are bounded: one too many gets 503", async () => {
 
 test("with ADMIN_TOKEN the page shows a login form and the stream refuses, until the token comes as cookie or header", async () => {
   const token = "status-admin-token-123";
-  gw.gateway.state.config.adminToken = token;
+  gw.gateway.reload({ ...gw.env, ADMIN_TOKEN: token });
   try {
     const login = await fetch(`${gw.httpUrl}/`);
     expect(login.status).toBe(401);
@@ -126,6 +126,6 @@ test("with ADMIN_TOKEN the page shows a login form and the stream refuses, until
     await stream.close();
     expect((await fetch(`${gw.httpUrl}/stats`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
   } finally {
-    gw.gateway.state.config.adminToken = undefined;
+    gw.gateway.reload(gw.env);
   }
 });
