@@ -36,6 +36,9 @@ export async function startTestGateway(env: Record<string, string>, options: { s
     ? { OPENAI_API_KEY: "test-key", OPENAI_BASE_URL: standin.baseUrl, OPENAI_CA_FILE: standin.caFile }
     : {};
   const fullEnv: Record<string, string> = {
+    // The engine and the image this test run was pointed at (each worktree builds its own tag).
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    ...(process.env.TRANSCRIBER_IMAGE ? { TRANSCRIBER_IMAGE: process.env.TRANSCRIBER_IMAGE } : {}),
     PORT: "0",
     HOST: "127.0.0.1",
     GATEWAY_NAME: `test-${process.pid}-${++counter}`,
@@ -51,6 +54,8 @@ export async function startTestGateway(env: Record<string, string>, options: { s
     network: config.containerNetwork,
     limits: containerLimits(config),
     socketParentDir: config.transcriberSocketDir,
+    image: config.transcriberImage,
+    dockerHost: config.dockerHost,
     logger,
   });
   const gateway = new Gateway(config, { driver, logger });
