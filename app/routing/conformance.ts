@@ -5,6 +5,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { FakeInstanceView } from "./fake-view.ts";
+import { autoId } from "./instance-ids.ts";
 import { MemoryRoutingStore, type RoutingStore } from "./store.ts";
 import type { RouteRequest } from "./selector.ts";
 import type { InstanceView, RoutingStrategy } from "./strategy.ts";
@@ -219,7 +220,7 @@ function upkeepConformance(name: string, make: StrategyFactory): void {
         const sessionId = `s-${(i * 7) % 250}`;
         asked.strategy.prewarmIds();
         asked.strategy.sparesToStart();
-        asked.strategy.keepAwake(`auto-${i % 5}`);
+        asked.strategy.keepAwake(autoId(i % 5));
         asked.strategy.reap(asked.nowMs);
         expect(asked.admit(sessionId)).toEqual(quiet.admit(sessionId));
       }
