@@ -146,11 +146,6 @@ export class Session {
     if ("relay" in this.state) this.state.relay.clientClosed(code, reason);
   }
 
-  /** The open session's relay, for shutdown (CloseStream, then 1001); undefined before the upgrade and after the end. */
-  get relay(): Relay | undefined {
-    return "relay" in this.state ? this.state.relay : undefined;
-  }
-
   /**
    * Acquires the instance, sends Metadata as soon as a running container holds the session, and attaches the
    * upstream (frames the client sends meanwhile queue in the relay). A warm container that died a moment ago
