@@ -19,7 +19,7 @@ let baseEnv: Record<string, string>;
 beforeAll(async () => {
   const env = { ROUTING_MODE: "pool", CONTAINER_POOL_SIZE: "3", CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo" };
   gw = await startTestGateway(env);
-  baseEnv = { ...env, PORT: "0", HOST: "127.0.0.1", GATEWAY_NAME: gw.gateway.config.gatewayName, LOG_LEVEL: "info" };
+  baseEnv = gw.env;
 });
 afterAll(() => gw?.stop());
 
