@@ -35,7 +35,9 @@ export async function bootGateway(
       gatewayName: config.gatewayName,
       network: config.containerNetwork,
       limits: containerLimits(config),
-    socketParentDir: config.transcriberSocketDir,
+      socketParentDir: config.transcriberSocketDir,
+      image: config.transcriberImage,
+      dockerHost: config.dockerHost,
       logger,
     });
   } catch (error) {

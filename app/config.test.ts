@@ -41,6 +41,12 @@ describe("configuration", () => {
     ["OPENAI_BASE_URL", "not a url", /^OPENAI_BASE_URL: expected an http\(s\) URL/],
     ["OPENAI_CA_FILE", "/nonexistent/ca.pem", /^OPENAI_CA_FILE: file not found: \/nonexistent\/ca.pem$/],
     ["CONTAINER_DRIVER", "lxc", /^CONTAINER_DRIVER: expected one of auto, podman, docker, process/],
+    ["TRANSCRIBER_IMAGE", "Transcriber Image", /^TRANSCRIBER_IMAGE: expected an image reference such as localhost\/transcribe-edge-transcriber:latest \(got 'Transcriber Image'\)$/],
+    ["TRANSCRIBER_IMAGE", "localhost/Upper:1", /^TRANSCRIBER_IMAGE: expected an image reference/],
+    ["TRANSCRIBER_IMAGE", "te:", /^TRANSCRIBER_IMAGE: expected an image reference/],
+    ["DOCKER_HOST", "/run/podman/podman.sock", /^DOCKER_HOST: expected unix:\/\/\/path\/to\/engine.sock or tcp:\/\/host:port \(got '\/run\/podman\/podman.sock'\)$/],
+    ["DOCKER_HOST", "ssh://engine-host", /^DOCKER_HOST: expected unix:\/\/\/path/],
+    ["DOCKER_HOST", "tcp://engine-host", /^DOCKER_HOST: expected unix:\/\/\/path/],
   ])("a bad %s (%s) fails naming the variable", (name, value, message) => {
     let thrown: unknown;
     try {
@@ -68,6 +74,20 @@ describe("configuration", () => {
     expect(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "off" }).transcriberSocketDir).toBeNull();
     expect(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "/run/te" }).transcriberSocketDir).toBe("/run/te");
     expect(() => loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "run/te" })).toThrow(/^TRANSCRIBER_SOCKET_DIR: expected an absolute directory path, or off \(got 'run\/te'\)$/);
+  });
+
+  test("TRANSCRIBER_IMAGE and DOCKER_HOST are validated here and shown in the public view", () => {
+    const defaults = loadConfig({ OPENAI_API_KEY: "k" });
+    expect([defaults.transcriberImage, defaults.dockerHost]).toEqual(["localhost/transcribe-edge-transcriber:latest", undefined]);
+    const digest = `@sha256:${"a".repeat(64)}`;
+    for (const image of ["localhost/transcribe-edge-transcriber:core", "registry.internal:5000/team/te:1.2", `te${digest}`]) {
+      expect(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_IMAGE: image }).transcriberImage).toBe(image);
+    }
+    for (const host of ["unix:///run/podman/podman.sock", "tcp://127.0.0.1:2375"]) {
+      expect(loadConfig({ OPENAI_API_KEY: "k", DOCKER_HOST: host }).dockerHost).toBe(host);
+    }
+    const view = publicConfig(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_IMAGE: "localhost/te:9", DOCKER_HOST: "tcp://127.0.0.1:2375" }));
+    expect(view).toMatchObject({ transcriberImage: "localhost/te:9", dockerHost: "tcp://127.0.0.1:2375" });
   });
 
   test("the public view never shows secrets", () => {

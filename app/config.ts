@@ -3,12 +3,13 @@
  * here once; a bad value throws a ConfigError whose message is one line naming the variable and what it accepts.
  */
 import { existsSync, readFileSync } from "node:fs";
+import { DRIVER_CHOICES, type DriverChoice } from "../runtime/driver-choice.ts";
 import type { ContainerLimits } from "../runtime/hardening.ts";
+import { DEFAULT_TRANSCRIBER_IMAGE } from "../runtime/image.ts";
 import { normalizeOrigin } from "./security/origins.ts";
 import { parseRate, type Rate } from "./security/rate-limit.ts";
 
 export type RoutingMode = "pool" | "session" | "shared" | "autoscale";
-export type DriverChoice = "auto" | "podman" | "docker" | "process";
 
 export interface GatewayConfig {
   routingMode: RoutingMode;
@@ -63,6 +64,10 @@ export interface GatewayConfig {
   containerCpus: number;
   /** Per-container process/thread limit. */
   containerPids: number;
+  /** TRANSCRIBER_IMAGE: the image the engine driver runs. */
+  transcriberImage: string;
+  /** DOCKER_HOST: the engine API to try first (`unix:///path` or `tcp://host:port`); unset: the usual sockets. */
+  dockerHost: string | undefined;
 }
 
 /** A configuration error: its message is the one line printed at start. */
@@ -217,6 +222,30 @@ function socketDir(env: Env): string | null | undefined {
   return raw;
 }
 
+/** An image reference: [host[:port]/]path[:tag][@sha256:digest], lowercase path components as engines require. */
+const IMAGE_REFERENCE =
+  /^(?:[a-zA-Z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::[A-Za-z0-9_][A-Za-z0-9_.-]{0,127})?(?:@sha256:[0-9a-f]{64})?$/;
+
+function transcriberImage(env: Env): string {
+  const image = optional(env, "TRANSCRIBER_IMAGE") ?? DEFAULT_TRANSCRIBER_IMAGE;
+  if (!IMAGE_REFERENCE.test(image)) {
+    throw new ConfigError(`TRANSCRIBER_IMAGE: expected an image reference such as ${DEFAULT_TRANSCRIBER_IMAGE} (got '${image}')`);
+  }
+  return image;
+}
+
+/** The two forms the engine client speaks: a Unix socket by absolute path, or TCP to host:port. */
+const DOCKER_HOST_FORM = /^(?:unix:\/\/\/[^\s]+|tcp:\/\/[A-Za-z0-9.-]+:\d{1,5})$/;
+
+function dockerHost(env: Env): string | undefined {
+  const raw = optional(env, "DOCKER_HOST");
+  if (raw === undefined) return undefined;
+  if (!DOCKER_HOST_FORM.test(raw)) {
+    throw new ConfigError(`DOCKER_HOST: expected unix:///path/to/engine.sock or tcp://host:port (got '${raw}')`);
+  }
+  return raw;
+}
+
 /** Parses and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const gatewayName = optional(env, "GATEWAY_NAME") ?? "default";
@@ -230,7 +259,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     sleepAfterMs: duration(env, "SLEEP_AFTER", "10m"),
     maxConnectionsPerContainer: integer(env, "MAX_CONNECTIONS_PER_CONTAINER", 10, 1, 100_000),
     minContainers: integer(env, "MIN_CONTAINERS", 2, 0, 10_000),
-    containerDriver: oneOf(env, "CONTAINER_DRIVER", ["auto", "podman", "docker", "process"], "auto"),
+    containerDriver: oneOf(env, "CONTAINER_DRIVER", DRIVER_CHOICES, "auto"),
     scaleDownAfterMs: duration(env, "SCALE_DOWN_AFTER", "2m"),
     poolPrewarm: bool(env, "POOL_PREWARM", false),
     poolBalanceFactor: balanceFactor(env),
@@ -260,6 +289,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     containerMemoryBytes: memoryBytes(env, "CONTAINER_MEMORY", "512m"),
     containerCpus: cpus(env, "CONTAINER_CPUS", 1),
     containerPids: integer(env, "CONTAINER_PIDS", 256, 32, 1_000_000),
+    transcriberImage: transcriberImage(env),
+    dockerHost: dockerHost(env),
   };
   if (config.routingMode === "pool" && config.containerPoolSize > config.maxInstances) {
     throw new ConfigError(

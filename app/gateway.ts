@@ -53,8 +53,9 @@ export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly status: StatusHub;
 
-  constructor(readonly config: GatewayConfig, private readonly deps: GatewayDeps) {
-    const registry = new InstanceRegistry({ driver: deps.driver, env: () => transcriberEnv(config), logger: deps.logger });
+  constructor(config: GatewayConfig, private readonly deps: GatewayDeps) {
+    // Read at each container start, so a reload's transcriber settings reach the next container.
+    const registry = new InstanceRegistry({ driver: deps.driver, env: () => transcriberEnv(this.state.config), logger: deps.logger });
     const strategy = createStrategy(config, registry, this.store);
     this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name);
     this.metrics = createMetrics(this.state);
@@ -75,6 +76,11 @@ export class Gateway {
       .use(tokenRoute(this.state));
   }
 
+  /** The configuration now: a reload swaps in a new (frozen) object, so read it at use time. */
+  get config(): Readonly<GatewayConfig> {
+    return this.state.config;
+  }
+
   /** Sweeps what a previous run left, prewarms what the strategy asks for, and listens. */
   async start(): Promise<{ port: number }> {
     const swept = await this.deps.driver.sweep();
@@ -83,7 +89,7 @@ export class Gateway {
     this.upkeepStop = startUpkeep(this.state);
     this.engineMonitor = watchEngine(this.state, this.deps.driver);
     this.recoveryStop = restartFailedInstances(this.state);
-    for (const id of this.state.strategy.prewarmIds()) warmInBackground(this.state, id, "prewarm");
+    for (const id of this.state.upkeep.prewarmIds()) warmInBackground(this.state, id, "prewarm");
     replenishSpares(this.state);
     return { port: this.app.server!.port! };
   }
@@ -114,7 +120,7 @@ export class Gateway {
   async shutdown(): Promise<void> {
     const state = this.state;
     if (state.draining) return;
-    state.draining = true;
+    state.beginDraining();
     this.upkeepStop?.();
     this.engineMonitor?.stop();
     this.recoveryStop?.();

@@ -92,12 +92,12 @@ test("bytes of a session still open are counted as they flow, and stay counted o
 });
 
 test("/metrics needs the admin token when one is set", async () => {
-  gw.gateway.state.config.adminToken = "metrics-admin-token";
+  gw.gateway.reload({ ...gw.env, ADMIN_TOKEN: "metrics-admin-token" });
   try {
     expect((await fetch(`${gw.httpUrl}/metrics`)).status).toBe(401);
     const ok = await fetch(`${gw.httpUrl}/metrics`, { headers: { authorization: "Bearer metrics-admin-token" } });
     expect(ok.status).toBe(200);
   } finally {
-    gw.gateway.state.config.adminToken = undefined;
+    gw.gateway.reload(gw.env);
   }
 });

@@ -7,14 +7,13 @@
  */
 import { Elysia } from "elysia";
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from "prom-client";
-import type { InstanceStateName } from "../runtime/instance.ts";
+import { INSTANCE_STATES, type InstanceStateName } from "../runtime/instance-state.ts";
 import type { GatewayState } from "./state.ts";
 import { adminGuard } from "./security/admin-guard.ts";
 
 /** Every metric of the gateway starts with this; default process metrics keep their conventional names. */
 export const METRIC_PREFIX = "transcribe_edge_";
 
-const INSTANCE_STATES: readonly InstanceStateName[] = ["idle", "starting", "running", "stopping", "sleeping", "failed"];
 
 /** Container starts take 0.3-2 s on an engine and ~50-300 ms as a process; the top buckets catch slow pulls. */
 const START_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
@@ -100,7 +99,7 @@ export function createMetrics(state: GatewayState): GatewayMetrics {
     labelNames: ["direction"],
     registers,
     collect() {
-      const total = { in: state.bytesIn, out: state.bytesOut };
+      const total = { in: state.sessions.bytesIn, out: state.sessions.bytesOut };
       for (const relay of state.relays) {
         total.in += relay.bytesIn;
         total.out += relay.bytesOut;
@@ -116,14 +115,14 @@ export function createMetrics(state: GatewayState): GatewayMetrics {
   const unsubscribe = state.events.on((event) => {
     switch (event.type) {
       case "routed":
-        decisions.inc({ mode: state.strategy.mode });
-        decisionSeconds.observe({ mode: state.strategy.mode }, event.decisionUs / 1e6);
+        decisions.inc({ mode: state.selector.mode });
+        decisionSeconds.observe({ mode: state.selector.mode }, event.decisionUs / 1e6);
         return;
       case "rejected":
         rejections.inc({ reason: event.reason });
         return;
       case "session_opened":
-        sessions.inc({ mode: state.strategy.mode });
+        sessions.inc({ mode: state.selector.mode });
         waitSeconds.observe({ start: event.start }, event.waitMs / 1000);
         return;
       case "session_closed":

@@ -1,4 +1,5 @@
 /** The client-facing protocol's constants and message builders (the README's Protocol section). */
+import type { StartKind } from "../runtime/lease.ts";
 
 /** WebSocket close codes the gateway uses, by meaning. */
 export const CLOSE = {
@@ -23,8 +24,6 @@ export type ErrorCode =
 export function errorMessage(code: ErrorCode, message: string): string {
   return JSON.stringify({ type: "Error", code, message });
 }
-
-export type StartKind = "warm" | "wake" | "cold";
 
 export interface Metadata {
   type: "Metadata";

@@ -15,16 +15,16 @@ export function statsDocument(state: GatewayState) {
     connections += instance.connections;
   }
   return {
-    mode: state.strategy.mode,
+    mode: state.selector.mode,
     driver: state.driverName,
     draining: state.draining,
     config: publicConfig(state.config),
     instances,
-    coordinator: state.strategy.coordinatorView(),
+    coordinator: state.selector.coordinatorView(),
     totals: {
       openSessions: state.relays.size,
       connections,
-      sessions: state.sessionsTotal,
+      sessions: state.sessions.sessionsTotal,
       requests,
       coldStarts,
       wakes,

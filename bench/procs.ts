@@ -6,6 +6,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
+import { poolMemberIds } from "../app/routing/instance-ids.ts";
 import { LABEL_GATEWAY } from "../runtime/driver.ts";
 import { forEachLine } from "./lines.ts";
 
@@ -120,7 +121,7 @@ export function prewarmedPoolEnv(containers: number, extra: Record<string, strin
 
 /** The pool members' instance ids, in member order. */
 export function poolIds(containers: number): string[] {
-  return Array.from({ length: containers }, (_, i) => `pool-${i}`);
+  return poolMemberIds(containers);
 }
 
 /** The local `podman system service` process, if one runs here (the engine API the gateway talks to). */

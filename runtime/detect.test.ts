@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { createDriver } from "./detect.ts";
+import { createDriver, driverCandidates } from "./detect.ts";
 import { findEngine } from "./engine.ts";
 
 /** Sockets that cannot answer, so these tests do not depend on whether an engine runs here. */
@@ -23,6 +23,14 @@ describe("createDriver", () => {
   test("an explicit podman with no engine throws one line naming CONTAINER_DRIVER and the sockets", async () => {
     const attempt = createDriver("podman", { candidates: nowhere, pingTimeoutMs: 200 });
     await expect(attempt).rejects.toThrow(/^CONTAINER_DRIVER=podman .*te-a\.sock, unix:\/\/\/nonexistent\/te-b\.sock/);
+  });
+
+  test("the gateway's DOCKER_HOST (the dockerHost option) is tried first, instead of the environment's", async () => {
+    const env = { DOCKER_HOST: "unix:///nonexistent/from-env.sock" };
+    expect(driverCandidates({ dockerHost: nowhere[0], env })[0]).toBe(nowhere[0]!);
+    expect(driverCandidates({ dockerHost: nowhere[0], env })).not.toContain(env.DOCKER_HOST);
+    expect(driverCandidates({ dockerHost: undefined, env })).not.toContain(env.DOCKER_HOST);
+    expect(driverCandidates({ env })[0]).toBe(env.DOCKER_HOST);
   });
 
   test("auto picks the engine driver when a socket answers", async () => {

@@ -1,12 +1,10 @@
 import type { ContainerDriver } from "./driver.ts";
+import type { DriverChoice } from "./driver-choice.ts";
 import type { RuntimeLogger } from "./logger.ts";
 import { candidateSockets, findEngine, type EngineSocket } from "./engine.ts";
 import type { ContainerLimits } from "./hardening.ts";
 import { PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
 import { ProcessDriver, type ProcessDriverOptions } from "./process-driver.ts";
-
-/** CONTAINER_DRIVER values. */
-export type DriverChoice = "auto" | "podman" | "docker" | "process";
 
 export interface CreateDriverOptions {
   /** LABEL_GATEWAY and container-name prefix: sweep() removes only this gateway's leftovers. */
@@ -17,9 +15,14 @@ export interface CreateDriverOptions {
   limits?: ContainerLimits;
   /** TRANSCRIBER_SOCKET_DIR for the engine driver: where Unix socket directories are made; null for TCP only. */
   socketParentDir?: string | null;
-  /** Image for the engine driver (default: TRANSCRIBER_IMAGE or the local build). */
+  /** Image for the engine driver (the gateway passes its validated TRANSCRIBER_IMAGE). */
   image?: string;
-  /** Where DOCKER_HOST and XDG_RUNTIME_DIR are read. */
+  /**
+   * The engine API to try first (the gateway passes its validated DOCKER_HOST; undefined: none). When this key
+   * is absent, `env.DOCKER_HOST` is used.
+   */
+  dockerHost?: string;
+  /** Where XDG_RUNTIME_DIR (and, without `dockerHost`, DOCKER_HOST) are read. */
   env?: Record<string, string | undefined>;
   /** DOCKER_HOST values to probe, in order. Default: candidateSockets(env). */
   candidates?: string[];
@@ -44,7 +47,7 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
     tell("process driver (CONTAINER_DRIVER=process)");
     return new ProcessDriver(options.process);
   }
-  const candidates = options.candidates ?? candidateSockets(env);
+  const candidates = driverCandidates(options);
   const engine = await findEngine(env, options.pingTimeoutMs ?? 500, candidates);
   if (!engine) {
     const tried = candidates.join(", ");
@@ -58,6 +61,13 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
     tell(`${engine.name} driver: CONTAINER_DRIVER=${choice} asked, ${engine.dockerHost} is ${engine.name} (Docker-compatible API)`);
   } else tell(`${engine.name} driver at ${engine.dockerHost}`);
   return engineDriver(engine, options);
+}
+
+/** The engine sockets createDriver probes, in order: `candidates`, else the usual ones after `dockerHost`. */
+export function driverCandidates(options: Pick<CreateDriverOptions, "candidates" | "dockerHost" | "env">): string[] {
+  if (options.candidates) return options.candidates;
+  const env = options.env ?? process.env;
+  return candidateSockets("dockerHost" in options ? { ...env, DOCKER_HOST: options.dockerHost } : env);
 }
 
 function engineDriver(engine: EngineSocket, options: CreateDriverOptions): PodmanDriver {

@@ -12,9 +12,6 @@ export function transcriberImage(env: Record<string, string | undefined> = proce
   return fromEnv ? fromEnv : DEFAULT_TRANSCRIBER_IMAGE;
 }
 
-/** The image name as configured at import time; use transcriberImage() when env may change later. */
-export const TRANSCRIBER_IMAGE = transcriberImage();
-
 /** The tag `npm run build:image -- --gateway` produces, and the image deploy/transcribe-edge.container runs. */
 export const DEFAULT_GATEWAY_IMAGE = "localhost/transcribe-edge-gateway:latest";
 

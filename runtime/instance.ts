@@ -1,12 +1,11 @@
 import type { ContainerDriver, ExitInfo, RunningContainer } from "./driver.ts";
 import { isHealthy } from "./health.ts";
 import { InstanceLease, type Lease, type StartKind } from "./lease.ts";
+import type { InstanceStateName } from "./instance-state.ts";
 import { silentLogger, type RuntimeLogger } from "./logger.ts";
 
 export type { Lease, StartKind } from "./lease.ts";
-
-/** The states /stats shows (DESIGN.md section 4). */
-export type InstanceStateName = "idle" | "starting" | "running" | "stopping" | "sleeping" | "failed";
+export type { InstanceStateName } from "./instance-state.ts";
 
 /** Lifecycle as data: each state carries exactly what is valid in it. */
 type InstanceState =

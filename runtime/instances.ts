@@ -1,5 +1,6 @@
 import type { ContainerDriver } from "./driver.ts";
-import { Instance, type InstanceStateName } from "./instance.ts";
+import { Instance } from "./instance.ts";
+import { type InstanceStateName, isLive } from "./instance-state.ts";
 import { silentLogger, type RuntimeLogger } from "./logger.ts";
 
 export type StateListener = (instance: Instance, from: InstanceStateName, to: InstanceStateName) => void;
@@ -114,8 +115,4 @@ export class InstanceRegistry {
     await Promise.all(this.list().map((instance) => instance.stop("shutdown")));
     await this.driver.close();
   }
-}
-
-function isLive(state: InstanceStateName): boolean {
-  return state === "starting" || state === "running";
 }

@@ -21,8 +21,8 @@ const DRIFT_SAMPLES = 4;
 const SAMPLE_MS = 1000;
 
 const engine = await findEngine(process.env, 1000);
+// The gateways get the engine through their own environment (driverEnv); the image check uses the engine CLI.
 if (engine) {
-  process.env.DOCKER_HOST ??= engine.dockerHost;
   await ensureImage({ log: (line: string) => console.log(`[image] ${line}`) });
 }
 const driverEnv: Record<string, string> = engine ? { CONTAINER_DRIVER: "podman", DOCKER_HOST: engine.dockerHost } : { CONTAINER_DRIVER: "process" };

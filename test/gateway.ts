@@ -8,6 +8,8 @@ import { type Standin, startStandin } from "../standin/server.ts";
 
 export interface TestGateway {
   gateway: Gateway;
+  /** The environment the gateway's configuration was loaded from: a test reloads `{ ...env, CHANGE: "x" }`. */
+  env: Record<string, string>;
   driver: ContainerDriver;
   port: number;
   /** `ws://127.0.0.1:PORT/v1/listen` */
@@ -33,14 +35,18 @@ export async function startTestGateway(env: Record<string, string>, options: { s
   const standinEnv: Record<string, string> = standin
     ? { OPENAI_API_KEY: "test-key", OPENAI_BASE_URL: standin.baseUrl, OPENAI_CA_FILE: standin.caFile }
     : {};
-  const config = loadConfig({
+  const fullEnv: Record<string, string> = {
+    // The engine and the image this test run was pointed at (each worktree builds its own tag).
+    ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+    ...(process.env.TRANSCRIBER_IMAGE ? { TRANSCRIBER_IMAGE: process.env.TRANSCRIBER_IMAGE } : {}),
     PORT: "0",
     HOST: "127.0.0.1",
     GATEWAY_NAME: `test-${process.pid}-${++counter}`,
     LOG_LEVEL: "info",
     ...standinEnv,
     ...env,
-  });
+  };
+  const config = loadConfig(fullEnv);
   const logs: Array<Record<string, any>> = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const driver = await createDriver(config.containerDriver, {
@@ -48,6 +54,8 @@ export async function startTestGateway(env: Record<string, string>, options: { s
     network: config.containerNetwork,
     limits: containerLimits(config),
     socketParentDir: config.transcriberSocketDir,
+    image: config.transcriberImage,
+    dockerHost: config.dockerHost,
     logger,
   });
   const gateway = new Gateway(config, { driver, logger });
@@ -55,6 +63,7 @@ export async function startTestGateway(env: Record<string, string>, options: { s
   const httpUrl = `http://127.0.0.1:${port}`;
   return {
     gateway,
+    env: fullEnv,
     driver,
     port,
     listenUrl: `ws://127.0.0.1:${port}/v1/listen`,

@@ -60,7 +60,7 @@ describe("fault: a container killed under load", () => {
     // Five session ids per member, picked through the (pure) routing decision.
     const ids: Record<string, string[]> = { "pool-0": [], "pool-1": [] };
     for (let i = 0; ids["pool-0"]!.length < 5 || ids["pool-1"]!.length < 5; i++) {
-      const decision = gw.gateway.state.strategy.route({ sessionId: `kill-${i}` });
+      const decision = gw.gateway.state.selector.route({ sessionId: `kill-${i}` });
       if (decision.ok && ids[decision.instanceId]!.length < 5) ids[decision.instanceId]!.push(`kill-${i}`);
     }
     const open = (id: string) => TestClient.connect(`${gw.listenUrl}?sessionId=${id}`);

@@ -54,7 +54,7 @@ export class EngineMonitor {
 
 /**
  * Starts an EngineMonitor for the gateway when its driver has an engine to lose. On an outage it sets
- * `state.engineProblem` (readyz, admission); on return it clears it, forgets start failures the outage caused
+ * the gateway's engine problem (readyz, admission); on return it clears it, forgets start failures the outage caused
  * and restarts what should run without a session (prewarm, spares).
  */
 export function watchEngine(state: GatewayState, driver: ContainerDriver, intervalMs?: number): EngineMonitor | undefined {
@@ -63,11 +63,11 @@ export function watchEngine(state: GatewayState, driver: ContainerDriver, interv
     probe: () => driver.engineProblem!(),
     intervalMs,
     onChange: (problem) => {
-      state.engineProblem = problem;
+      state.engineChanged(problem);
       if (problem) return state.log.warn({ problem }, "container engine unavailable: refusing sessions that need a container start");
       state.log.info("container engine answers again: resuming");
       for (const instance of state.registry.list()) instance.resetStartBackoff();
-      for (const id of state.strategy.prewarmIds()) warmInBackground(state, id, "prewarm");
+      for (const id of state.upkeep.prewarmIds()) warmInBackground(state, id, "prewarm");
       replenishSpares(state);
     },
   });

@@ -10,7 +10,7 @@ import type { GatewayState } from "../state.ts";
 /** Watches instance transitions; returns a function that stops watching and cancels pending restarts. */
 export function restartFailedInstances(state: GatewayState): () => void {
   const pending = new Map<string, ReturnType<typeof setTimeout>>();
-  const wanted = (id: string) => state.strategy.mode === "pool" || state.strategy.prewarmIds().includes(id);
+  const wanted = (id: string) => state.config.routingMode === "pool" || state.upkeep.prewarmIds().includes(id);
   const unsubscribe = state.registry.onStateChange((instance, _from, to) => {
     if (to !== "failed" || pending.has(instance.id) || !wanted(instance.id)) return;
     // At least 100 ms, so a container the engine has not finished tearing down is not raced.

@@ -11,7 +11,7 @@ export function upkeepIntervalMs(sleepAfterMs: number, scaleDownAfterMs: number)
 
 /** Starts instances the routing wants as spares; each start runs in the background. */
 export function replenishSpares(state: GatewayState): void {
-  for (const id of state.strategy.sparesToStart()) warmInBackground(state, id, "spare");
+  for (const id of state.upkeep.sparesToStart()) warmInBackground(state, id, "spare");
 }
 
 /** Starts an instance without a session (prewarm, spares); a failure is logged, not thrown. */
@@ -24,10 +24,10 @@ export function warmInBackground(state: GatewayState, id: string, why: string): 
 
 /** One upkeep pass. */
 export async function upkeepPass(state: GatewayState, nowMs = Date.now()): Promise<void> {
-  const { registry, strategy, config } = state;
-  const scaleDown = strategy.reap(nowMs).map((id) => registry.get(id).sleep("scale-down"));
+  const { registry, upkeep, config } = state;
+  const scaleDown = upkeep.reap(nowMs).map((id) => registry.get(id).sleep("scale-down"));
   await Promise.all(scaleDown);
-  await registry.reapIdle(config.sleepAfterMs, (id) => strategy.keepAwake(id));
+  await registry.reapIdle(config.sleepAfterMs, (id) => upkeep.keepAwake(id));
   replenishSpares(state);
 }
 

@@ -19,14 +19,14 @@ let baseEnv: Record<string, string>;
 beforeAll(async () => {
   const env = { ROUTING_MODE: "pool", CONTAINER_POOL_SIZE: "3", CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo" };
   gw = await startTestGateway(env);
-  baseEnv = { ...env, PORT: "0", HOST: "127.0.0.1", GATEWAY_NAME: gw.gateway.config.gatewayName, LOG_LEVEL: "info" };
+  baseEnv = gw.env;
 });
 afterAll(() => gw?.stop());
 
 /** A session id the running pool routes to `member`. */
 function idFor(member: string): string {
   for (let i = 0; ; i++) {
-    const decision = gw.gateway.state.strategy.route({ sessionId: `reload-${i}` });
+    const decision = gw.gateway.state.selector.route({ sessionId: `reload-${i}` });
     if (decision.ok && decision.instanceId === member) return `reload-${i}`;
   }
 }
@@ -50,8 +50,8 @@ test("shrinking the pool keeps open sessions; the removed member takes nothing n
 
   const result = gw.gateway.reload({ ...baseEnv, CONTAINER_POOL_SIZE: "2", SLEEP_AFTER: "1h", ROUTING_MODE: "session", PORT: "9999" });
   expect(result).toEqual({ ok: true, changed: ["CONTAINER_POOL_SIZE", "SLEEP_AFTER"], ignored: ["ROUTING_MODE", "PORT"] });
-  const { config, strategy, registry } = gw.gateway.state;
-  expect([config.containerPoolSize, config.sleepAfterMs, config.routingMode, strategy.mode]).toEqual([2, 3_600_000, "pool", "pool"]);
+  const { config, selector, registry } = gw.gateway.state;
+  expect([config.containerPoolSize, config.sleepAfterMs, config.routingMode, selector.mode]).toEqual([2, 3_600_000, "pool", "pool"]);
   expect(gw.logs.some((l) => l.msg === "configuration reloaded: CONTAINER_POOL_SIZE, SLEEP_AFTER")).toBe(true);
   expect(gw.logs.some((l) => l.level === 40 && l.msg.includes("ignored ROUTING_MODE, PORT"))).toBe(true);
 
@@ -70,8 +70,8 @@ test("shrinking the pool keeps open sessions; the removed member takes nothing n
     expect((await client.closed).code).toBe(1000);
   }
   // Every close reached the routing store the new strategy routes with: nothing counted twice or leaked.
-  await waitUntil(() => strategy.coordinatorView().totalSessions === 0, 2000, "no session left in the store");
-  expect(gw.gateway.state.strategy.coordinatorView().totalSessions).toBe(0);
+  await waitUntil(() => selector.coordinatorView().totalSessions === 0, 2000, "no session left in the store");
+  expect(gw.gateway.state.selector.coordinatorView().totalSessions).toBe(0);
 });
 
 test("a bad value keeps the running configuration and logs one line", async () => {

@@ -1,14 +1,14 @@
 /**
  * Configuration reload (SIGHUP): parse the new environment, apply what can change while sessions are open,
- * and keep the rest. The running configuration object is shared by reference (routes, the transcriber
- * environment, shutdown read it at use time), so applied keys are assigned into it in place; the routing
- * strategy is rebuilt over the same RoutingStore, so sessions opened before the reload keep their instance and
+ * and keep the rest. A new frozen configuration (the running one with the applied keys replaced) is swapped
+ * into the gateway's state, whose readers (routes, the transcriber environment, shutdown) read it at use time;
+ * the routing strategy is rebuilt for it over the same RoutingStore, so sessions opened before the reload keep their instance and
  * their close still reaches the counts. Pool members a shrink removes get no new session and sleep once empty.
  * A bad value changes nothing: the one-line error is logged and the old configuration stays.
  */
 import { ConfigError, type GatewayConfig, loadConfig } from "../config.ts";
 import { createStrategy, type RoutingStore } from "../routing/index.ts";
-import { poolMemberIds } from "../routing/pool.ts";
+import { indexOf, poolMemberIds } from "../routing/instance-ids.ts";
 import type { GatewayState } from "../state.ts";
 import { replenishSpares, warmInBackground } from "../lifecycle/upkeep.ts";
 
@@ -50,6 +50,11 @@ export interface ReloadTarget {
   restartUpkeep(): void;
 }
 
+/** The entries of `config` under `keys`. */
+function pick(config: GatewayConfig, keys: readonly string[]): Partial<GatewayConfig> {
+  return Object.fromEntries(keys.map((key) => [key, config[key as keyof GatewayConfig]]));
+}
+
 /** Which keys differ between two configurations (values compared as JSON: arrays and rates too). */
 export function changedKeys(current: GatewayConfig, next: GatewayConfig): string[] {
   const keys = new Set([...Object.keys(current), ...Object.keys(next)]);
@@ -79,15 +84,15 @@ export function reloadConfig(target: ReloadTarget, source: Env | (() => Env)): R
   const applied = changed.filter((key) => RELOADABLE_KEYS.has(key));
   const ignored = changed.filter((key) => !RELOADABLE_KEYS.has(key)).map(envName);
 
-  const oldMembers = current.routingMode === "pool" ? poolMemberIds(current.containerPoolSize) : [];
-  for (const key of applied) (current as unknown as Record<string, unknown>)[key] = (next as unknown as Record<string, unknown>)[key];
-  if (applied.includes("logLevel")) state.log.level = current.logLevel;
   if (applied.length > 0) {
-    state.strategy = createStrategy(current, state.registry, target.store);
+    const updated: GatewayConfig = { ...current, ...pick(next, applied) };
+    state.reconfigured(updated, createStrategy(updated, state.registry, target.store));
+    if (applied.includes("logLevel")) state.log.level = updated.logLevel;
     if (applied.some((key) => UPKEEP_KEYS.has(key))) target.restartUpkeep();
-    const members = new Set(current.routingMode === "pool" ? poolMemberIds(current.containerPoolSize) : []);
+    const oldMembers = current.routingMode === "pool" ? poolMemberIds(current.containerPoolSize) : [];
+    const members = new Set(updated.routingMode === "pool" ? poolMemberIds(updated.containerPoolSize) : []);
     retireWhenEmpty(state, oldMembers.filter((id) => !members.has(id)));
-    for (const id of state.strategy.prewarmIds()) {
+    for (const id of state.upkeep.prewarmIds()) {
       const s = state.registry.state(id);
       if (s !== "running" && s !== "starting") warmInBackground(state, id, "reload");
     }
@@ -108,7 +113,10 @@ export function reloadConfig(target: ReloadTarget, source: Env | (() => Env)): R
  */
 function retireWhenEmpty(state: GatewayState, ids: string[]): void {
   const waiting = new Set<string>();
-  const stillRetired = (id: string) => !(state.config.routingMode === "pool" && Number(id.slice(5)) < state.config.containerPoolSize);
+  const stillRetired = (id: string) => {
+    const index = indexOf("pool", id);
+    return !(state.config.routingMode === "pool" && index >= 0 && index < state.config.containerPoolSize);
+  };
   const retire = (id: string) => {
     const instance = state.registry.get(id);
     if (instance.connections > 0) return false;

@@ -6,11 +6,12 @@
 import { describe, expect, test } from "bun:test";
 import { summarize } from "../../bench/stats.ts";
 import { AutoscaleStrategy } from "./autoscale.ts";
-import { ScanAutoscaleStrategy } from "./autoscale-scan.fixture.ts";
+import { scanPicks } from "./autoscale-scan.fixture.ts";
 import { seededRandom } from "./conformance.ts";
 import { FakeInstanceView } from "./fake-view.ts";
 import { MemoryRoutingStore } from "./store.ts";
-import type { InstanceState, RoutingStrategy } from "./strategy.ts";
+import type { InstanceStateName as InstanceState } from "../../runtime/instance-state.ts";
+import type { RoutingStrategy } from "./strategy.ts";
 import { routingConfig } from "./test-config.ts";
 
 type Env = Record<string, string>;
@@ -19,7 +20,7 @@ const STATES: InstanceState[] = ["idle", "starting", "running", "stopping", "sle
 /** Both strategies over one view and clock, each with its own store fed the same hooks. */
 function pair(env: Env, view: FakeInstanceView, stores: [MemoryRoutingStore, MemoryRoutingStore], clock: () => number) {
   const config = routingConfig({ ROUTING_MODE: "autoscale", ...env });
-  return [new ScanAutoscaleStrategy(config, view, stores[0], clock), new AutoscaleStrategy(config, view, stores[1], clock)] as const;
+  return [new AutoscaleStrategy(config, view, stores[0], clock, scanPicks), new AutoscaleStrategy(config, view, stores[1], clock)] as const;
 }
 
 function randomRun(env: Env, seed: number, steps: number): number {

@@ -1,7 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import { AUTOSCALE_RETRY_AFTER_S, AutoscaleStrategy } from "./autoscale.ts";
-import { Harness } from "./conformance.ts";
-import { routingConfig } from "./test-config.ts";
+import { Harness, strategyConformance } from "./conformance.ts";
+import { conformanceConfig, routingConfig } from "./test-config.ts";
+
+strategyConformance("autoscale", (view, store, clock) => new AutoscaleStrategy(conformanceConfig(), view, store, clock), {
+  requiresSessionId: true,
+});
 
 type Placed = { sessionId: string; instanceId: string };
 

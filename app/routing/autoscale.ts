@@ -1,6 +1,6 @@
 /**
- * `autoscale`: an in-process coordinator. Sessions are counted per instance from the opened/closed hooks (checked
- * against the registry's connections); a new session goes to the least-loaded instance in service below
+ * `autoscale`: an in-process coordinator. Sessions are counted per instance from the opened/closed hooks (each
+ * session's own object calls both, once each); a new session goes to the least-loaded instance in service below
  * MAX_CONNECTIONS_PER_CONTAINER, else to a warm spare, else to a new `auto-<n>` (lowest free n) while fewer than
  * MAX_INSTANCES run, else it is refused. `auto-0`..`auto-<MIN_CONTAINERS-1>` are prewarmed and never reaped; the
  * others are reaped after SCALE_DOWN_AFTER without a session.
@@ -8,23 +8,41 @@
  * Decisions do not scan the instances: the known ones (auto-<n> and claimed spares) are filed in LoadBuckets by
  * their session count, kept by opened()/closed()/reap(), and the pick starts from the lowest non-empty bucket,
  * checking state lazily. Ties go to the lowest auto-<n>, then to claimed spares in the order they were claimed.
+ * The two picks are a seam (AutoscalePicks): a test gives the plain scans they replaced and compares decisions.
  */
 import type { GatewayConfig } from "../config.ts";
+import type { InstanceStateName } from "../../runtime/instance-state.ts";
 import { BaseStrategy } from "./base.ts";
+import { autoId, indexOf } from "./instance-ids.ts";
 import { LoadBuckets } from "./load-buckets.ts";
 import { isLive } from "./occupancy.ts";
+import type { CoordinatorView, RouteDecision, RouteRequest } from "./selector.ts";
 import { SparePool } from "./spares.ts";
 import type { RoutingStore } from "./store.ts";
-import type { CoordinatorView, InstanceView, RouteDecision, RouteRequest } from "./strategy.ts";
+import type { InstanceView } from "./strategy.ts";
 
 /** A connection slot frees as soon as any session ends, so a refused client may try again soon. */
 export const AUTOSCALE_RETRY_AFTER_S = 5;
 
-/** `auto-<n>` ids built once: decisions and listings name many instances, and building strings there would cost. */
-const autoIds: string[] = [];
-export function autoId(n: number): string {
-  for (let i = autoIds.length; i <= n; i++) autoIds.push(`auto-${i}`);
-  return autoIds[n]!;
+/** What a pick may read: the candidates autoscale knows and their loads, without its private bookkeeping. */
+export interface AutoscaleCandidates {
+  readonly maxConnections: number;
+  readonly minContainers: number;
+  /** auto-0..auto-<known-1> have been used (or are the minimum). */
+  known(): number;
+  /** Spares handed a session, in claim order. */
+  claimed(): Iterable<string>;
+  state(id: string): InstanceStateName | undefined;
+  /** Open sessions routed to `id`. */
+  load(id: string): number;
+}
+
+/** Autoscale's two picks; the default files candidates in LoadBuckets instead of scanning them. */
+export interface AutoscalePicks {
+  /** The least-loaded instance that may take a session now and has room, ties to the lowest id; else undefined. */
+  leastLoaded(): string | undefined;
+  /** The lowest auto-<n> above the minimum with no session and not up, else auto-<known>. */
+  lowestFreeId(): string;
 }
 
 /** Ranks of claimed spares start here, after every auto-<n> (n < MAX_INSTANCES <= 10,000), in claim order. */
@@ -32,15 +50,16 @@ const SPARE_RANK = 2 ** 31;
 
 export class AutoscaleStrategy extends BaseStrategy {
   readonly mode = "autoscale" as const;
-  protected readonly maxConnections: number;
+  private readonly maxConnections: number;
   private readonly maxInstances: number;
-  protected readonly minContainers: number;
+  private readonly minContainers: number;
   private readonly scaleDownAfterMs: number;
   private readonly spares: SparePool;
   /** auto-0..auto-<known-1> have been used (or are the minimum); new ids come from here or just above. */
-  protected known: number;
+  private known: number;
   /** Spares handed a session: from then on they serve like auto-<n> instances until they are reaped. */
-  protected readonly claimed = new Set<string>();
+  private readonly claimed = new Set<string>();
+  private readonly picks: AutoscalePicks;
   /** Candidates by store load: rank n is auto-<n>, rank SPARE_RANK + i is claimedIds[i]. */
   private readonly buckets: LoadBuckets;
   private readonly claimedIds: string[] = [];
@@ -54,6 +73,8 @@ export class AutoscaleStrategy extends BaseStrategy {
     view: InstanceView,
     store: RoutingStore,
     clock: () => number,
+    /** The picks over this strategy's candidates; default: the bucketed ones. */
+    picks?: (candidates: AutoscaleCandidates) => AutoscalePicks,
   ) {
     super(view, store, clock);
     this.maxConnections = config.maxConnectionsPerContainer;
@@ -63,13 +84,14 @@ export class AutoscaleStrategy extends BaseStrategy {
     this.spares = new SparePool(config.warmSpares, view, store);
     this.known = 0;
     this.buckets = new LoadBuckets(this.maxConnections);
+    this.picks = picks ? picks(this.candidates()) : { leastLoaded: () => this.leastLoaded(), lowestFreeId: () => this.lowestFreeId() };
     this.know(config.minContainers);
     // Built over a store that already holds sessions (a config reload; later, a replica joining a shared store):
     // instances in use stay known, so they keep getting sessions and are still scaled down.
     for (const { instanceId } of store.loads()) {
-      const n = instanceId.startsWith("auto-") ? Number(instanceId.slice(5)) : -1;
+      const n = indexOf("auto", instanceId);
       if (n >= this.known) this.know(n + 1);
-      if (instanceId.startsWith("spare-")) this.addClaimed(instanceId); // bound once means claimed
+      if (indexOf("spare", instanceId) >= 0) this.addClaimed(instanceId); // bound once means claimed
     }
   }
 
@@ -78,25 +100,26 @@ export class AutoscaleStrategy extends BaseStrategy {
     const holder = this.liveHolder(sessionId);
     if (holder !== undefined) return { ok: true, instanceId: holder };
 
-    const best = this.leastLoaded();
+    const best = this.picks.leastLoaded();
     if (best !== undefined) return { ok: true, instanceId: best };
     const spare = this.spares.available();
     if (spare !== undefined) return { ok: true, instanceId: spare };
     if (this.occupancy.count() >= this.maxInstances) {
       return {
         ok: false,
+        status: 503,
         reason: "capacity",
         message: `at capacity: ${this.maxInstances} instances (MAX_INSTANCES) with ${this.maxConnections} sessions each; retry later`,
         retryAfterS: AUTOSCALE_RETRY_AFTER_S,
       };
     }
-    return { ok: true, instanceId: this.lowestFreeId() };
+    return { ok: true, instanceId: this.picks.lowestFreeId() };
   }
 
   override opened(sessionId: string, instanceId: string): void {
     super.opened(sessionId, instanceId);
     if (this.spares.claim(instanceId)) this.addClaimed(instanceId);
-    const n = instanceId.startsWith("auto-") ? Number(instanceId.slice(5)) : -1;
+    const n = indexOf("auto", instanceId);
     if (n >= this.known) this.know(n + 1);
     this.refile(instanceId);
   }
@@ -129,7 +152,7 @@ export class AutoscaleStrategy extends BaseStrategy {
   }
 
   override keepAwake(instanceId: string): boolean {
-    const n = instanceId.startsWith("auto-") ? Number(instanceId.slice(5)) : -1;
+    const n = indexOf("auto", instanceId);
     return (n >= 0 && n < this.minContainers) || this.spares.isSpare(instanceId);
   }
 
@@ -155,10 +178,10 @@ export class AutoscaleStrategy extends BaseStrategy {
   /**
    * The least-loaded instance that may take a session now and has room: the minimum ones always (a sleeping one
    * wakes), the others while starting, running or already routed to. Ties go to the lowest id (auto-<n> by n,
-   * then claimed spares in claim order). Buckets hold the store's count, a lower bound of loadOf(); loadNow
-   * checks the rest (state, the registry's connections) only for the candidates the pick visits.
+   * then claimed spares in claim order). Buckets hold the store's count (loadOf()); loadNow checks the
+   * rest (state) only for the candidates the pick visits.
    */
-  protected leastLoaded(): string | undefined {
+  private leastLoaded(): string | undefined {
     const rank = this.buckets.least(this.loadNow);
     return rank < 0 ? undefined : this.idOf(rank);
   }
@@ -195,9 +218,9 @@ export class AutoscaleStrategy extends BaseStrategy {
   /** Files a known instance under its store load after that changed (full ones leave the buckets). */
   private refile(id: string): void {
     let rank = this.claimedRank.get(id);
-    if (rank === undefined && id.startsWith("auto-")) {
-      const n = Number(id.slice(5));
-      if (Number.isInteger(n) && n >= 0 && n < this.known && autoId(n) === id) rank = n;
+    if (rank === undefined) {
+      const n = indexOf("auto", id);
+      if (n >= 0 && n < this.known) rank = n;
     }
     if (rank !== undefined) this.buckets.file(rank, this.store.load(id));
   }
@@ -210,9 +233,21 @@ export class AutoscaleStrategy extends BaseStrategy {
   }
 
   /** The lowest auto-<n> above the minimum with no session and not up, else auto-<known>: from bucket 0. */
-  protected lowestFreeId(): string {
+  private lowestFreeId(): string {
     const n = this.buckets.first(0, this.minContainers, this.known, this.isDown);
     return autoId(n < 0 ? this.known : n);
+  }
+
+  /** The candidates as a pick given from outside sees them (read-only views of this strategy's own fields). */
+  private candidates(): AutoscaleCandidates {
+    return {
+      maxConnections: this.maxConnections,
+      minContainers: this.minContainers,
+      known: () => this.known,
+      claimed: () => this.claimed,
+      state: (id) => this.view.state(id),
+      load: (id) => this.loadOf(id),
+    };
   }
 
   private readonly isDown = (n: number): boolean => {

@@ -1,8 +1,9 @@
-/** What every strategy shares: the store, the hooks that keep it, and the /stats view of it. */
+/** What every strategy shares: the store, the selector hooks that keep it, the /stats view, upkeep's defaults. */
 import type { RoutingMode } from "../config.ts";
 import { Occupancy } from "./occupancy.ts";
 import type { RoutingStore } from "./store.ts";
-import type { CoordinatorView, InstanceView, RouteDecision, RouteRequest, RoutingStrategy } from "./strategy.ts";
+import type { CoordinatorView, RouteDecision, RouteRequest } from "./selector.ts";
+import type { InstanceView, RoutingStrategy } from "./strategy.ts";
 
 export abstract class BaseStrategy implements RoutingStrategy {
   abstract readonly mode: RoutingMode;
@@ -22,6 +23,7 @@ export abstract class BaseStrategy implements RoutingStrategy {
   protected sessionRequired(): RouteDecision {
     return {
       ok: false,
+      status: 400,
       reason: "session_required",
       message: `sessionId is required in ${this.mode} mode: connect to /v1/listen?sessionId=<id>`,
     };
@@ -60,11 +62,11 @@ export abstract class BaseStrategy implements RoutingStrategy {
   }
 
   /**
-   * Load of an instance: sessions routed there (counted before the instance even starts), checked against the
-   * registry's open leases; the larger wins so neither a slow start nor a missed hook hides load.
+   * Load of an instance: sessions routed there, counted from opened() (before the instance even starts) to
+   * closed(). Each session's Session object (app/session/session.ts) makes both calls, exactly once each.
    */
   protected loadOf(instanceId: string): number {
-    return Math.max(this.store.load(instanceId), this.view.connections(instanceId));
+    return this.store.load(instanceId);
   }
 
   coordinatorView(): CoordinatorView {

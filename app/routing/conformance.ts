@@ -1,11 +1,14 @@
 /**
- * The contract every routing strategy keeps, as bun:test cases registered for any strategy factory
- * (DESIGN.md section 8: every implementation passes one shared suite). Run by conformance.test.ts.
+ * The contract every routing strategy keeps, both halves (the selector and the upkeep policy), as bun:test
+ * cases registered for any strategy factory. Each mode's own test file calls strategyConformance next to its
+ * specific cases, so one file says everything about one mode. Speed is the bench's business, not this suite's.
  */
 import { describe, expect, test } from "bun:test";
 import { FakeInstanceView } from "./fake-view.ts";
+import { autoId } from "./instance-ids.ts";
 import { MemoryRoutingStore, type RoutingStore } from "./store.ts";
-import type { InstanceView, RouteRequest, RoutingStrategy } from "./strategy.ts";
+import type { RouteRequest } from "./selector.ts";
+import type { InstanceView, RoutingStrategy } from "./strategy.ts";
 
 export type StrategyFactory = (view: InstanceView, store: RoutingStore, clock: () => number) => RoutingStrategy;
 
@@ -59,9 +62,20 @@ function admitted(result: ReturnType<Harness["admit"]>): { sessionId: string; in
   return result;
 }
 
-/** Registers the conformance cases for one strategy. */
+/** Container-name safe: what every instance id, prewarmed, spare or routed, must be. */
+const CONTAINER_SAFE = /^[a-z0-9-]{1,63}$/;
+
+/** One day of the harness clock: past every idle timeout a test config sets. */
+const DAY_MS = 86_400_000;
+
+/** Registers the conformance cases for one strategy: selector cases, then upkeep cases. */
 export function strategyConformance(name: string, make: StrategyFactory, options: ConformanceOptions): void {
-  describe(`${name} strategy conformance`, () => {
+  selectorConformance(name, make, options);
+  upkeepConformance(name, make);
+}
+
+function selectorConformance(name: string, make: StrategyFactory, options: ConformanceOptions): void {
+  describe(`${name} selector conformance`, () => {
     test("the same requests in the same order get the same decisions", () => {
       const run = () => {
         const harness = new Harness(make);
@@ -104,7 +118,7 @@ export function strategyConformance(name: string, make: StrategyFactory, options
     test("instance ids are container-safe and never carry the raw session id", () => {
       const harness = new Harness(make);
       const { instanceId } = admitted(harness.admit("Alice.Smith:42"));
-      expect(instanceId).toMatch(/^[a-z0-9-]{1,63}$/);
+      expect(instanceId).toMatch(CONTAINER_SAFE);
       expect(instanceId.toLowerCase()).not.toContain("alice");
     });
 
@@ -113,29 +127,103 @@ export function strategyConformance(name: string, make: StrategyFactory, options
       const result = harness.admit();
       if (options.requiresSessionId) expect(result).toEqual({ refused: "session_required" });
       else expect("instanceId" in result).toBe(true);
+      const decision = harness.strategy.route({});
+      if (!decision.ok) expect(decision.status).toBe(400);
     });
 
-    test("prewarm ids are stable and container-safe", () => {
+    test("with 10,000 live sessions route() changes nothing: reconnects find their holder, new ids a decision", () => {
+      const harness = new Harness(make);
+      const live = Array.from({ length: 10_000 }, (_, i) => admitted(harness.admit(`live-${i}`)));
+      const before = harness.strategy.coordinatorView();
+      for (let i = 0; i < 10_000; i++) {
+        if (i % 10 === 0) {
+          expect(harness.strategy.route({ sessionId: live[i]!.sessionId })).toEqual({ ok: true, instanceId: live[i]!.instanceId });
+          continue;
+        }
+        const decision = harness.strategy.route({ sessionId: `new-${i}` });
+        if (decision.ok) expect(decision.instanceId).toMatch(CONTAINER_SAFE);
+        else expect([400, 503]).toContain(decision.status);
+      }
+      expect(harness.strategy.coordinatorView()).toEqual(before);
+    });
+  });
+}
+
+function upkeepConformance(name: string, make: StrategyFactory): void {
+  describe(`${name} upkeep conformance`, () => {
+    test("prewarm ids are stable, container-safe and distinct", () => {
       const harness = new Harness(make);
       const ids = harness.strategy.prewarmIds();
       expect(harness.strategy.prewarmIds()).toEqual(ids);
-      for (const id of ids) expect(id).toMatch(/^[a-z0-9-]{1,63}$/);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of ids) expect(id).toMatch(CONTAINER_SAFE);
     });
 
-    test("decisions stay in microseconds with 10,000 live sessions (p99 printed)", () => {
+    test("reap never names an instance that holds a session, however long it has been", () => {
       const harness = new Harness(make);
-      for (let i = 0; i < 10_000; i++) admitted(harness.admit(`live-${i}`));
-      const samplesUs: number[] = [];
-      for (let i = 0; i < 10_000; i++) {
-        const sessionId = i % 10 === 0 ? `live-${i}` : `new-${i}`;
-        const started = performance.now();
-        harness.strategy.route({ sessionId });
-        samplesUs.push((performance.now() - started) * 1000);
+      for (let i = 0; i < 300; i++) admitted(harness.admit(`s-${i}`));
+      harness.nowMs += DAY_MS;
+      for (const id of harness.strategy.reap(harness.nowMs)) expect(harness.store.load(id)).toBe(0);
+    });
+
+    test("once every session ended and a day passed, reap names only running instances it does not keep", () => {
+      const harness = new Harness(make);
+      const open = Array.from({ length: 300 }, (_, i) => admitted(harness.admit(`s-${i}`)));
+      for (const session of open) harness.end(session);
+      harness.nowMs += DAY_MS;
+      const prewarm = new Set(harness.strategy.prewarmIds());
+      const stop = harness.strategy.reap(harness.nowMs);
+      for (const id of stop) {
+        expect(harness.view.state(id)).toBe("running");
+        expect(prewarm.has(id)).toBe(false);
+        expect(harness.strategy.keepAwake(id)).toBe(false);
       }
-      samplesUs.sort((a, b) => a - b);
-      const at = (q: number) => samplesUs[Math.floor(q * (samplesUs.length - 1))]!.toFixed(2);
-      console.log(`[${name}] route() with 10,000 live sessions: p50 ${at(0.5)} us, p99 ${at(0.99)} us`);
-      expect(samplesUs.length).toBe(10_000);
+      // Nothing was stopped in between: a second pass asks for the same instances again, no others.
+      expect(harness.strategy.reap(harness.nowMs)).toEqual(stop);
+    });
+
+    test("spares to start hold no session and are not up; started, they stay awake and are not asked for again", () => {
+      const harness = new Harness(make);
+      const spares = harness.strategy.sparesToStart();
+      for (const id of spares) {
+        expect(id).toMatch(CONTAINER_SAFE);
+        expect(harness.store.load(id)).toBe(0);
+        expect(harness.view.state(id)).toBeUndefined();
+        harness.view.set(id, "running");
+      }
+      for (const id of spares) expect(harness.strategy.keepAwake(id)).toBe(true);
+      const again = harness.strategy.sparesToStart();
+      expect(again.filter((id) => spares.includes(id))).toEqual([]);
+    });
+
+    test("a spare that a session claims is no longer kept awake as a spare", () => {
+      const harness = new Harness(make);
+      const spares = harness.strategy.sparesToStart();
+      for (const id of spares) harness.view.set(id, "running");
+      const placed = Array.from({ length: 50 }, (_, i) => harness.admit(`claim-${i}`));
+      const prewarm = new Set(harness.strategy.prewarmIds());
+      for (const result of placed) {
+        if ("refused" in result || !spares.includes(result.instanceId) || prewarm.has(result.instanceId)) continue;
+        expect(harness.strategy.keepAwake(result.instanceId)).toBe(false);
+      }
+    });
+
+    test("an id the strategy never made is never kept awake", () => {
+      const harness = new Harness(make);
+      expect(harness.strategy.keepAwake("not-an-instance")).toBe(false);
+    });
+
+    test("asking upkeep its questions changes no routing decision", () => {
+      const quiet = new Harness(make);
+      const asked = new Harness(make);
+      for (let i = 0; i < 400; i++) {
+        const sessionId = `s-${(i * 7) % 250}`;
+        asked.strategy.prewarmIds();
+        asked.strategy.sparesToStart();
+        asked.strategy.keepAwake(autoId(i % 5));
+        asked.strategy.reap(asked.nowMs);
+        expect(asked.admit(sessionId)).toEqual(quiet.admit(sessionId));
+      }
     });
   });
 }

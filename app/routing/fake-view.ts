@@ -1,5 +1,6 @@
 /** An InstanceView for tests: states and connections set by hand, or by simulate() as the gateway would. */
-import type { InstanceState, InstanceView } from "./strategy.ts";
+import { type InstanceStateName as InstanceState, isLive } from "../../runtime/instance-state.ts";
+import type { InstanceView } from "./strategy.ts";
 
 export class FakeInstanceView implements InstanceView {
   private readonly states = new Map<string, InstanceState>();
@@ -20,8 +21,7 @@ export class FakeInstanceView implements InstanceView {
   }
 
   set(id: string, state: InstanceState): this {
-    const live = (s: InstanceState | undefined) => s === "starting" || s === "running";
-    this.running += Number(live(state)) - Number(live(this.states.get(id)));
+    this.running += Number(isLive(state)) - Number(isLive(this.states.get(id)));
     this.states.set(id, state);
     return this;
   }

@@ -4,6 +4,7 @@
  * Run: `bun app/routing/hash-compare.ts`. The figures chosen from are recorded at the top of pool.ts.
  */
 import { fmix32, hash32, rendezvousTop } from "./hashing.ts";
+import { poolId } from "./instance-ids.ts";
 
 type Lookup = (keyHash: number) => number;
 
@@ -31,8 +32,8 @@ export function maglev(members: number, tableSize = 65_537): Lookup {
   const offsets = [];
   const skips = [];
   for (let i = 0; i < members; i++) {
-    offsets.push(hash32(`pool-${i}`) % tableSize);
-    skips.push((fmix32(hash32(`pool-${i}`) ^ 0x5bd1e995) % (tableSize - 1)) + 1);
+    offsets.push(hash32(poolId(i)) % tableSize);
+    skips.push((fmix32(hash32(poolId(i)) ^ 0x5bd1e995) % (tableSize - 1)) + 1);
   }
   const next = new Array<number>(members).fill(0);
   for (let filled = 0; filled < tableSize; ) {
@@ -49,7 +50,7 @@ export function maglev(members: number, tableSize = 65_537): Lookup {
 
 /** Rendezvous over member names `pool-0`..: the pool's choice. */
 export function rendezvous(members: number): Lookup {
-  const seeds = Array.from({ length: members }, (_, i) => hash32(`pool-${i}`));
+  const seeds = Array.from({ length: members }, (_, i) => hash32(poolId(i)));
   return (keyHash) => rendezvousTop(keyHash, seeds);
 }
 

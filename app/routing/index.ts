@@ -8,6 +8,8 @@ import { MemoryRoutingStore, type RoutingStore } from "./store.ts";
 import type { InstanceView, RoutingStrategy } from "./strategy.ts";
 
 export type { InstanceView, RoutingStrategy } from "./strategy.ts";
+export type { SessionSelector } from "./selector.ts";
+export type { UpkeepPolicy } from "./upkeep-policy.ts";
 export { MemoryRoutingStore, type RoutingStore } from "./store.ts";
 
 /**

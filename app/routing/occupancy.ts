@@ -3,12 +3,13 @@
  * a session is routed (and opened) before its instance starts, so a burst would all see the old count and
  * overshoot. This adds instances routed to but not yet starting.
  */
+import { isLive as isLiveState } from "../../runtime/instance-state.ts";
 import type { RoutingStore } from "./store.ts";
 import type { InstanceView } from "./strategy.ts";
 
+/** Whether `id` is starting or running, as `view` sees it. */
 export function isLive(view: InstanceView, id: string): boolean {
-  const state = view.state(id);
-  return state === "starting" || state === "running";
+  return isLiveState(view.state(id));
 }
 
 export class Occupancy {

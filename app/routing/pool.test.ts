@@ -1,7 +1,12 @@
 import { describe, expect, test } from "bun:test";
-import { Harness } from "./conformance.ts";
+import { Harness, strategyConformance } from "./conformance.ts";
 import { PoolStrategy } from "./pool.ts";
-import { routingConfig } from "./test-config.ts";
+import { conformanceConfig, routingConfig } from "./test-config.ts";
+
+strategyConformance("pool", (view, store, clock) => new PoolStrategy(conformanceConfig(), view, store, clock), { requiresSessionId: false });
+strategyConformance("pool with POOL_PREWARM", (view, store, clock) => new PoolStrategy(conformanceConfig({ POOL_PREWARM: "true" }), view, store, clock), {
+  requiresSessionId: false,
+});
 
 const ids = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 
@@ -77,10 +82,12 @@ describe("pool", () => {
 
   test("a session without sessionId goes to the least-loaded member", () => {
     const harness = pool({ CONTAINER_POOL_SIZE: "3" });
-    for (let i = 0; i < 4; i++) harness.view.connect("pool-0");
-    harness.view.connect("pool-1");
-    harness.view.connect("pool-2");
-    harness.view.connect("pool-2");
+    const open = (member: string, sessions: number) => {
+      for (let i = 0; i < sessions; i++) harness.strategy.opened(`${member}-s${i}`, member);
+    };
+    open("pool-0", 4);
+    open("pool-1", 1);
+    open("pool-2", 2);
     expect(harness.strategy.route({})).toEqual({ ok: true, instanceId: "pool-1" });
   });
 

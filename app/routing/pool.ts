@@ -18,13 +18,10 @@
 import type { GatewayConfig } from "../config.ts";
 import { BaseStrategy } from "./base.ts";
 import { hash32, rendezvousOrder, rendezvousTop } from "./hashing.ts";
+import { indexOf, poolMemberIds } from "./instance-ids.ts";
+import type { RouteDecision, RouteRequest } from "./selector.ts";
 import type { RoutingStore } from "./store.ts";
-import type { InstanceView, RouteDecision, RouteRequest } from "./strategy.ts";
-
-/** The pool's member ids, in index order. */
-export function poolMemberIds(size: number): string[] {
-  return Array.from({ length: size }, (_, i) => `pool-${i}`);
-}
+import type { InstanceView } from "./strategy.ts";
 
 export class PoolStrategy extends BaseStrategy {
   readonly mode = "pool" as const;
@@ -97,6 +94,7 @@ export class PoolStrategy extends BaseStrategy {
   }
 
   private isMember(id: string): boolean {
-    return id.startsWith("pool-") && Number(id.slice(5)) < this.members.length;
+    const index = indexOf("pool", id);
+    return index >= 0 && index < this.members.length;
   }
 }

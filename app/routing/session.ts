@@ -7,18 +7,14 @@
  * Once the spare sleeps the assignment is dropped and the session falls back to `session-<hash>` (a woken spare
  * would be a fresh container anyway).
  */
-import { createHash } from "node:crypto";
 import type { GatewayConfig } from "../config.ts";
 import { BaseStrategy } from "./base.ts";
+import { sessionInstanceId } from "./instance-ids.ts";
 import { isLive } from "./occupancy.ts";
+import type { RouteDecision, RouteRequest } from "./selector.ts";
 import { SparePool } from "./spares.ts";
 import type { RoutingStore } from "./store.ts";
-import type { InstanceView, RouteDecision, RouteRequest } from "./strategy.ts";
-
-/** The dedicated instance id of a session: a digest, never the id itself. */
-export function sessionInstanceId(sessionId: string): string {
-  return `session-${createHash("sha256").update(sessionId).digest("hex").slice(0, 16)}`;
-}
+import type { InstanceView } from "./strategy.ts";
 
 /** A slot frees when a session ends and its instance sleeps: SLEEP_AFTER later at best, asked again within a minute. */
 export function sessionRetryAfterS(sleepAfterMs: number): number {
@@ -57,6 +53,7 @@ export class SessionStrategy extends BaseStrategy {
     if (this.occupancy.count() >= this.maxInstances) {
       return {
         ok: false,
+        status: 503,
         reason: "capacity",
         message: `at capacity: ${this.maxInstances} instances running (MAX_INSTANCES); retry later`,
         retryAfterS: this.retryAfterS,

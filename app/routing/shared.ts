@@ -1,8 +1,7 @@
 /** `shared`: every session goes to the one instance named `shared`. */
 import { BaseStrategy } from "./base.ts";
-import type { RouteDecision } from "./strategy.ts";
-
-export const SHARED_INSTANCE_ID = "shared";
+import { SHARED_INSTANCE_ID } from "./instance-ids.ts";
+import type { RouteDecision } from "./selector.ts";
 
 export class SharedStrategy extends BaseStrategy {
   readonly mode = "shared" as const;

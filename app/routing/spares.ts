@@ -3,6 +3,7 @@
  * hands an unclaimed spare to a new session; claiming renames nothing, it only takes the id off the spare list
  * and puts a fresh id (`spare-<next>`) on it, which the gateway then starts in the background.
  */
+import { spareId } from "./instance-ids.ts";
 import { isLive } from "./occupancy.ts";
 import type { RoutingStore } from "./store.ts";
 import type { InstanceView } from "./strategy.ts";
@@ -26,7 +27,7 @@ export class SparePool {
    */
   private nextId(): string {
     let id: string;
-    do id = `spare-${this.next++}`;
+    do id = spareId(this.next++);
     while (this.store.lastChangeAtMs(id) !== undefined);
     return id;
   }

@@ -9,7 +9,7 @@ import { ConnectionCaps } from "./connection-caps.ts";
 import { SecretSet } from "./credentials.ts";
 import { checkOrigin } from "./origins.ts";
 import { formatRate, RateLimiter } from "./rate-limit.ts";
-import type { ClientRefusal } from "./refusal.ts";
+import type { Refusal } from "../refusal.ts";
 import { TokenSigner } from "./tokens.ts";
 
 /** What the checks look at. */
@@ -20,7 +20,7 @@ export interface ClientRequest {
   sessionId: string | undefined;
 }
 
-export type AdmissionCheck = (client: ClientRequest) => ClientRefusal | undefined;
+export type AdmissionCheck = (client: ClientRequest) => Refusal | undefined;
 
 export type SecurityConfig = Pick<
   GatewayConfig,
@@ -48,7 +48,7 @@ export class ClientSecurity {
   }
 
   /** The first refusal of the checks, in order; undefined when the client may proceed. */
-  check(client: ClientRequest): ClientRefusal | undefined {
+  check(client: ClientRequest): Refusal | undefined {
     for (const check of this.checks) {
       const refusal = check(client);
       if (refusal) return refusal;
@@ -57,7 +57,7 @@ export class ClientSecurity {
   }
 
   /** 429 with Retry-After when `ip` has used up RATE_LIMIT_PER_IP. */
-  rateLimit(ip: string): ClientRefusal | undefined {
+  rateLimit(ip: string): Refusal | undefined {
     const taken = this.rateLimiter?.take(ip);
     if (!taken || taken.ok) return undefined;
     const rate = formatRate(this.rateLimiter!.rate);

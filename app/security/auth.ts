@@ -3,7 +3,7 @@
  * a Bearer value or a `token, <value>` subprotocol. With neither configured every client is let in.
  */
 import { presentedCredential, SecretSet } from "./credentials.ts";
-import type { ClientRefusal } from "./refusal.ts";
+import type { Refusal } from "../refusal.ts";
 import type { TokenSigner } from "./tokens.ts";
 
 export class ClientAuth {
@@ -21,7 +21,7 @@ export class ClientAuth {
    * Why `request` may not open `sessionId`, if so: 401 for a missing, unknown or expired credential, 403 for a
    * token bound to another session. The messages never echo the credential.
    */
-  check(request: Request, sessionId: string | undefined): ClientRefusal | undefined {
+  check(request: Request, sessionId: string | undefined): Refusal | undefined {
     if (!this.enabled) return undefined;
     const credential = presentedCredential(request);
     if (credential === undefined) {
@@ -38,6 +38,6 @@ export class ClientAuth {
   }
 }
 
-function unauthorized(message: string): ClientRefusal {
+function unauthorized(message: string): Refusal {
   return { status: 401, reason: "unauthorized", message };
 }

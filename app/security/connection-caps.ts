@@ -3,7 +3,7 @@
  * `acquire` hands back a release that works once however many paths call it (session end, an upgrade that
  * never opened), so the count cannot drift. Entries at zero are deleted: memory follows open connections.
  */
-import type { ClientRefusal } from "./refusal.ts";
+import type { Refusal } from "../refusal.ts";
 
 export class ConnectionCaps {
   private readonly counts = new Map<string, number>();
@@ -12,7 +12,7 @@ export class ConnectionCaps {
   constructor(readonly limit: number | undefined) {}
 
   /** Refuses with 429 when `ip` already holds `limit` connections. */
-  check(ip: string): ClientRefusal | undefined {
+  check(ip: string): Refusal | undefined {
     if (this.limit === undefined || this.count(ip) < this.limit) return undefined;
     return {
       status: 429,

@@ -6,6 +6,9 @@ import { afterEach, describe, expect, jest, test } from "bun:test";
 import { TestClient } from "../../test/client.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 import { rawUpgrade } from "../../test/raw-upgrade.ts";
+import { sessionDeps } from "../session/listen.ts";
+import { parseListenQuery } from "../session/query.ts";
+import { Session } from "../session/session.ts";
 import { TokenSigner } from "./tokens.ts";
 
 const KEY = "test-key-0123456789abcdef";
@@ -166,20 +169,26 @@ describe("per-IP limits", () => {
   test("a routed upgrade that never opens releases its per-IP slot at the routing deadline, once", async () => {
     const g = await start({ MAX_CONNECTIONS_PER_IP: "1" });
     const { state } = g.gateway;
-    const release = state.security.connections.acquire("10.1.2.3");
     jest.useFakeTimers();
+    let session: Session;
     try {
-      state.routed("never-opens", "never-opens", "shared", release);
+      const parsed = parseListenQuery(new URLSearchParams("sessionId=never-opens"));
+      if (!parsed.ok) throw new Error(parsed.message);
+      const routed = Session.route(sessionDeps(state), { query: parsed.query, ip: "10.1.2.3" });
+      if (!("session" in routed)) throw new Error(routed.message);
+      session = routed.session;
       jest.advanceTimersByTime(9_000);
       expect(state.security.connections.count("10.1.2.3")).toBe(1);
       jest.advanceTimersByTime(1_001);
       expect(state.security.connections.count("10.1.2.3")).toBe(0);
-      expect(state.upgraded("never-opens")).toBe(false); // a late open is turned away, not counted again
     } finally {
       jest.useRealTimers();
     }
-    release();
+    const closes: number[] = [];
+    session.opened({ send: () => 0, close: (code) => void closes.push(code ?? 0), getBufferedAmount: () => 0 });
+    expect(closes).toEqual([1013]); // a late open is turned away, not counted again
     expect(state.security.connections.size).toBe(0);
+    expect(state.selector.coordinatorView().totalSessions).toBe(0);
   });
 });
 

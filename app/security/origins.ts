@@ -3,7 +3,7 @@
  * and WebSockets are not covered by CORS, so without this any site a user visits could open sessions with the
  * user's network position. Clients that send no Origin (servers, SDKs) are not browsers and are not judged here.
  */
-import type { ClientRefusal } from "./refusal.ts";
+import type { Refusal } from "../refusal.ts";
 
 /** Normalizes one ALLOWED_ORIGINS entry to the form browsers send (`https://host[:port]`), or `*`. */
 export function normalizeOrigin(entry: string): string {
@@ -16,7 +16,7 @@ export function normalizeOrigin(entry: string): string {
 }
 
 /** Refuses a browser upgrade whose Origin is not listed; `allowed` undefined means any origin. */
-export function checkOrigin(allowed: readonly string[] | undefined, request: Request): ClientRefusal | undefined {
+export function checkOrigin(allowed: readonly string[] | undefined, request: Request): Refusal | undefined {
   const origin = request.headers.get("origin");
   if (allowed === undefined || origin === null || allowed.includes("*") || allowed.includes(origin.toLowerCase())) return undefined;
   return { status: 403, reason: "origin_not_allowed", message: "origin not allowed (ALLOWED_ORIGINS)" };
