@@ -10,7 +10,6 @@
 import { Elysia } from "elysia";
 import type { ServerWebSocket } from "bun";
 import type { Lease } from "../../runtime/instance.ts";
-import { plainText } from "../http.ts";
 import { CLOSE, type Metadata } from "../protocol.ts";
 import { type ListenQuery, muxUrl, parseListenQuery, upstreamQuery } from "./query.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
@@ -19,10 +18,16 @@ import { clientIp } from "../security/admission.ts";
 import { upgradeHeaders } from "../security/credentials.ts";
 import type { GatewayState } from "../state.ts";
 import { replenishSpares } from "../lifecycle/upkeep.ts";
+import { handshakeHeaders, openingMetadataFields } from "../deepgram/handshake.ts";
+import { ModelTable } from "../deepgram/models.ts";
+import { type DeepgramOptions, deepgramUpstreamParams, parseDeepgramQuery } from "../deepgram/params.ts";
+import { refusalResponse } from "../deepgram/refusal.ts";
 
 interface Admitted {
   decision: Extract<RouteDecision, { ok: true }>;
   query: ListenQuery;
+  /** Deepgram's live parameters (app/deepgram/params.ts). */
+  deepgram: DeepgramOptions;
   sessionId: string;
   requestId: string;
   startedAtMs: number;
@@ -43,7 +48,8 @@ type Server = { upgrade(request: Request, options: { headers?: HeadersInit; data
 export function listenRoute(state: GatewayState) {
   return new Elysia({ name: "listen" }).onRequest(({ request, server }) => {
     const path = pathOf(request.url);
-    if (path !== "/v1/listen") return;
+    // POST /v1/listen is Deepgram's pre-recorded route (app/deepgram/prerecorded.ts).
+    if (path !== "/v1/listen" || request.method === "POST") return;
     return upgradeListen(state, request, server as unknown as Server);
   });
 }
@@ -63,12 +69,15 @@ function pathOf(url: string): string {
 function upgradeListen(state: GatewayState, request: Request, server: Server): Response {
   const { log } = state;
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return plainText(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
+    return refusalResponse(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
   }
   const url = request.url;
-  const parsed = parseListenQuery(new URLSearchParams(url.slice(url.indexOf("?") + 1 || url.length)));
-  if (!parsed.ok) return plainText(400, parsed.message);
+  const params = new URLSearchParams(url.slice(url.indexOf("?") + 1 || url.length));
+  const parsed = parseListenQuery(params);
+  if (!parsed.ok) return refusalResponse(400, parsed.message);
   const query = parsed.query;
+  const deepgram = parseDeepgramQuery(params, new ModelTable(state.config.models, state.config.transcribeModel));
+  if (!deepgram.ok) return refusalResponse(400, deepgram.message);
   // Per-client checks first: a client that may not connect learns nothing about the gateway's load.
   const ip = clientIp(server, request);
   const denied = state.security.check({ request, ip, sessionId: query.sessionId });
@@ -88,7 +97,7 @@ function upgradeListen(state: GatewayState, request: Request, server: Server): R
   const sessionId = query.sessionId ?? requestId;
   // Counted from here to session end; released once whichever way it ends (an upgrade that never opens too).
   const releaseIp = state.security.connections.acquire(ip);
-  const admitted: Admitted = { decision, query, sessionId, requestId, startedAtMs: performance.now(), releaseIp };
+  const admitted: Admitted = { decision, query, deepgram: deepgram.options, sessionId, requestId, startedAtMs: performance.now(), releaseIp };
   state.routed(requestId, sessionId, decision.instanceId, releaseIp);
   const data: SocketData = {
     open: (ws) => void openSession(state, ws, admitted),
@@ -98,13 +107,14 @@ function upgradeListen(state: GatewayState, request: Request, server: Server): R
   state.events.emit({ type: "routed", instanceId: decision.instanceId, decisionUs });
   replenishSpares(state);
   // Bun runs `open` inside upgrade(), so everything above is done before the session starts.
-  if (!server.upgrade(request, { headers: upgradeHeaders(request), data })) {
+  const headers = { ...upgradeHeaders(request), ...handshakeHeaders(requestId, sessionId, decision.instanceId, state.strategy.mode) };
+  if (!server.upgrade(request, { headers, data })) {
     // Not a valid handshake after all (Bun checks the key and version): undo the routing now.
     if (state.upgraded(requestId)) {
       state.strategy.closed(sessionId, decision.instanceId);
       releaseIp();
     }
-    return plainText(400, "invalid WebSocket handshake");
+    return refusalResponse(400, "invalid WebSocket handshake");
   }
   // The seed's routing line, written once this turn's work (Metadata for a warm session) is done: a
   // synchronous log write was a third of the upgrade's CPU in the connect profile.
@@ -117,7 +127,7 @@ function upgradeListen(state: GatewayState, request: Request, server: Server): R
 /** The socket is open: relay it, acquire the instance, send Metadata, attach the transcriber. */
 async function openSession(state: GatewayState, ws: ServerWebSocket<SocketData>, admitted: Admitted): Promise<void> {
   const { config } = state;
-  const { decision, query, sessionId, requestId, startedAtMs, releaseIp } = admitted;
+  const { decision, query, deepgram, sessionId, requestId, startedAtMs, releaseIp } = admitted;
   const instance = state.registry.get(decision.instanceId);
   if (!state.upgraded(requestId)) return ws.close(CLOSE.tryAgainLater, "upgrade took too long");
   let lease: Lease | undefined;
@@ -148,6 +158,7 @@ async function openSession(state: GatewayState, ws: ServerWebSocket<SocketData>,
     }
     if (relay.closed) return lease.release();
     const metadata: Metadata = {
+      ...openingMetadataFields(Date.now(), query.channels ?? 1),
       type: "Metadata",
       session_id: sessionId,
       request_id: requestId,
@@ -164,7 +175,7 @@ async function openSession(state: GatewayState, ws: ServerWebSocket<SocketData>,
     // queued frames and its Metadata stay as they are.
     for (let attempt = 1; ; attempt++) {
       try {
-        await relay.connect(state.links.attach(lease.containerId, muxUrl(lease.endpoint), upstreamQuery(query, sessionId)));
+        await relay.connect(state.links.attach(lease.containerId, muxUrl(lease.endpoint), `${upstreamQuery(query, sessionId)}&${deepgramUpstreamParams(deepgram, requestId)}`));
         break;
       } catch (error) {
         const failed = lease;
@@ -188,5 +199,5 @@ async function openSession(state: GatewayState, ws: ServerWebSocket<SocketData>,
 
 function refuse(state: GatewayState, reason: string, message: string, retryAfterS?: number, status = 503): Response {
   state.countRejection(reason, status);
-  return plainText(status, message, retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) });
+  return refusalResponse(status, message, retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) });
 }

@@ -1,0 +1,145 @@
+/**
+ * `POST /v1/listen`: Deepgram's pre-recorded transcription. The body (a WAV or Ogg Opus file, or raw audio
+ * with `encoding=linear16`) is sent as a live session would send it, through the same admission, routing,
+ * container and transcriber, paced at PACE_FACTOR times real time, then closed with CloseStream; the finals
+ * and the closing Metadata become Deepgram's batch response (`metadata`, `results.channels[].alternatives[]`).
+ */
+import { Elysia } from "elysia";
+import type { Lease } from "../../runtime/instance.ts";
+import { CLOSE } from "../protocol.ts";
+import { muxUrl, parseListenQuery, upstreamQuery } from "../session/query.ts";
+import { Relay } from "../session/relay.ts";
+import { clientIp } from "../security/admission.ts";
+import type { GatewayState } from "../state.ts";
+import { AudioFileError, type AudioFrames, audioFrames } from "./audio-file.ts";
+import { MemoryClient } from "./memory-client.ts";
+import { ModelTable } from "./models.ts";
+import { type DeepgramOptions, deepgramUpstreamParams, parseDeepgramQuery } from "./params.ts";
+import { batchResponse } from "./batch-response.ts";
+import { refusalResponse } from "./refusal.ts";
+
+/**
+ * Audio goes to the transcriber at most this many times faster than real time: far faster than live, and
+ * slow enough that the transcriber's upstream queue (tens of seconds of audio) never has to drop any.
+ */
+export const PACE_FACTOR = 20;
+/** Beyond the audio's own (paced) duration, how long the transcripts may take before the request fails. */
+const TRANSCRIBE_GRACE_MS = 30_000;
+
+/** The pre-recorded route as an Elysia plugin. */
+export function prerecordedRoute(state: GatewayState) {
+  return new Elysia({ name: "deepgram-prerecorded" }).post("/v1/listen", ({ request, server }) => transcribe(state, request, server), { parse: "none" });
+}
+
+type Server = Parameters<typeof clientIp>[0];
+
+async function transcribe(state: GatewayState, request: Request, server: Server): Promise<Response> {
+  const params = new URL(request.url).searchParams;
+  const parsed = parseListenQuery(params);
+  if (!parsed.ok) return refusalResponse(400, parsed.message);
+  const deepgram = parseDeepgramQuery(params, new ModelTable(state.config.models, state.config.transcribeModel));
+  if (!deepgram.ok) return refusalResponse(400, deepgram.message);
+  const query = parsed.query;
+  const ip = clientIp(server, request);
+  const denied = state.security.check({ request, ip, sessionId: query.sessionId });
+  if (denied) return refuse(state, denied.status, denied.reason, denied.message, denied.retryAfterS);
+  let audio: AudioFrames;
+  try {
+    audio = await audioFrames(new Uint8Array(await request.arrayBuffer()), { encoding: query.encoding, sampleRateHz: query.sample_rate, channels: query.channels });
+  } catch (error) {
+    if (error instanceof AudioFileError) return refusalResponse(400, error.message);
+    throw error;
+  }
+  const refusal = state.admission();
+  if (refusal) return refuse(state, 503, refusal.reason, refusal.message, refusal.retryAfterS);
+  const decision = state.strategy.route({ sessionId: query.sessionId });
+  if (!decision.ok) return refuse(state, decision.reason === "session_required" ? 400 : 503, decision.reason, decision.message, decision.retryAfterS);
+  const containerRefusal = state.containerAdmission(decision.instanceId);
+  if (containerRefusal) return refuse(state, 503, containerRefusal.reason, containerRefusal.message, containerRefusal.retryAfterS);
+
+  const requestId = crypto.randomUUID();
+  const sessionId = query.sessionId ?? requestId;
+  const releaseIp = state.security.connections.acquire(ip);
+  state.routed(requestId, sessionId, decision.instanceId, releaseIp);
+  state.upgraded(requestId); // no handshake to wait for: the session opens now
+  const upstream = `${upstreamQuery({ ...query, encoding: audio.encoding, sample_rate: audio.sampleRateHz, channels: audio.channels }, sessionId)}&${deepgramUpstreamParams(batchOptions(deepgram.options), requestId)}`;
+  const client = await run(state, { instanceId: decision.instanceId, sessionId, upstream, audio, releaseIp });
+  const close = await client.closed;
+  if (close.code !== CLOSE.normal) {
+    const error = client.messages.find((m) => m.type === "Error");
+    return refusalResponse(close.code === CLOSE.tryAgainLater ? 503 : 502, `transcription failed (${close.code}): ${String(error?.message ?? close.reason)}`, { "dg-request-id": requestId });
+  }
+  return Response.json(batchResponse(client.messages, deepgram.options, requestId), { headers: { "dg-request-id": requestId } });
+}
+
+/** A batch request has no use for interims or live events; its finals are what it returns. */
+function batchOptions(options: DeepgramOptions): DeepgramOptions {
+  return { ...options, interimResults: false, vadEvents: false, utteranceEndMs: undefined };
+}
+
+interface Run {
+  instanceId: string;
+  sessionId: string;
+  upstream: string;
+  audio: AudioFrames;
+  releaseIp: () => void;
+}
+
+/** Runs the session to its close; the returned client holds its messages and close. */
+async function run(state: GatewayState, { instanceId, sessionId, upstream, audio, releaseIp }: Run): Promise<MemoryClient> {
+  const instance = state.registry.get(instanceId);
+  const client = new MemoryClient();
+  const openedAtMs = performance.now();
+  let lease: Lease | undefined;
+  const relay = new Relay({
+    client,
+    backpressureLimitBytes: state.config.backpressureLimitBytes,
+    onActivity: () => instance.touch(),
+    onUpstreamLost: () => {
+      if (lease) void instance.suspect(lease.containerId);
+    },
+    onFinish: (code) => {
+      lease?.release();
+      releaseIp();
+      state.strategy.closed(sessionId, instanceId);
+      state.sessionEnded(relay, code, { sessionId, instanceId, openedAtMs });
+    },
+  });
+  state.sessionOpened(relay);
+  try {
+    lease = await instance.acquire();
+    await relay.connect(state.links.attach(lease.containerId, muxUrl(lease.endpoint), upstream));
+  } catch (error) {
+    relay.fail(CLOSE.tryAgainLater, "container_failed", `could not reach a transcriber on ${instanceId}: ${(error as Error).message}`);
+    return client;
+  }
+  lease.onCrash((info) => relay.fail(CLOSE.serviceRestart, "container_stopped", `container ${instanceId} stopped (${info.reason})`));
+  const timeout = setTimeout(
+    () => relay.fail(CLOSE.internalError, "transcriber_unreachable", "the transcripts did not arrive in time"),
+    (audio.durationS * 1000) / PACE_FACTOR + TRANSCRIBE_GRACE_MS,
+  );
+  void client.closed.then(() => clearTimeout(timeout));
+  await send(relay, client, audio);
+  relay.fromClient('{"type":"CloseStream"}');
+  return client;
+}
+
+/** Sends the frames paced at PACE_FACTOR, waiting whenever the relay paused reading (the transcriber is behind). */
+async function send(relay: Relay, client: MemoryClient, audio: AudioFrames): Promise<void> {
+  const bytesPerMs = audio.encoding === "linear16" ? (audio.sampleRateHz * audio.channels * 2) / 1000 : 0;
+  const startedAtMs = performance.now();
+  let audioMs = 0;
+  for (const frame of audio.frames) {
+    if (relay.closed) return;
+    await client.whenReading();
+    relay.fromClient(frame);
+    audioMs += bytesPerMs > 0 ? frame.byteLength / bytesPerMs : 20;
+    const aheadMs = audioMs / PACE_FACTOR - (performance.now() - startedAtMs);
+    if (aheadMs > 1) await Bun.sleep(aheadMs);
+  }
+}
+
+function refuse(state: GatewayState, status: number, reason: string, message: string, retryAfterS?: number): Response {
+  state.countRejection(reason, status);
+  return refusalResponse(status, message, retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) });
+}
