@@ -42,7 +42,8 @@ export class ModelTable {
   resolve(name: string): string | undefined {
     if (Object.hasOwn(this.explicit, name)) return this.explicit[name];
     if ((BACKEND_MODELS as readonly string[]).includes(name)) return name;
-    const family = DEEPGRAM_FAMILIES.find((f) => name === f || name.startsWith(`${f}-`));
+    // A family with optional word variants (`nova-3-medical`, `nova-2-phonecall`), not `nova-9`.
+    const family = DEEPGRAM_FAMILIES.find((f) => name === f || (name.startsWith(`${f}-`) && /^(-[a-z]+)+$/.test(name.slice(f.length))));
     return family ? this.defaultModel : undefined;
   }
 

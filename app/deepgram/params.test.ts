@@ -30,6 +30,7 @@ describe("parseDeepgramQuery", () => {
   });
 
   test("refuses an unknown model, naming it and the accepted names", () => {
+    expect(parse("model=nova-9").ok).toBe(false);
     const parsed = parse("model=flux-9");
     expect(parsed).toEqual({ ok: false, message: expect.stringContaining('model: unknown model "flux-9"') });
     expect(!parsed.ok && parsed.message).toContain("nova-3");

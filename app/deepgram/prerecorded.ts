@@ -52,7 +52,9 @@ async function transcribe(state: GatewayState, request: Request, server: Server)
   }
   const refusal = state.admission();
   if (refusal) return refuse(state, 503, refusal.reason, refusal.message, refusal.retryAfterS);
+  const routeStartedAt = performance.now();
   const decision = state.strategy.route({ sessionId: query.sessionId });
+  const decisionUs = (performance.now() - routeStartedAt) * 1000;
   if (!decision.ok) return refuse(state, decision.reason === "session_required" ? 400 : 503, decision.reason, decision.message, decision.retryAfterS);
   const containerRefusal = state.containerAdmission(decision.instanceId);
   if (containerRefusal) return refuse(state, 503, containerRefusal.reason, containerRefusal.message, containerRefusal.retryAfterS);
@@ -62,6 +64,8 @@ async function transcribe(state: GatewayState, request: Request, server: Server)
   const releaseIp = state.security.connections.acquire(ip);
   state.routed(requestId, sessionId, decision.instanceId, releaseIp);
   state.upgraded(requestId); // no handshake to wait for: the session opens now
+  state.events.emit({ type: "routed", instanceId: decision.instanceId, decisionUs });
+  state.log.info({ sessionId, instance: decision.instanceId, requestId }, `Using dispatcher for sessionId: ${sessionId}, container: ${decision.instanceId}`);
   const upstream = `${upstreamQuery({ ...query, encoding: audio.encoding, sample_rate: audio.sampleRateHz, channels: audio.channels }, sessionId)}&${deepgramUpstreamParams(batchOptions(deepgram.options), requestId)}`;
   const client = await run(state, { instanceId: decision.instanceId, sessionId, upstream, audio, releaseIp });
   const close = await client.closed;
