@@ -5,7 +5,7 @@ const parse = (query: string) => parseListenParams(new URLSearchParams(query));
 
 describe("parseListenParams", () => {
   test("defaults to a 48 kHz mono Opus stream", () => {
-    expect(parse("")).toEqual({ encoding: "opus", sampleRateHz: 48000, channels: 1, language: undefined, sessionId: undefined, interimResults: false, vadEvents: false, utteranceEndMs: undefined, endpointingMs: undefined, model: undefined, requestId: undefined });
+    expect(parse("")).toEqual({ encoding: "opus", sampleRateHz: 48000, channels: 1, language: undefined, sessionId: undefined, interimResults: false, vadEvents: false, utteranceEndMs: undefined, endpointingMs: undefined, model: undefined, requestId: undefined, tags: [], extra: {} });
   });
 
   test("accepts the documented parameters, with session_id or the gateway's sessionId", () => {
@@ -21,6 +21,8 @@ describe("parseListenParams", () => {
       endpointingMs: undefined,
       model: undefined,
       requestId: undefined,
+      tags: [],
+      extra: {},
     });
     expect(parse("session_id=x")).toMatchObject({ sessionId: "x" });
   });
@@ -49,5 +51,6 @@ describe("parseListenParams", () => {
     });
     expect(parse("endpointing=false")).toMatchObject({ endpointingMs: false });
     expect(parse("endpointing=true")).toMatchObject({ endpointingMs: undefined });
+    expect(parse("tag=a&tag=b&extra=team:x&extra=nocolon")).toMatchObject({ tags: ["a", "b"], extra: { team: "x" } });
   });
 });

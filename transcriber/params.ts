@@ -24,10 +24,16 @@ export interface ListenParams {
   model: string | undefined;
   /** request_id: the id the gateway gave the session (Results carry it); undefined: one is made up. */
   requestId: string | undefined;
+  /** tag (repeatable) and extra=key:value (repeatable): echoed in the closing Metadata. */
+  tags: string[];
+  extra: Record<string, string>;
 }
 
 const OPUS_RATES = [8000, 12000, 16000, 24000, 48000];
 const SESSION_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+/** At most this many tags and extras are echoed, each at most this long: they are labels, not payloads. */
+const MAX_ECHOED = 32;
+const MAX_ECHOED_CHARS = 128;
 /** A transcription model's name as OpenAI spells them (`gpt-4o-transcribe`, `whisper-1`). */
 const MODEL = /^[A-Za-z0-9._:-]{1,64}$/;
 /** ISO 639-1/3 code, optionally with a region or script (`en`, `pt-BR`, `zh-Hant`). */
@@ -79,7 +85,13 @@ export function parseListenParams(query: URLSearchParams): ListenParams | { erro
   if (model !== undefined && !MODEL.test(model)) return { error: `model must be a model name, got "${model.slice(0, 32)}"` };
   const requestId = query.get("request_id") || undefined;
   if (requestId !== undefined && !SESSION_ID.test(requestId)) return { error: "request_id must match [A-Za-z0-9._:-]{1,128}" };
-  return { encoding, sampleRateHz, channels, language, sessionId, ...flags, utteranceEndMs, endpointingMs, model, requestId };
+  const tags = query.getAll("tag").slice(0, MAX_ECHOED).map((tag) => tag.slice(0, MAX_ECHOED_CHARS));
+  const extra: Record<string, string> = {};
+  for (const pair of query.getAll("extra").slice(0, MAX_ECHOED)) {
+    const at = pair.indexOf(":");
+    if (at > 0) extra[pair.slice(0, at).slice(0, MAX_ECHOED_CHARS)] = pair.slice(at + 1).slice(0, MAX_ECHOED_CHARS);
+  }
+  return { encoding, sampleRateHz, channels, language, sessionId, ...flags, utteranceEndMs, endpointingMs, model, requestId, tags, extra };
 }
 
 /** The parameter as an integer; NaN (refused by the range checks) when present but not an integer. */

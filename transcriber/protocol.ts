@@ -60,6 +60,10 @@ export interface ClosingMetadata {
   channels: number;
   models: string[];
   model_info: Record<string, { name: string; version: string; arch: string }>;
+  /** The request's `tag` values, when it had any. */
+  tags?: string[];
+  /** The request's `extra` pairs, when it had any. */
+  extra?: Record<string, string>;
 }
 
 /** Client-to-server control messages. */
@@ -127,7 +131,11 @@ export function utteranceEnd(lastWordEndMs: number): UtteranceEndMessage {
 }
 
 /** The closing Metadata of a session. */
-export function closingMetadata(context: ResultsContext, audio: { sha256: string; createdAtMs: number; durationMs: number; channels: number }): ClosingMetadata {
+export function closingMetadata(
+  context: ResultsContext,
+  audio: { sha256: string; createdAtMs: number; durationMs: number; channels: number },
+  echo: { tags?: string[]; extra?: Record<string, string> } = {},
+): ClosingMetadata {
   const uuid = modelUuid(context.modelName);
   return {
     type: "Metadata",
@@ -139,6 +147,8 @@ export function closingMetadata(context: ResultsContext, audio: { sha256: string
     channels: audio.channels,
     models: [uuid],
     model_info: { [uuid]: { name: context.modelName, version: "unknown", arch: context.arch } },
+    ...(echo.tags?.length ? { tags: echo.tags } : {}),
+    ...(echo.extra && Object.keys(echo.extra).length > 0 ? { extra: echo.extra } : {}),
   };
 }
 

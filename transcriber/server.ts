@@ -78,6 +78,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       context: { requestId: params.requestId ?? crypto.randomUUID(), modelName: model, arch: config.backend },
       endpointingMs: params.endpointingMs,
       channels: params.channels,
+      echo: { tags: params.tags, extra: params.extra },
       realtimeSessionMaxMs: config.realtimeSessionMaxMs,
       send: (message: ClientMessage) => peer.send(JSON.stringify(message)),
       close: (code, reason) => peer.close(code, reason),

@@ -265,13 +265,13 @@ describe("Deepgram's optional messages and closing Metadata", () => {
 
   test("CloseStream ends with Deepgram's Metadata: request id, audio duration, channels, sha256 of the audio", async () => {
     const context = { requestId: "r-9", modelName: "whisper-1", arch: "openai" };
-    const { messages, closes, session } = harness({ context, channels: 2 });
+    const { messages, closes, session } = harness({ context, channels: 2, echo: { tags: ["t1"], extra: { k: "v" } } });
     await tick();
     const frame = frameMs(300);
     session.onBinary(frame);
     await session.closeStream();
     const metadata = messages.at(-1) as any;
-    expect(metadata).toMatchObject({ type: "Metadata", transaction_key: "deprecated", request_id: "r-9", duration: 0.3, channels: 2 });
+    expect(metadata).toMatchObject({ type: "Metadata", transaction_key: "deprecated", request_id: "r-9", duration: 0.3, channels: 2, tags: ["t1"], extra: { k: "v" } });
     expect(metadata.sha256).toBe(new Bun.CryptoHasher("sha256").update(frame).digest("hex"));
     expect(Date.parse(metadata.created)).toBeGreaterThan(Date.now() - 60_000);
     expect(Object.values(metadata.model_info)).toEqual([{ name: "whisper-1", version: "unknown", arch: "openai" }]);

@@ -28,6 +28,8 @@ export interface SessionOptions {
   endpointingMs?: number | false;
   /** Channels of the client's audio as declared, for the closing Metadata. */
   channels?: number;
+  /** The request's tag and extra values, echoed in the closing Metadata. */
+  echo?: { tags?: string[]; extra?: Record<string, string> };
   send(message: ClientMessage): void;
   /** Closes the client socket. */
   close(code: number, reason: string): void;
@@ -163,7 +165,7 @@ export class TranscriptionSession {
         createdAtMs: this.#createdAtMs,
         durationMs: this.receivedMs,
         channels: this.#options.channels ?? 1,
-      }),
+      }, this.#options.echo),
     );
     this.dispose();
     this.#options.close(code, reason);

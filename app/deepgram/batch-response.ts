@@ -1,6 +1,6 @@
 /**
- * Deepgram's pre-recorded response from a session's messages: the finals joined into one alternative (their
- * words and a duration-weighted confidence), and the closing Metadata as `metadata`, with the request's tags
+ * Deepgram's pre-recorded response from a session's messages: the finals in audio order joined into one
+ * alternative (their words and a duration-weighted confidence), and the closing Metadata as `metadata`, with the request's tags
  * and extra echoed as Deepgram echoes them.
  */
 import type { DeepgramOptions } from "./params.ts";
@@ -16,13 +16,17 @@ interface Word {
 interface Final {
   type: "Results";
   is_final: boolean;
+  start: number;
   duration: number;
   channel: { alternatives: Array<{ transcript: string; confidence: number; words: Word[] }> };
 }
 
 /** The batch response body for a session that closed normally. */
 export function batchResponse(messages: ReadonlyArray<Record<string, unknown>>, options: DeepgramOptions, requestId: string) {
-  const finals = messages.filter((m): m is Record<string, unknown> & Final => m.type === "Results" && m.is_final === true);
+  // In audio order: a short utterance's final can arrive before a longer, earlier one's.
+  const finals = messages
+    .filter((m): m is Record<string, unknown> & Final => m.type === "Results" && m.is_final === true)
+    .sort((a, b) => a.start - b.start);
   const alternatives = finals.map((f) => f.channel.alternatives[0]!).filter((a) => a.transcript.trim() !== "");
   const closing = [...messages].reverse().find((m) => m.type === "Metadata" && typeof m.duration === "number" && "model_info" in m) ?? {};
   const totalS = finals.reduce((sum, f) => sum + f.duration, 0);

@@ -15,9 +15,9 @@ export interface DeepgramOptions {
   endpointingMs: number | false | undefined;
   /** The backend model (`model` mapped through the table); undefined: TRANSCRIBE_MODEL. */
   model: string | undefined;
-  /** `tag` values, in order (Deepgram echoes them in the pre-recorded metadata). */
+  /** `tag` values, in order (echoed in the closing Metadata and the pre-recorded metadata). */
   tags: string[];
-  /** `extra=key:value` pairs, echoed in the pre-recorded metadata. */
+  /** `extra=key:value` pairs, echoed likewise. */
   extra: Record<string, string>;
 }
 
@@ -106,5 +106,7 @@ export function deepgramUpstreamParams(options: DeepgramOptions, requestId: stri
   if (options.utteranceEndMs !== undefined) params.set("utterance_end_ms", String(options.utteranceEndMs));
   if (options.endpointingMs !== undefined) params.set("endpointing", String(options.endpointingMs));
   if (options.model !== undefined) params.set("model", options.model);
+  for (const tag of options.tags) params.append("tag", tag);
+  for (const [key, value] of Object.entries(options.extra)) params.append("extra", `${key}:${value}`);
   return params;
 }

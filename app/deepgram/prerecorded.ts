@@ -112,6 +112,8 @@ async function run(state: GatewayState, { instanceId, sessionId, upstream, audio
   state.sessionOpened(relay);
   try {
     lease = await instance.acquire();
+    const waitMs = Math.round((performance.now() - openedAtMs) * 10) / 10;
+    state.events.emit({ type: "session_opened", sessionId, instanceId, start: lease.start, waitMs });
     await relay.connect(state.links.attach(lease.containerId, muxUrl(lease.endpoint), upstream));
   } catch (error) {
     relay.fail(CLOSE.tryAgainLater, "container_failed", `could not reach a transcriber on ${instanceId}: ${(error as Error).message}`);
