@@ -58,3 +58,8 @@ export class ModelTable {
 export class ModelTableError extends Error {
   override name = "ModelTableError";
 }
+
+/** The table of a gateway configuration: MODELS over the built-in names, family names to TRANSCRIBE_MODEL. */
+export function modelTableOf(config: { models: Readonly<Record<string, string>>; transcribeModel: string }): ModelTable {
+  return new ModelTable(config.models, config.transcribeModel);
+}

@@ -13,7 +13,7 @@ import { clientIp } from "../security/admission.ts";
 import type { GatewayState } from "../state.ts";
 import { AudioFileError, type AudioFrames, audioFrames } from "./audio-file.ts";
 import { MemoryClient } from "./memory-client.ts";
-import { ModelTable } from "./models.ts";
+import { modelTableOf } from "./models.ts";
 import { type DeepgramOptions, deepgramUpstreamParams, parseDeepgramQuery } from "./params.ts";
 import { batchResponse } from "./batch-response.ts";
 import { refusalResponse } from "./refusal.ts";
@@ -37,7 +37,7 @@ async function transcribe(state: GatewayState, request: Request, server: Server)
   const params = new URL(request.url).searchParams;
   const parsed = parseListenQuery(params);
   if (!parsed.ok) return refusalResponse(400, parsed.message);
-  const deepgram = parseDeepgramQuery(params, new ModelTable(state.config.models, state.config.transcribeModel));
+  const deepgram = parseDeepgramQuery(params, modelTableOf(state.config));
   if (!deepgram.ok) return refusalResponse(400, deepgram.message);
   const query = parsed.query;
   const ip = clientIp(server, request);

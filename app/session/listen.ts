@@ -18,10 +18,7 @@ import { clientIp } from "../security/admission.ts";
 import { upgradeHeaders } from "../security/credentials.ts";
 import type { GatewayState } from "../state.ts";
 import { replenishSpares } from "../lifecycle/upkeep.ts";
-import { handshakeHeaders, openingMetadataFields } from "../deepgram/handshake.ts";
-import { ModelTable } from "../deepgram/models.ts";
-import { type DeepgramOptions, deepgramUpstreamParams, parseDeepgramQuery } from "../deepgram/params.ts";
-import { refusalResponse } from "../deepgram/refusal.ts";
+import { type DeepgramOptions, deepgramUpstreamParams, handshakeHeaders, modelTableOf, openingMetadataFields, parseDeepgramQuery, refusalResponse } from "../deepgram/index.ts";
 
 interface Admitted {
   decision: Extract<RouteDecision, { ok: true }>;
@@ -76,7 +73,7 @@ function upgradeListen(state: GatewayState, request: Request, server: Server): R
   const parsed = parseListenQuery(params);
   if (!parsed.ok) return refusalResponse(400, parsed.message);
   const query = parsed.query;
-  const deepgram = parseDeepgramQuery(params, new ModelTable(state.config.models, state.config.transcribeModel));
+  const deepgram = parseDeepgramQuery(params, modelTableOf(state.config));
   if (!deepgram.ok) return refusalResponse(400, deepgram.message);
   // Per-client checks first: a client that may not connect learns nothing about the gateway's load.
   const ip = clientIp(server, request);
