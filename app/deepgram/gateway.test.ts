@@ -105,6 +105,9 @@ describe("POST /v1/listen (pre-recorded)", () => {
     const brokenWav = await post("", "RIFF\u0000\u0000\u0000\u0000WAVEfmt ");
     expect(brokenWav.status).toBe(400);
     expect(brokenWav.headers.get("dg-error")).toStartWith("cannot read the audio file: truncated");
+    const byUrl = await post("", JSON.stringify({ url: "http://127.0.0.1:9/a.wav" }), { authorization: `Token ${KEY}`, "content-type": "application/json" });
+    expect(byUrl.status).toBe(400);
+    expect(byUrl.headers.get("dg-error")).toStartWith("transcribing a URL is not supported");
     const noKey = await post("", "RIFF", {});
     expect(noKey.status).toBe(401);
     const badModel = await post("model=nova-9000x", "RIFF");

@@ -43,6 +43,9 @@ async function transcribe(state: GatewayState, request: Request, server: Server)
   const ip = clientIp(server, request);
   const denied = state.security.check({ request, ip, sessionId: query.sessionId });
   if (denied) return refuse(state, denied.status, denied.reason, denied.message, denied.retryAfterS);
+  if (request.headers.get("content-type")?.startsWith("application/json")) {
+    return refusalResponse(400, "transcribing a URL is not supported: send the audio file itself as the request body");
+  }
   let audio: AudioFrames;
   try {
     audio = await audioFrames(new Uint8Array(await request.arrayBuffer()), { encoding: query.encoding, sampleRateHz: query.sample_rate, channels: query.channels });

@@ -4,7 +4,7 @@ import { DeepgramClient } from "@deepgram/sdk";
 
 /**
  * Opens `client.listen.v1.connect(plan.connect)` with an API key or an access token, streams the Opus packets
- * `plan.gapMs` apart, optionally sends Finalize and waits for its final, then CloseStream, and resolves with
+ * `plan.gapMs` apart (a KeepAlive halfway), optionally sends Finalize and waits for its final, then CloseStream, and resolves with
  * every message and the close.
  * @param {import("./sdk-live-client.d.mts").LivePlan} plan
  * @returns {Promise<import("./sdk-live-client.d.mts").LiveOutcome>}
@@ -42,7 +42,9 @@ export async function runLive(plan) {
   });
   socket.connect();
   await socket.waitForOpen();
-  for (const packet of plan.packetsBase64) {
+  for (const [i, packet] of plan.packetsBase64.entries()) {
+    // Halfway, a KeepAlive, as clients send during pauses: it must change nothing.
+    if (i === Math.floor(plan.packetsBase64.length / 2)) socket.sendKeepAlive({ type: "KeepAlive" });
     socket.sendMedia(Buffer.from(packet, "base64"));
     await new Promise((resolve) => setTimeout(resolve, plan.gapMs));
   }

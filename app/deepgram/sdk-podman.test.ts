@@ -106,6 +106,8 @@ function checkResults(r: Deepgram.listen.ListenV1Results, requestId: string): vo
 function checkSession(outcome: LiveOutcome, options: { interim: boolean; vad: boolean }): Message[] {
   const messages = outcome.messages as Message[];
   expect(outcome.close.code).toBe(1000);
+  // Every message is one of the SDK's four types: no Error (the KeepAlive was understood).
+  expect(messages.map((m) => m.type).filter((type) => !["Metadata", "Results", "SpeechStarted", "UtteranceEnd"].includes(type))).toEqual([]);
   const first = messages[0] as RoutingMetadata;
   expect(first).toMatchObject({ type: "Metadata", container: "shared", routing: "shared", duration: 0, channels: 1, transaction_key: "deprecated" });
   const requestId = first.request_id;
