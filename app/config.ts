@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { DRIVER_CHOICES, type DriverChoice } from "../runtime/driver-choice.ts";
 import type { ContainerLimits } from "../runtime/hardening.ts";
 import { DEFAULT_TRANSCRIBER_IMAGE } from "../runtime/image.ts";
+import { ModelTableError, parseModels } from "./deepgram/models.ts";
 import { normalizeOrigin } from "./security/origins.ts";
 import { parseRate, type Rate } from "./security/rate-limit.ts";
 
@@ -30,6 +31,8 @@ export interface GatewayConfig {
   openaiApiKey: string | undefined;
   openaiBaseUrl: string | undefined;
   transcribeModel: string;
+  /** MODELS: Deepgram `model` names mapped to transcription models, over the built-in table (app/deepgram/models.ts). */
+  models: Record<string, string>;
   openaiCaFile: string | undefined;
   containerNetwork: "bridge" | "host";
   transcriberBackend: "openai" | "echo";
@@ -246,6 +249,15 @@ function dockerHost(env: Env): string | undefined {
   return raw;
 }
 
+function models(env: Env): Record<string, string> {
+  try {
+    return parseModels(optional(env, "MODELS"));
+  } catch (error) {
+    if (error instanceof ModelTableError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 /** Parses and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const gatewayName = optional(env, "GATEWAY_NAME") ?? "default";
@@ -270,6 +282,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     openaiApiKey: optional(env, "OPENAI_API_KEY"),
     openaiBaseUrl: baseUrl(env),
     transcribeModel: optional(env, "TRANSCRIBE_MODEL") ?? "gpt-4o-transcribe",
+    models: models(env),
     openaiCaFile: caFile(env),
     containerNetwork: oneOf(env, "CONTAINER_NETWORK", ["bridge", "host"], "bridge"),
     transcriberBackend: oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "echo"], "openai"),

@@ -7,6 +7,7 @@ import { readFileSync } from "node:fs";
 import type { ContainerDriver } from "../runtime/driver.ts";
 import { InstanceRegistry } from "../runtime/instances.ts";
 import type { GatewayConfig } from "./config.ts";
+import { deepgramRoutes } from "./deepgram/routes.ts";
 import { demoRoute } from "./demo/route.ts";
 import { type EngineMonitor, watchEngine } from "./lifecycle/engine-monitor.ts";
 import { httpRoutes } from "./http.ts";
@@ -73,7 +74,8 @@ export class Gateway {
       .use(metricsRoute(this.state, this.metrics))
       .use(listenRoute(this.state))
       .use(demoRoute())
-      .use(tokenRoute(this.state));
+      .use(tokenRoute(this.state))
+      .use(deepgramRoutes(this.state));
   }
 
   /** The configuration now: a reload swaps in a new (frozen) object, so read it at use time. */

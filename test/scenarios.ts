@@ -21,7 +21,8 @@ export interface DriverHooks {
 
 type Register = (name: string, fn: () => Promise<void>, timeoutMs?: number) => void;
 
-const QUERY = "encoding=opus&sample_rate=48000&channels=1&language=en";
+/** Interim results and SpeechStarted are off unless asked for (Deepgram's defaults): these scenarios check them. */
+const QUERY = "encoding=opus&sample_rate=48000&channels=1&language=en&interim_results=true&vad_events=true&utterance_end_ms=1000";
 
 /** Speech-like Opus packets: `turns` bursts of `speechMs` at `pitchHz`, each followed by 700 ms of silence. */
 export async function speechPackets(pitchHz: number, turns = 3, speechMs = 900): Promise<Uint8Array[]> {

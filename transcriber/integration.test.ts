@@ -62,7 +62,7 @@ describe("transcriber with the realtime stand-in", () => {
     const url = await startAgainstStandin();
     const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 220, turns: TURNS }));
     const since = standin.sessions().length;
-    const client = TestClient.listen<ClientMessage>(url, "encoding=opus&sample_rate=48000&channels=1&language=en&session_id=it-1");
+    const client = TestClient.listen<ClientMessage>(url, "encoding=opus&sample_rate=48000&channels=1&language=en&session_id=it-1&interim_results=true&vad_events=true&utterance_end_ms=1000");
     await client.stream(packets, 2, { sleepEach: true });
     const finals = (await client.waitFor(isFinal, 2)) as Results[];
     // Each final is followed by its UtteranceEnd in a message of its own.

@@ -3,7 +3,7 @@
  * commits in order, holds them while connecting or while the socket is backed up (bounded), keeps the audio
  * whose transcript is not delivered yet (for replay after a drop), and reports when nothing is outstanding.
  */
-import type { ClientMessage } from "./protocol.ts";
+import type { ClientMessage, ResultsContext } from "./protocol.ts";
 import type { Upstream, UpstreamFactory } from "./realtime.ts";
 import { Outbox } from "./outbox.ts";
 import { ReplayBuffer } from "./replay.ts";
@@ -20,6 +20,13 @@ export interface LinkOptions {
   language?: string;
   /** Session-timeline position of this connection's first sample. */
   offsetMs: number;
+  /** Who the session's Results say produced them. */
+  context?: ResultsContext;
+  /**
+   * Silence (ms) after which the server VAD ends an utterance; `false`: no VAD, finals only on Finalize or
+   * CloseStream; undefined: the upstream's default.
+   */
+  endpointingMs?: number | false;
   emit(message: ClientMessage): void;
   /** The connection ended without `close()` being called. */
   onDrop(link: UpstreamLink, reason: string): void;
@@ -63,7 +70,7 @@ export class UpstreamLink {
   constructor(options: LinkOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.tracker = new TranscriptTracker(options.offsetMs);
+    this.tracker = new TranscriptTracker(options.offsetMs, options.context);
     this.#outbox = new Outbox(options.maxQueueBytes ?? 2_000_000, options.maxBufferedBytes ?? 1_000_000);
     this.#replay = new ReplayBuffer((options.maxReplayMs ?? 60_000) * SAMPLES_PER_MS);
   }
@@ -112,12 +119,15 @@ export class UpstreamLink {
     this.#enqueue({ kind: "audio", pcm });
   }
 
-  /** Commits the buffer if at least 100 ms is uncommitted and it is not just trailing silence; returns whether it did. */
-  commit(): boolean {
+  /**
+   * Commits the buffer if at least 100 ms is uncommitted and it is not just trailing silence; returns whether it
+   * did. `fromFinalize` marks its final as the client's Finalize's.
+   */
+  commit(fromFinalize = false): boolean {
     if (this.state === "closed" || this.tracker.uncommittedMs(this.appendedMs) < MIN_COMMIT_MS) return false;
     if (!this.tracker.worthCommitting) return false;
     if (this.tracker.outstanding === 0) this.#progressAtMs = this.#now();
-    this.tracker.noteManualCommit(this.appendedMs);
+    this.tracker.noteManualCommit(this.appendedMs, fromFinalize);
     this.#enqueue({ kind: "commit" });
     return true;
   }
@@ -158,6 +168,9 @@ export class UpstreamLink {
     this.#progressAtMs = this.openedAtMs;
     this.#watchForStall();
     const language = this.#options.language;
+    const endpointingMs = this.#options.endpointingMs;
+    const turnDetection =
+      endpointingMs === false ? null : { type: "server_vad" as const, ...(endpointingMs === undefined ? {} : { silence_duration_ms: endpointingMs }) };
     this.#upstream!.send({
       type: "session.update",
       session: {
@@ -166,7 +179,7 @@ export class UpstreamLink {
           input: {
             format: { type: "audio/pcm", rate: 24_000 },
             transcription: { model: this.#options.model, ...(language ? { language } : {}) },
-            turn_detection: { type: "server_vad" },
+            turn_detection: turnDetection,
           },
         },
       },

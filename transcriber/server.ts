@@ -68,11 +68,17 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   /** A session talking to `peer`: the same for a plain socket and a mux channel. */
   const startSession = (params: ListenParams, opus: OpusStreamDecoder | undefined, peer: SessionPeer): TranscriptionSession => {
     log.info({ sessionId: params.sessionId, encoding: params.encoding }, "Session opened");
+    const model = params.model ?? config.model;
     return new TranscriptionSession({
       input: audioInput(params, opus),
       connect: connect!,
-      model: config.model,
+      model,
       language: params.language,
+      features: { interimResults: params.interimResults, speechStarted: params.vadEvents, utteranceEnd: params.utteranceEndMs !== undefined },
+      context: { requestId: params.requestId ?? crypto.randomUUID(), modelName: model, arch: config.backend },
+      endpointingMs: params.endpointingMs,
+      channels: params.channels,
+      echo: { tags: params.tags, extra: params.extra },
       realtimeSessionMaxMs: config.realtimeSessionMaxMs,
       send: (message: ClientMessage) => peer.send(JSON.stringify(message)),
       close: (code, reason) => peer.close(code, reason),

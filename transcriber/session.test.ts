@@ -1,9 +1,10 @@
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
 import { encodeOpusPackets, speechLikePcm48k } from "../test/audio.ts";
+import { pollUntil } from "../test/wait.ts";
 import { answerCommits, FakeUpstreams } from "./fake-upstream.ts";
 import { OpusStreamDecoder } from "./opus.ts";
-import type { ClientMessage } from "./protocol.ts";
+import { type ClientMessage, results, speechStarted, utteranceEnd } from "./protocol.ts";
 import { TranscriptionSession, type AudioInput } from "./session.ts";
 
 /** PCM input of `n` ms per frame at 24 kHz, so tests count audio exactly. */
@@ -95,9 +96,9 @@ describe("TranscriptionSession", () => {
     expect(upstreams.last.commits()).toBe(1);
     await tick();
     expect(messages).toEqual([
-      { type: "Results", is_final: false, speech_final: false, start: 0, duration: 0.12, channel: { alternatives: [{ transcript: "partial" }] } },
-      { type: "Results", is_final: true, speech_final: true, start: 0, duration: 0.12, channel: { alternatives: [{ transcript: "1" }] } },
-      { type: "UtteranceEnd", last_word_end: 0.12 },
+      results("partial", 0, 120, false),
+      results("1", 0, 120, true, { speechFinal: false, fromFinalize: true }),
+      utteranceEnd(120),
     ]);
     session.dispose();
   });
@@ -125,7 +126,8 @@ describe("TranscriptionSession", () => {
     connection.emit({ type: "input_audio_buffer.committed", item_id: "a", event_id: "e" });
     connection.emit({ type: "conversation.item.input_audio_transcription.completed", item_id: "a", transcript: "bye", event_id: "e" } as never);
     await tick();
-    expect(messages.at(-2)).toMatchObject({ type: "Results", is_final: true, duration: 0.5 });
+    expect(messages.at(-3)).toMatchObject({ type: "Results", is_final: true, duration: 0.5 });
+    expect(messages.at(-1)).toMatchObject({ type: "Metadata", duration: 0.5 });
     expect(closes).toEqual([{ code: 1000, reason: "stream closed" }]);
     expect(connection.closed).toBe(true);
   });
@@ -155,7 +157,7 @@ describe("TranscriptionSession", () => {
     session.onBinary(frameMs(400));
     second.emit({ type: "input_audio_buffer.speech_started", item_id: "s", audio_start_ms: 100, event_id: "e" });
     expect(first.audioMs() + second.audioMs()).toBe(800);
-    expect(messages.at(-1)).toEqual({ type: "SpeechStarted", timestamp: 0.5 });
+    expect(messages.at(-1)).toEqual(speechStarted(500));
     session.dispose();
   });
 
@@ -180,9 +182,9 @@ describe("TranscriptionSession", () => {
     second.emit({ type: "input_audio_buffer.speech_started", item_id: "c", audio_start_ms: 80, event_id: "e" });
     second.emit({ type: "input_audio_buffer.speech_started", item_id: "d", audio_start_ms: 200, event_id: "e" });
     expect(messages.filter((m) => m.type === "SpeechStarted")).toEqual([
-      { type: "SpeechStarted", timestamp: 0.08 },
-      { type: "SpeechStarted", timestamp: 0.24 },
-      { type: "SpeechStarted", timestamp: 0.36 },
+      speechStarted(80),
+      speechStarted(240),
+      speechStarted(360),
     ]);
     session.dispose();
   });
@@ -216,11 +218,66 @@ describe("TranscriptionSession", () => {
   test("a connection that never opens times out and is retried", async () => {
     const { upstreams, session } = harness({ connectTimeoutMs: 20 }, false);
     session.onBinary(frameMs(160));
-    await tick(40);
+    // The retry follows the 20 ms timeout; on a loaded machine the timer fires late, so wait for it.
+    await pollUntil(() => upstreams.connections.length >= 2, "the retried connection");
     expect(upstreams.connections.length).toBe(2);
     expect(upstreams.connections[0]!.closed).toBe(true);
     upstreams.last.open();
     expect(upstreams.last.audioMs()).toBe(160);
     session.dispose();
+  });
+});
+
+describe("Deepgram's optional messages and closing Metadata", () => {
+  /** One server-VAD turn with a delta and its final, as the upstream reports it. */
+  function turn(connection: FakeUpstreams["last"]): void {
+    connection.emit({ type: "input_audio_buffer.speech_started", item_id: "t", audio_start_ms: 0, event_id: "e" });
+    connection.emit({ type: "input_audio_buffer.speech_stopped", item_id: "t", audio_end_ms: 200, event_id: "e" });
+    connection.emit({ type: "input_audio_buffer.committed", item_id: "t", event_id: "e" });
+    connection.emit({ type: "conversation.item.input_audio_transcription.delta", item_id: "t", delta: "so", event_id: "e" } as never);
+    connection.emit({ type: "conversation.item.input_audio_transcription.completed", item_id: "t", transcript: "so", event_id: "e" } as never);
+  }
+
+  test("without interim_results, vad_events and utterance_end_ms only finals are sent", async () => {
+    const { upstreams, messages, session } = harness({ features: { interimResults: false, speechStarted: false, utteranceEnd: false } });
+    await tick();
+    session.onBinary(frameMs(200));
+    turn(upstreams.last);
+    expect(messages.map((m) => m.type === "Results" ? `Results/${m.is_final}` : m.type)).toEqual(["Results/true"]);
+    session.dispose();
+  });
+
+  test("with all three asked for, SpeechStarted, the interim, the final and UtteranceEnd are sent", async () => {
+    const { upstreams, messages, session } = harness({ features: { interimResults: true, speechStarted: true, utteranceEnd: true } });
+    await tick();
+    session.onBinary(frameMs(200));
+    turn(upstreams.last);
+    expect(messages.map((m) => m.type === "Results" ? `Results/${m.is_final}` : m.type)).toEqual(["SpeechStarted", "Results/false", "Results/true", "UtteranceEnd"]);
+    session.dispose();
+  });
+
+  test("endpointing sets the server VAD's silence, and false turns the VAD off", async () => {
+    for (const [endpointingMs, expected] of [[300, { type: "server_vad", silence_duration_ms: 300 }], [false, null]] as const) {
+      const { upstreams, session } = harness({ endpointingMs });
+      await tick();
+      expect((upstreams.last.sent[0] as any).session.audio.input.turn_detection).toEqual(expected);
+      session.dispose();
+    }
+  });
+
+  test("CloseStream ends with Deepgram's Metadata: request id, audio duration, channels, sha256 of the audio", async () => {
+    const context = { requestId: "r-9", modelName: "whisper-1", arch: "openai" };
+    const { messages, closes, session } = harness({ context, channels: 2, echo: { tags: ["t1"], extra: { k: "v" } } });
+    await tick();
+    const frame = frameMs(300);
+    session.onBinary(frame);
+    await session.closeStream();
+    const metadata = messages.at(-1) as any;
+    expect(metadata).toMatchObject({ type: "Metadata", transaction_key: "deprecated", request_id: "r-9", duration: 0.3, channels: 2, tags: ["t1"], extra: { k: "v" } });
+    expect(metadata.sha256).toBe(new Bun.CryptoHasher("sha256").update(frame).digest("hex"));
+    expect(Date.parse(metadata.created)).toBeGreaterThan(Date.now() - 60_000);
+    expect(Object.values(metadata.model_info)).toEqual([{ name: "whisper-1", version: "unknown", arch: "openai" }]);
+    expect(metadata.models).toEqual(Object.keys(metadata.model_info));
+    expect(closes).toEqual([{ code: 1000, reason: "stream closed" }]);
   });
 });

@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import { UpstreamLink } from "./link.ts";
 import type { DecodedPacket } from "./opus.ts";
-import { errorMessage, parseControl, type ClientMessage } from "./protocol.ts";
+import { type ClientMessage, closingMetadata, DEFAULT_CONTEXT, errorMessage, parseControl, type ResultsContext } from "./protocol.ts";
 import type { UpstreamFactory } from "./realtime.ts";
 import { ReplayDedupe } from "./replay-dedupe.ts";
 
@@ -20,6 +20,16 @@ export interface SessionOptions {
   model: string;
   language?: string;
   realtimeSessionMaxMs: number;
+  /** Which optional messages the client asked for (Deepgram's interim_results, vad_events, utterance_end_ms); default: all. */
+  features?: SessionFeatures;
+  /** Who the Results and the closing Metadata say produced them. */
+  context?: ResultsContext;
+  /** Silence that ends an utterance (ms), or `false` for no endpointing (see LinkOptions). */
+  endpointingMs?: number | false;
+  /** Channels of the client's audio as declared, for the closing Metadata. */
+  channels?: number;
+  /** The request's tag and extra values, echoed in the closing Metadata. */
+  echo?: { tags?: string[]; extra?: Record<string, string> };
   send(message: ClientMessage): void;
   /** Closes the client socket. */
   close(code: number, reason: string): void;
@@ -36,6 +46,15 @@ export interface SessionOptions {
   stallTimeoutMs?: number;
   now?: () => number;
 }
+
+/** The optional messages a session sends. */
+export interface SessionFeatures {
+  interimResults: boolean;
+  speechStarted: boolean;
+  utteranceEnd: boolean;
+}
+
+const ALL_FEATURES: SessionFeatures = { interimResults: true, speechStarted: true, utteranceEnd: true };
 
 /** Audio batched per append event: 80 ms at 24 kHz, a balance of latency and events per second. */
 const BATCH_SAMPLES = 1920;
@@ -64,12 +83,20 @@ export class TranscriptionSession {
   #previousFrameBad = false;
   #lastSpeechStartedS = Number.NEGATIVE_INFINITY;
   readonly #dedupe = new ReplayDedupe();
+  readonly #features: SessionFeatures;
+  readonly #context: ResultsContext;
+  /** Of the audio bytes as the client sent them, for the closing Metadata's sha256. */
+  readonly #audioHash = new Bun.CryptoHasher("sha256");
+  readonly #createdAtMs: number;
   #closing: Promise<void> | undefined;
   #ended = false;
 
   constructor(options: SessionOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
+    this.#features = options.features ?? ALL_FEATURES;
+    this.#context = options.context ?? DEFAULT_CONTEXT;
+    this.#createdAtMs = this.#now();
     this.#current = this.#newLink(0);
     this.#current.connect();
   }
@@ -82,6 +109,7 @@ export class TranscriptionSession {
   /** One binary client frame. */
   onBinary(frame: Uint8Array): void {
     if (this.#closing || this.#ended) return;
+    this.#audioHash.update(frame);
     const decoded = this.#options.input(frame);
     if (decoded.concealed) {
       if (!this.#previousFrameBad && this.#now() - this.#lastBadAudioReportMs >= BAD_AUDIO_REPORT_MS) {
@@ -101,10 +129,10 @@ export class TranscriptionSession {
     else if (control.type === "CloseStream") void this.closeStream();
   }
 
-  /** Commits what is buffered (at least 100 ms); its transcript arrives as a normal final. */
-  finalize(): void {
+  /** Commits what is buffered (at least 100 ms); its transcript arrives as a final marked `from_finalize`. */
+  finalize(fromFinalize = true): void {
     this.#flushBatch();
-    this.#current.commit();
+    this.#current.commit(fromFinalize);
   }
 
   /** Finalizes, waits (bounded) for outstanding transcripts, then closes the client with `code`. */
@@ -122,7 +150,7 @@ export class TranscriptionSession {
   }
 
   async #closeStream(code: number, reason: string): Promise<void> {
-    this.finalize();
+    this.finalize(false);
     const deadline = this.#now() + (this.#options.closeWaitMs ?? 5_000);
     for (;;) {
       const remainingMs = deadline - this.#now();
@@ -131,6 +159,14 @@ export class TranscriptionSession {
       await Promise.all(busy.map((link) => link.drain(remainingMs)));
     }
     if (this.#ended) return;
+    this.#options.send(
+      closingMetadata(this.#context, {
+        sha256: this.#audioHash.digest("hex"),
+        createdAtMs: this.#createdAtMs,
+        durationMs: this.receivedMs,
+        channels: this.#options.channels ?? 1,
+      }, this.#options.echo),
+    );
     this.dispose();
     this.#options.close(code, reason);
   }
@@ -150,7 +186,10 @@ export class TranscriptionSession {
       // Audio replayed after a reconnect starts its speech again: the client heard about it already.
       if (message.timestamp <= this.#lastSpeechStartedS) return;
       this.#lastSpeechStartedS = message.timestamp;
+      if (!this.#features.speechStarted) return;
     }
+    if (message.type === "Results" && !message.is_final && !this.#features.interimResults) return;
+    if (message.type === "UtteranceEnd" && !this.#features.utteranceEnd) return;
     this.#options.send(message);
   }
 
@@ -178,6 +217,8 @@ export class TranscriptionSession {
       model: this.#options.model,
       language: this.#options.language,
       offsetMs,
+      context: this.#context,
+      endpointingMs: this.#options.endpointingMs,
       emit: (message) => this.#emit(message, replaying),
       onDrop: (dropped, reason) => this.#onDrop(dropped, reason),
       connectTimeoutMs: this.#options.connectTimeoutMs,

@@ -1,20 +1,21 @@
 import { describe, expect, test } from "bun:test";
-import { TranscriptTracker } from "./transcripts.ts";
+import { results, speechStarted, utteranceEnd } from "./protocol.ts";
+import { confidenceOf, TranscriptTracker } from "./transcripts.ts";
 
-const alt = (text: string) => ({ alternatives: [{ transcript: text }] });
+const alt = (text: string) => ({ alternatives: [expect.objectContaining({ transcript: text })] });
 
 describe("TranscriptTracker", () => {
   test("maps a server-VAD turn to SpeechStarted, cumulative interim Results, a final and UtteranceEnd", () => {
     const tracker = new TranscriptTracker(0);
     expect(tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "i1", audio_start_ms: 500, event_id: "e" })).toEqual([
-      { type: "SpeechStarted", timestamp: 0.5 },
+      speechStarted(500),
     ]);
     expect(tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "i1", audio_end_ms: 1750, event_id: "e" })).toEqual([]);
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "i1", event_id: "e" });
     expect(tracker.outstanding).toBe(1);
     const d1 = tracker.handle({ type: "conversation.item.input_audio_transcription.delta", item_id: "i1", delta: "hello", event_id: "e" });
     const d2 = tracker.handle({ type: "conversation.item.input_audio_transcription.delta", item_id: "i1", delta: " world", event_id: "e" });
-    expect(d1).toEqual([{ type: "Results", is_final: false, speech_final: false, start: 0.5, duration: 1.25, channel: alt("hello") }]);
+    expect(d1).toEqual([results("hello", 500, 1750, false)]);
     expect(d2[0]).toMatchObject({ is_final: false, channel: alt("hello world") });
     const done = tracker.handle({
       type: "conversation.item.input_audio_transcription.completed",
@@ -24,8 +25,8 @@ describe("TranscriptTracker", () => {
       content_index: 0,
     } as never);
     expect(done).toEqual([
-      { type: "Results", is_final: true, speech_final: true, start: 0.5, duration: 1.25, channel: alt("hello world.") },
-      { type: "UtteranceEnd", last_word_end: 1.75 },
+      results("hello world.", 500, 1750, true),
+      utteranceEnd(1750),
     ]);
     expect(tracker.outstanding).toBe(0);
   });
@@ -33,7 +34,7 @@ describe("TranscriptTracker", () => {
   test("places times on the session timeline with the connection's offset", () => {
     const tracker = new TranscriptTracker(60_000);
     expect(tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "i", audio_start_ms: 100, event_id: "e" })).toEqual([
-      { type: "SpeechStarted", timestamp: 60.1 },
+      speechStarted(60100),
     ]);
   });
 
@@ -81,5 +82,53 @@ describe("trailing silence", () => {
     expect(tracker.worthCommitting).toBe(false);
     tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "b", audio_start_ms: 1500, event_id: "e" });
     expect(tracker.worthCommitting).toBe(true);
+  });
+});
+
+describe("Deepgram shape", () => {
+  test("a final carries channel_index, words spread over its span, confidence and the session's metadata", () => {
+    const context = { requestId: "req-1", modelName: "gpt-4o-transcribe", arch: "openai" };
+    const tracker = new TranscriptTracker(0, context);
+    tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "a", audio_start_ms: 1000, event_id: "e" });
+    tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "a", audio_end_ms: 2000, event_id: "e" });
+    tracker.handle({ type: "input_audio_buffer.committed", item_id: "a", event_id: "e" });
+    const [final] = tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "a", transcript: "Hi, there!", event_id: "e" } as never);
+    expect(final).toMatchObject({
+      type: "Results",
+      channel_index: [0, 1],
+      is_final: true,
+      speech_final: true,
+      from_finalize: false,
+      start: 1,
+      duration: 1,
+      metadata: { request_id: "req-1", model_info: { name: "gpt-4o-transcribe", arch: "openai" } },
+    });
+    // 3 and 6 characters: the first word takes a third of the second.
+    expect((final as any).channel.alternatives[0]).toEqual({
+      transcript: "Hi, there!",
+      confidence: 1,
+      words: [
+        { word: "hi", punctuated_word: "Hi,", start: 1, end: 1.333, confidence: 1 },
+        { word: "there", punctuated_word: "there!", start: 1.333, end: 2, confidence: 1 },
+      ],
+    });
+  });
+
+  test("a final of the client's Finalize is from_finalize and not speech_final; one of CloseStream is neither", () => {
+    const tracker = new TranscriptTracker(0);
+    tracker.noteManualCommit(500, true);
+    tracker.handle({ type: "input_audio_buffer.committed", item_id: "f", event_id: "e" });
+    tracker.noteManualCommit(900, false);
+    tracker.handle({ type: "input_audio_buffer.committed", item_id: "c", event_id: "e" });
+    const [finalize] = tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "f", transcript: "x", event_id: "e" } as never);
+    const [close] = tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "c", transcript: "y", event_id: "e" } as never);
+    expect(finalize).toMatchObject({ is_final: true, from_finalize: true, speech_final: false, start: 0, duration: 0.5 });
+    expect(close).toMatchObject({ is_final: true, from_finalize: false, speech_final: false, start: 0.5, duration: 0.4 });
+  });
+
+  test("confidence comes from token log-probabilities when the upstream sends them", () => {
+    expect(confidenceOf([{ logprob: Math.log(0.5) }, { logprob: Math.log(0.5) }])).toBe(0.5);
+    expect(confidenceOf(undefined)).toBeUndefined();
+    expect(confidenceOf([])).toBeUndefined();
   });
 });

@@ -3,7 +3,7 @@
  * owe a transcript. Upstream audio_*_ms count from that connection's first sample; `offsetMs` places them
  * on the session timeline, which survives reconnects.
  */
-import { errorMessage, results, seconds, type ClientMessage } from "./protocol.ts";
+import { type ClientMessage, DEFAULT_CONTEXT, errorMessage, results, type ResultsContext, speechStarted, utteranceEnd } from "./protocol.ts";
 import type { UpstreamEvent } from "./realtime.ts";
 
 interface Item {
@@ -11,12 +11,15 @@ interface Item {
   endMs?: number;
   text: string;
   committed: boolean;
+  /** Committed by the client's Finalize (not by the VAD, nor by CloseStream). */
+  fromFinalize?: boolean;
 }
 
 /** Our own commits, in order; each becomes the next committed item that VAD did not end. */
 interface ManualSpan {
   startMs: number;
   endMs: number;
+  fromFinalize: boolean;
 }
 
 /** Upstream error codes that mean "commit of an empty buffer": expected after our own Finalize. */
@@ -33,13 +36,16 @@ export class TranscriptTracker {
   /** The server VAD's last word: after `stopped`, what is buffered is trailing silence. */
   #vad: "unknown" | "speech" | "silence" = "unknown";
 
-  constructor(offsetMs: number) {
+  readonly #context: ResultsContext;
+
+  constructor(offsetMs: number, context: ResultsContext = DEFAULT_CONTEXT) {
     this.offsetMs = offsetMs;
+    this.#context = context;
   }
 
-  /** Records a commit we send, covering audio since the last commit up to `endMs`. */
-  noteManualCommit(endMs: number): void {
-    this.#manual.push({ startMs: this.#lastCommitMs, endMs });
+  /** Records a commit we send, covering audio since the last commit up to `endMs`; `fromFinalize` when the client's Finalize asked for it. */
+  noteManualCommit(endMs: number, fromFinalize = false): void {
+    this.#manual.push({ startMs: this.#lastCommitMs, endMs, fromFinalize });
     this.#lastCommitMs = endMs;
   }
 
@@ -80,7 +86,7 @@ export class TranscriptTracker {
         const startMs = Number(e.audio_start_ms) || 0;
         this.#item(itemId).startMs = startMs;
         this.#vad = "speech";
-        return [{ type: "SpeechStarted", timestamp: seconds(this.offsetMs + startMs) }];
+        return [speechStarted(this.offsetMs + startMs)];
       }
       case "input_audio_buffer.speech_stopped": {
         const endMs = Number(e.audio_end_ms) || 0;
@@ -95,6 +101,7 @@ export class TranscriptTracker {
           const span = this.#manual.shift();
           item.startMs ??= span?.startMs ?? this.#lastCommitMs;
           item.endMs = span?.endMs ?? this.#lastCommitMs;
+          item.fromFinalize = span?.fromFinalize ?? false;
         }
         item.committed = true;
         return [];
@@ -108,9 +115,9 @@ export class TranscriptTracker {
         const item = this.#item(itemId);
         this.#items.delete(itemId);
         const transcript = typeof e.transcript === "string" ? e.transcript : item.text;
-        const final = this.#results(item, transcript, true);
+        const final = this.#results(item, transcript, true, confidenceOf(e.logprobs));
         const endMs = this.offsetMs + (item.endMs ?? item.startMs ?? this.#lastCommitMs);
-        return [final, { type: "UtteranceEnd", last_word_end: seconds(endMs) }];
+        return [final, utteranceEnd(endMs)];
       }
       case "conversation.item.input_audio_transcription.failed": {
         this.#items.delete(itemId);
@@ -142,9 +149,28 @@ export class TranscriptTracker {
     return item;
   }
 
-  #results(item: Item, transcript: string, isFinal: boolean): ClientMessage {
+  #results(item: Item, transcript: string, isFinal: boolean, confidence?: number): ClientMessage {
     const startMs = item.startMs ?? this.#lastCommitMs;
     const endMs = item.endMs ?? startMs;
-    return results(transcript, this.offsetMs + startMs, this.offsetMs + endMs, isFinal);
+    // A final the VAD ended is the end of speech; one our commit cut (Finalize, CloseStream) is not.
+    const speechFinal = isFinal && item.fromFinalize === undefined;
+    return results(transcript, this.offsetMs + startMs, this.offsetMs + endMs, isFinal, {
+      speechFinal,
+      fromFinalize: isFinal && item.fromFinalize === true,
+      confidence,
+      context: this.#context,
+    });
   }
+}
+
+/**
+ * Confidence from the token log-probabilities OpenAI attaches when asked (`include` logprobs): the geometric
+ * mean token probability. Undefined when the event carries none, so the builder's default applies.
+ */
+export function confidenceOf(logprobs: unknown): number | undefined {
+  if (!Array.isArray(logprobs) || logprobs.length === 0) return undefined;
+  const values = logprobs.map((entry) => Number((entry as { logprob?: unknown }).logprob)).filter(Number.isFinite);
+  if (values.length === 0) return undefined;
+  const mean = values.reduce((sum, value) => sum + value, 0) / values.length;
+  return Math.round(Math.exp(mean) * 1000) / 1000;
 }

@@ -35,6 +35,8 @@ function listenUrl() {
     sample_rate: String(SAMPLE_RATE),
     channels: "1",
     language: $("language").value.trim() || "en",
+    // Deepgram's default is finals only; the page shows the interim text as it grows.
+    interim_results: "true",
   });
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}/v1/listen?${q}`;
 }

@@ -10,6 +10,17 @@ describe("presentedCredential", () => {
     expect(presentedCredential(request({ authorization: "Basic abc" }))).toBeUndefined();
   });
 
+  test("reads Deepgram's `Token <key>` header, the scheme in any case", () => {
+    expect(presentedCredential(request({ authorization: "Token key-1" }))).toBe("key-1");
+    expect(presentedCredential(request({ authorization: "token key-2" }))).toBe("key-2");
+    expect(presentedCredential(request({ authorization: "BEARER t-3" }))).toBe("t-3");
+    expect(presentedCredential(request({ authorization: "Token" }))).toBeUndefined();
+  });
+
+  test("reads the subprotocol after `bearer`, as Deepgram's browser SDK offers an access token", () => {
+    expect(presentedCredential(request({ "sec-websocket-protocol": "bearer, tok.en, x-deepgram-session-id, 1234" }))).toBe("tok.en");
+  });
+
   test("reads the subprotocol after `token` when there is no Authorization header", () => {
     expect(presentedCredential(request({ "sec-websocket-protocol": "token, abc.def" }))).toBe("abc.def");
     expect(presentedCredential(request({ "sec-websocket-protocol": "json, token,abc" }))).toBe("abc");
@@ -22,6 +33,10 @@ describe("upgradeHeaders", () => {
   test("selects `token` when offered, never the credential", () => {
     expect(upgradeHeaders(request({ "sec-websocket-protocol": "token, secret-value" }))).toEqual({ "sec-websocket-protocol": "token" });
     expect(upgradeHeaders(request({ authorization: "Bearer x" }))).toEqual({});
+  });
+
+  test("selects `bearer` when that is what was offered", () => {
+    expect(upgradeHeaders(request({ "sec-websocket-protocol": "bearer, secret-value, x-deepgram-session-id, 1" }))).toEqual({ "sec-websocket-protocol": "bearer" });
   });
 });
 

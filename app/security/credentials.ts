@@ -1,36 +1,48 @@
 /**
  * Where a client's credential travels, and how secrets are compared. Servers and SDKs send
- * `Authorization: Bearer <value>`; browsers cannot set headers on a WebSocket, so they offer the subprotocols
- * `token, <value>` (as Deepgram's browser clients do) and the upgrade must answer `Sec-WebSocket-Protocol: token`.
+ * `Authorization: Token <key>` (Deepgram's scheme for API keys) or `Authorization: Bearer <value>`; browsers
+ * cannot set headers on a WebSocket, so they offer the subprotocols `token, <value>` or `bearer, <value>` (as
+ * Deepgram's browser SDK does) and the upgrade must answer with the one they named (`Sec-WebSocket-Protocol`).
+ * Either scheme carries either credential (an API key or a token): the value decides what it is.
  */
 import { createHash, timingSafeEqual } from "node:crypto";
 
-/** The subprotocol name that marks the next offered subprotocol as a credential. */
-export const AUTH_SUBPROTOCOL = "token";
+/** The subprotocol names that mark the next offered subprotocol as a credential. */
+export const AUTH_SUBPROTOCOLS = ["token", "bearer"] as const;
+
+/** The authorization schemes a credential may come in, any case (`Token`, `bearer`, ...). */
+const AUTHORIZATION = /^(?:Bearer|Token) +(\S+)\s*$/i;
 
 function offeredSubprotocols(request: Request): string[] {
   const header = request.headers.get("sec-websocket-protocol");
   return header ? header.split(",").map((part) => part.trim()).filter((part) => part !== "") : [];
 }
 
-/** The credential a request presents: the Bearer value, else the subprotocol after `token`; undefined if none. */
+/** Where `token` or `bearer` (any case) is among the offered subprotocols; -1 if neither. */
+function authSubprotocolAt(offered: string[]): number {
+  return offered.findIndex((name) => (AUTH_SUBPROTOCOLS as readonly string[]).includes(name.toLowerCase()));
+}
+
+/**
+ * The credential a request presents: the `Token`/`Bearer` value, else the subprotocol after `token` or
+ * `bearer`; undefined if none.
+ */
 export function presentedCredential(request: Request): string | undefined {
   const authorization = request.headers.get("authorization");
-  if (authorization !== null) {
-    const match = /^Bearer +(\S+)\s*$/i.exec(authorization);
-    return match?.[1];
-  }
+  if (authorization !== null) return AUTHORIZATION.exec(authorization)?.[1];
   const offered = offeredSubprotocols(request);
-  const at = offered.indexOf(AUTH_SUBPROTOCOL);
+  const at = authSubprotocolAt(offered);
   return at >= 0 ? offered[at + 1] : undefined;
 }
 
 /**
  * Headers the 101 must carry: a browser that offered subprotocols fails the connection unless the server
- * selects one of them, so `token` is selected whenever it was offered (never the credential itself).
+ * selects one of them, so `token` or `bearer` is selected, as offered, whenever it was (never the credential).
  */
 export function upgradeHeaders(request: Request): Record<string, string> {
-  return offeredSubprotocols(request).includes(AUTH_SUBPROTOCOL) ? { "sec-websocket-protocol": AUTH_SUBPROTOCOL } : {};
+  const offered = offeredSubprotocols(request);
+  const at = authSubprotocolAt(offered);
+  return at >= 0 ? { "sec-websocket-protocol": offered[at]! } : {};
 }
 
 const sha256 = (text: string): Buffer => createHash("sha256").update(text).digest();

@@ -30,7 +30,7 @@ export function tokenRoute(state: GatewayState) {
       if (limited) return plainText(429, limited.message, { "retry-after": String(limited.retryAfterS) });
       const key = presentedCredential(request);
       if (key === undefined || !security.auth.apiKeys.has(key)) {
-        return plainText(401, "API key required: Authorization: Bearer <API key>", { "www-authenticate": 'Bearer realm="transcribe-edge"' });
+        return plainText(401, "API key required: Authorization: Token <API key> or Bearer <API key>", { "www-authenticate": 'Bearer realm="transcribe-edge"' });
       }
       const minted = signer.mint(body?.sessionId);
       return Response.json(

@@ -25,9 +25,9 @@ export class TokenSigner {
     private readonly nowMs: () => number = Date.now,
   ) {}
 
-  /** A token valid for `ttlMs` from now, bound to `sessionId` when given. */
-  mint(sessionId?: string): { token: string; expiresAtMs: number } {
-    const expiresAtMs = this.nowMs() + this.ttlMs;
+  /** A token valid for `ttlMs` (default: the signer's) from now, bound to `sessionId` when given. */
+  mint(sessionId?: string, ttlMs = this.ttlMs): { token: string; expiresAtMs: number } {
+    const expiresAtMs = this.nowMs() + ttlMs;
     const payload = Buffer.from(JSON.stringify(sessionId === undefined ? { exp: expiresAtMs } : { exp: expiresAtMs, sid: sessionId }));
     const signed = `${PREFIX}.${payload.toString("base64url")}`;
     return { token: `${signed}.${this.sign(signed).toString("base64url")}`, expiresAtMs };

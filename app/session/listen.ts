@@ -10,7 +10,6 @@
  */
 import { Elysia } from "elysia";
 import type { ServerWebSocket } from "bun";
-import { plainText } from "../http.ts";
 import { replenishSpares } from "../lifecycle/upkeep.ts";
 import type { Refusal } from "../refusal.ts";
 import { clientIp } from "../security/admission.ts";
@@ -21,6 +20,7 @@ import type { ClientSocket } from "./relay.ts";
 import { Session, type SessionDeps } from "./session.ts";
 
 /** What a listen socket carries in `ws.data`: the handlers Elysia's Bun adapter calls. */
+import { deepgramUpstreamParams, handshakeHeaders, modelTableOf, openingMetadataFields, parseDeepgramQuery, refusalResponse } from "../deepgram/index.ts";
 interface SocketData {
   open(ws: ServerWebSocket<SocketData>): void;
   message(ws: ServerWebSocket<SocketData>, message: string | Uint8Array): void;
@@ -49,7 +49,8 @@ export function listenRoute(state: GatewayState) {
   const deps = sessionDeps(state);
   return new Elysia({ name: "listen" }).onRequest(({ request, server }) => {
     const path = pathOf(request.url);
-    if (path !== "/v1/listen") return;
+    // POST /v1/listen is Deepgram's pre-recorded route (app/deepgram/prerecorded.ts).
+    if (path !== "/v1/listen" || request.method === "POST") return;
     return upgradeListen(state, deps, request, server as unknown as Server);
   });
 }
@@ -68,17 +69,27 @@ function pathOf(url: string): string {
  */
 function upgradeListen(state: GatewayState, deps: SessionDeps, request: Request, server: Server): Response {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-    return plainText(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
+    return refusalResponse(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
   }
   const url = request.url;
-  const parsed = parseListenQuery(new URLSearchParams(url.slice(url.indexOf("?") + 1 || url.length)));
-  if (!parsed.ok) return plainText(400, parsed.message);
+  const params = new URLSearchParams(url.slice(url.indexOf("?") + 1 || url.length));
+  const parsed = parseListenQuery(params);
+  if (!parsed.ok) return refusalResponse(400, parsed.message);
   const query = parsed.query;
+  const deepgram = parseDeepgramQuery(params, modelTableOf(state.config));
+  if (!deepgram.ok) return refusalResponse(400, deepgram.message);
   // Per-client checks first: a client that may not connect learns nothing about the gateway's load.
   const ip = clientIp(server, request);
   const refusal = state.security.check({ request, ip, sessionId: query.sessionId }) ?? state.admission();
   if (refusal) return refuse(state, refusal);
-  const routed = Session.route(deps, { query, ip });
+  const requestId = crypto.randomUUID();
+  const routed = Session.route(deps, {
+    query,
+    ip,
+    requestId,
+    upstreamParams: deepgramUpstreamParams(deepgram.options, requestId).toString(),
+    metadataFields: () => openingMetadataFields(Date.now(), query.channels ?? 1),
+  });
   if (!("session" in routed)) return refuse(state, routed);
   const { session, decisionUs } = routed;
   const data: SocketData = {
@@ -89,15 +100,16 @@ function upgradeListen(state: GatewayState, deps: SessionDeps, request: Request,
   state.events.emit({ type: "routed", instanceId: session.instanceId, decisionUs });
   replenishSpares(state);
   // Bun runs `open` inside upgrade(), so everything above is done before the session starts.
-  if (!server.upgrade(request, { headers: upgradeHeaders(request), data })) {
+  const headers = { ...upgradeHeaders(request), ...handshakeHeaders(requestId, session.sessionId, session.instanceId, state.selector.mode) };
+  if (!server.upgrade(request, { headers, data })) {
     // Not a valid handshake after all (Bun checks the key and version).
     session.upgradeFailed();
-    return plainText(400, "invalid WebSocket handshake");
+    return refusalResponse(400, "invalid WebSocket handshake");
   }
   // The routing line operators grep for (its wording is part of the log contract), written once this turn's
   // work (Metadata for a warm session) is done: a synchronous log write was a third of the upgrade's CPU in
   // the connect profile.
-  const { sessionId, instanceId, requestId } = session;
+  const { sessionId, instanceId } = session;
   setImmediate(() =>
     state.log.info({ sessionId, instance: instanceId, requestId }, `Using dispatcher for sessionId: ${sessionId}, container: ${instanceId}`),
   );
@@ -107,5 +119,5 @@ function upgradeListen(state: GatewayState, deps: SessionDeps, request: Request,
 function refuse(state: GatewayState, refusal: Refusal): Response {
   state.countRejection(refusal.reason, refusal.status);
   const { status, message, retryAfterS } = refusal;
-  return plainText(status, message, retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) });
+  return refusalResponse(status, message, retryAfterS === undefined ? {} : { "retry-after": String(retryAfterS) });
 }

@@ -10,7 +10,7 @@ import type { Instance, Lease } from "../../runtime/instance.ts";
 import type { InstanceRegistry } from "../../runtime/instances.ts";
 import type { GatewayEvents } from "../events.ts";
 import type { Logger } from "../log.ts";
-import { CLOSE, type Metadata } from "../protocol.ts";
+import { CLOSE, type ErrorCode, type Metadata } from "../protocol.ts";
 import type { Refusal } from "../refusal.ts";
 import type { SessionSelector } from "../routing/selector.ts";
 import type { SessionBook } from "./book.ts";
@@ -52,6 +52,10 @@ export interface SessionRequest {
   query: ListenQuery;
   ip: string;
   requestId?: string;
+  /** More transcriber query parameters (the Deepgram layer's), appended to the upstream query as they are. */
+  upstreamParams?: string;
+  /** More fields for the first Metadata, computed when it is sent (the Deepgram layer's opening fields). */
+  metadataFields?: () => object;
 }
 
 export class Session {
@@ -141,6 +145,11 @@ export class Session {
     if ("relay" in this.state) this.state.relay.fromClient(message);
   }
 
+  /** Ends the session from the gateway's side with an Error and `code` (once its relay is open). */
+  fail(code: number, reason: ErrorCode, message: string): void {
+    if ("relay" in this.state) this.state.relay.fail(code, reason, message);
+  }
+
   /** The client closed its socket. */
   clientClosed(code: number, reason: string): void {
     if ("relay" in this.state) this.state.relay.clientClosed(code, reason);
@@ -168,7 +177,7 @@ export class Session {
         this.sendMetadata(relay, lease);
       }
       try {
-        await relay.connect(this.deps.links.attach(lease.containerId, muxUrl(lease.endpoint), upstreamQuery(this.request.query, this.sessionId)));
+        await relay.connect(this.deps.links.attach(lease.containerId, muxUrl(lease.endpoint), this.upstreamQuery()));
       } catch (error) {
         if (this.state.name !== "leased") return; // finished meanwhile: finish() released the lease
         this.state = { name: "upgraded", relay };
@@ -185,8 +194,14 @@ export class Session {
     }
   }
 
+  private upstreamQuery(): string {
+    const base = upstreamQuery(this.request.query, this.sessionId);
+    return this.request.upstreamParams ? `${base}&${this.request.upstreamParams}` : base;
+  }
+
   private sendMetadata(relay: Relay, lease: Lease): void {
     const metadata: Metadata = {
+      ...this.request.metadataFields?.(),
       type: "Metadata",
       session_id: this.sessionId,
       request_id: this.requestId,

@@ -23,6 +23,8 @@ function listenUrl(options: CliOptions): string {
   url.searchParams.set("sample_rate", "48000");
   url.searchParams.set("channels", "1");
   url.searchParams.set("language", options.language);
+  // Finals only unless asked (Deepgram's default); the live line shows the interim transcript.
+  url.searchParams.set("interim_results", "true");
   return url.toString();
 }
 
