@@ -267,8 +267,10 @@ describe("Deepgram's optional messages and closing Metadata", () => {
 
   test("CloseStream ends with Deepgram's Metadata: request id, audio duration, channels, sha256 of the audio", async () => {
     const context = { requestId: "r-9", modelName: "whisper-1", arch: "openai" };
-    const { messages, closes, session } = harness({ context, channels: 2, echo: { tags: ["t1"], extra: { k: "v" } } });
+    const { upstreams, messages, closes, session } = harness({ context, channels: 2, echo: { tags: ["t1"], extra: { k: "v" } } });
     await tick();
+    // Answered like a server, so CloseStream's flush completes instead of waiting out its 5 s bound.
+    answerCommits(upstreams.last);
     const frame = frameMs(300);
     session.onBinary(frame);
     await session.closeStream();
