@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { GenericContainer, getContainerRuntimeClient, Wait, type WaitStrategy } from "testcontainers";
+import { transcriberEnvOnly } from "../transcriber/env.ts";
 import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED } from "./driver.ts";
 import { pingSocket, type EngineSocket } from "./engine.ts";
@@ -178,11 +179,12 @@ export class PodmanDriver implements ContainerDriver {
       .withHardening(this.limits)
       .withAutoCleanup(false) // no Ryuk: sweep() does its job
       .withStartupTimeout(this.startupTimeoutMs);
+    const env = transcriberEnvOnly(spec.env); // the transcriber's own variables only, never a gateway secret
     let hostPort = CONTAINER_PORT;
     let socketDir: string | undefined;
     if (this.network === "host") {
       hostPort = await freePort();
-      container.withNetworkMode("host").withEnvironment({ ...spec.env, PORT: String(hostPort), HOST: "127.0.0.1" });
+      container.withNetworkMode("host").withEnvironment({ ...env, PORT: String(hostPort), HOST: "127.0.0.1" });
       if (this.socketParentDir !== null) {
         // A host directory for the transcriber's Unix socket: the relay's data path then skips loopback TCP.
         socketDir = makeSocketDir(this.socketParentDir, name);
@@ -192,7 +194,7 @@ export class PodmanDriver implements ContainerDriver {
           .withEnvironment({ LISTEN_SOCKET: `${SOCKET_DIR_IN_CONTAINER}/listen.sock` });
       }
     } else {
-      container.withLoopbackPort(CONTAINER_PORT).withEnvironment({ ...spec.env, PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
+      container.withLoopbackPort(CONTAINER_PORT).withEnvironment({ ...env, PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
     }
     const useTestcontainersWait = this.healthWait === "testcontainers" && this.network === "bridge";
     container.withWaitStrategy(
