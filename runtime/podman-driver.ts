@@ -30,6 +30,13 @@ function makeSocketDir(parent: string, containerName: string): string {
 /** Port the transcriber listens on inside its own network namespace (bridge networking). */
 const CONTAINER_PORT = 8080;
 
+/**
+ * What the engine gives a transcriber between SIGTERM and SIGKILL when something other than this driver stops
+ * it (`podman stop`, an engine or host shutdown). Podman's compat API otherwise records 0: SIGKILL at once,
+ * and the open sessions lose their finals. The transcriber's own drain exits within 5 s (transcriber/main.ts).
+ */
+const ENGINE_STOP_TIMEOUT_SECONDS = 10;
+
 /** How often a broken wait on a container is asked again while the engine API does not answer. */
 const ENGINE_RETRY_MS = 500;
 
@@ -102,6 +109,12 @@ class TranscriberContainer extends GenericContainer {
   withHardening(limits: ContainerLimits): this {
     Object.assign(this.hostConfig, hardenedHostConfig(limits));
     return this.withUser(CONTAINER_USER);
+  }
+
+  /** Seconds between SIGTERM and SIGKILL when the engine stops it (see ENGINE_STOP_TIMEOUT_SECONDS). */
+  withStopTimeout(seconds: number): this {
+    this.createOpts.StopTimeout = seconds;
+    return this;
   }
 
   /** Publishes `port` on 127.0.0.1 with an engine-chosen host port (withExposedPorts binds 0.0.0.0). */
@@ -177,6 +190,7 @@ export class PodmanDriver implements ContainerDriver {
       .withLabels({ [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: this.gatewayName, [LABEL_INSTANCE]: spec.instanceId })
       .withUlimits({ nofile: { soft: 16384, hard: 16384 }, nproc: { soft: 8192, hard: 8192 } })
       .withHardening(this.limits)
+      .withStopTimeout(ENGINE_STOP_TIMEOUT_SECONDS)
       .withAutoCleanup(false) // no Ryuk: sweep() does its job
       .withStartupTimeout(this.startupTimeoutMs);
     const env = transcriberEnvOnly(spec.env); // the transcriber's own variables only, never a gateway secret

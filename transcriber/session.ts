@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import { UpstreamLink } from "./link.ts";
 import type { DecodedPacket } from "./opus.ts";
-import { errorMessage, parseControl, type ClientMessage } from "./protocol.ts";
+import { errorMessage, parseControl, SHUTDOWN, type ClientMessage } from "./protocol.ts";
 import type { UpstreamFactory } from "./realtime.ts";
 import { ReplayDedupe } from "./replay-dedupe.ts";
 
@@ -107,9 +107,18 @@ export class TranscriptionSession {
     this.#current.commit();
   }
 
-  /** Finalizes, waits (bounded) for outstanding transcripts, then closes the client with `code`. */
-  closeStream(code = 1000, reason = "stream closed"): Promise<void> {
-    this.#closing ??= this.#closeStream(code, reason);
+  /** The client's CloseStream: finalizes, waits (bounded) for outstanding transcripts, then closes 1000. */
+  closeStream(): Promise<void> {
+    this.#closing ??= this.#closeStream(1000, "stream closed");
+    return this.#closing;
+  }
+
+  /**
+   * The server is stopping: the same flush as CloseStream, then SHUTDOWN's Error and 1012 (a CloseStream
+   * already under way keeps its 1000: the client asked first).
+   */
+  shutDown(): Promise<void> {
+    this.#closing ??= this.#closeStream(SHUTDOWN.code, SHUTDOWN.reason, SHUTDOWN.notice);
     return this.#closing;
   }
 
@@ -121,7 +130,7 @@ export class TranscriptionSession {
     this.#links.clear();
   }
 
-  async #closeStream(code: number, reason: string): Promise<void> {
+  async #closeStream(code: number, reason: string, notice?: ClientMessage): Promise<void> {
     this.finalize();
     const deadline = this.#now() + (this.#options.closeWaitMs ?? 5_000);
     for (;;) {
@@ -132,6 +141,7 @@ export class TranscriptionSession {
     }
     if (this.#ended) return;
     this.dispose();
+    if (notice) this.#options.send(notice);
     this.#options.close(code, reason);
   }
 

@@ -128,6 +128,9 @@ async function openSession(state: GatewayState, ws: ServerWebSocket<SocketData>,
     onUpstreamLost: () => {
       if (lease) void instance.suspect(lease.containerId);
     },
+    onContainerStopping: () => {
+      if (lease) instance.retire(lease.containerId);
+    },
     onFinish: (code) => {
       lease?.release();
       releaseIp();
