@@ -1,14 +1,14 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GenericContainer, getContainerRuntimeClient, Wait, type WaitStrategy } from "testcontainers";
+import { GenericContainer, getContainerRuntimeClient, type WaitStrategy } from "testcontainers";
 import { transcriberEnvOnly } from "../transcriber/env.ts";
 import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED } from "./driver.ts";
 import { pingSocket, type EngineSocket } from "./engine.ts";
 import { freePort } from "./free-port.ts";
 import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "./hardening.ts";
-import { waitForExit } from "./engine-wait.ts";
+import { EngineWaitError, waitForExit } from "./engine-wait.ts";
 import { waitForHealth } from "./health.ts";
 import { transcriberImage } from "./image.ts";
 
@@ -54,13 +54,6 @@ export interface PodmanDriverOptions {
   startupTimeoutMs?: number;
   /** Seconds the engine gives SIGTERM before SIGKILL on stop. */
   stopTimeoutSeconds?: number;
-  /**
-   * `poll` (default): fetch /health every 10 ms from here. `testcontainers`: Wait.forHttp, kept to compare.
-   * Measured here (Podman 4.3, scratch image, server ready 150 ms after exec, 5 runs each): start() to healthy
-   * ~310 ms with poll vs ~1,180 ms with Wait.forHttp, whose retry interval equals its read timeout (1 s), so
-   * one refused first attempt costs a whole second. Polling also stops at once when the container dies.
-   */
-  healthWait?: "poll" | "testcontainers";
   /** Memory, CPU and process caps per container (runtime/hardening.ts). Default: DEFAULT_LIMITS. */
   limits?: ContainerLimits;
   /**
@@ -78,12 +71,25 @@ interface Started extends RunningContainer {
   waiting: AbortController;
 }
 
+/** The configured image is not on the engine (a `localhost/` image that was never built there). */
+export class ImageMissingError extends Error {
+  override name = "ImageMissingError";
+  constructor(readonly image: string) {
+    super(`no such image: ${image} is not on this engine (build it: npm run build:image)`);
+  }
+}
+
 /** Container names allow [a-zA-Z0-9_.-]; ids are already safe, this only guarantees it. */
 function nameSafe(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]/g, "-").slice(0, 48);
 }
 
-/** testcontainers' wait is replaced by our own poll (see healthWait); this one returns at once. */
+/**
+ * testcontainers' wait is replaced by our own poll of /health (runtime/health.ts), which returns at once.
+ * Measured here (Podman 4.3, scratch image, server ready 150 ms after exec, 5 runs each): start() to healthy
+ * ~310 ms with the poll vs ~1,180 ms with Wait.forHttp, whose retry interval equals its read timeout (1 s), so
+ * one refused first attempt costs a whole second. Polling also stops at once when the container dies.
+ */
 class NoWait implements WaitStrategy {
   private startupTimeoutMs = 15_000;
   async waitUntilReady(): Promise<void> {}
@@ -142,7 +148,6 @@ export class PodmanDriver implements ContainerDriver {
   private readonly image: string;
   private readonly startupTimeoutMs: number;
   private readonly stopTimeoutSeconds: number;
-  private readonly healthWait: "poll" | "testcontainers";
   private readonly limits: ContainerLimits;
   private readonly socketParentDir: string | null;
   private readonly dockerHost: string;
@@ -164,7 +169,6 @@ export class PodmanDriver implements ContainerDriver {
     this.image = options.image ?? transcriberImage();
     this.startupTimeoutMs = options.startupTimeoutMs ?? 15_000;
     this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? 2;
-    this.healthWait = options.healthWait ?? "poll";
     this.limits = options.limits ?? DEFAULT_LIMITS;
     this.socketParentDir =
       options.socketParentDir === undefined ? join(tmpdir(), `transcribe-edge-${process.getuid?.() ?? "user"}`) : options.socketParentDir;
@@ -210,22 +214,17 @@ export class PodmanDriver implements ContainerDriver {
     } else {
       container.withLoopbackPort(CONTAINER_PORT).withEnvironment({ ...env, PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
     }
-    const useTestcontainersWait = this.healthWait === "testcontainers" && this.network === "bridge";
-    container.withWaitStrategy(
-      useTestcontainersWait ? Wait.forHttp("/health", CONTAINER_PORT).forStatusCode(200) : new NoWait(),
-    );
+    container.withWaitStrategy(new NoWait());
 
     try {
       await this.checkLocalImage();
       const running = await container.start();
       const port = this.network === "host" ? hostPort : running.getMappedPort(CONTAINER_PORT);
       const handle = this.track(running.getId(), port);
-      if (!useTestcontainersWait) {
-        await waitForHealth(`http://127.0.0.1:${port}/health`, {
-          timeoutMs: this.startupTimeoutMs,
-          died: handle.exited.then((info) => info.reason),
-        });
-      }
+      await waitForHealth(`http://127.0.0.1:${port}/health`, {
+        timeoutMs: this.startupTimeoutMs,
+        died: handle.exited.then((info) => info.reason),
+      });
       // The transcriber opens its socket before TCP; without it (no write access to the mount) TCP serves.
       if (socketDir && existsSync(join(socketDir, "listen.sock"))) handle.socketPath = join(socketDir, "listen.sock");
       this.creating.delete(handle.id);
@@ -234,8 +233,7 @@ export class PodmanDriver implements ContainerDriver {
       if (createdId) await this.remove(createdId);
       else if (socketDir) rmSync(socketDir, { recursive: true, force: true });
       const message = error instanceof Error ? error.message : String(error);
-      const hint = /no such image|does not exist|pull/i.test(message) ? " (build it: npm run build:image)" : "";
-      throw new Error(`${this.name} driver: instance ${spec.instanceId} (${this.image}) failed to start: ${message}${hint}`);
+      throw new Error(`${this.name} driver: instance ${spec.instanceId} (${this.image}) failed to start: ${message}`, { cause: error });
     }
   }
 
@@ -273,7 +271,7 @@ export class PodmanDriver implements ContainerDriver {
         const signal = exitCode !== null && exitCode > 128 ? ` (signal ${exitCode - 128})` : "";
         return { exitCode, reason: `container exited with code ${exitCode}${signal}` };
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) {
+        if (error instanceof EngineWaitError && error.statusCode === 404) {
           return { exitCode: null, reason: `container vanished: ${error instanceof Error ? error.message : String(error)}` };
         }
         await Bun.sleep(ENGINE_RETRY_MS);
@@ -294,7 +292,7 @@ export class PodmanDriver implements ContainerDriver {
       this.imageSeen = true;
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-      throw new Error(`no such image: ${this.image} is not on this engine`);
+      throw new ImageMissingError(this.image);
     }
   }
 
