@@ -8,7 +8,7 @@ import type { Logger } from "pino";
 import { UpstreamLink } from "./link.ts";
 import type { DecodedPacket } from "./opus.ts";
 import { errorMessage, parseControl, SHUTDOWN, type ClientMessage } from "./protocol.ts";
-import type { UpstreamFactory } from "./realtime.ts";
+import type { UpstreamFactory, UpstreamRefusal } from "./realtime.ts";
 import { ReplayDedupe } from "./replay-dedupe.ts";
 
 /** Turns one binary client frame into 24 kHz mono PCM (Opus decoder or linear16 converter). */
@@ -44,8 +44,6 @@ const SAMPLES_PER_MS = 24;
 const STABLE_CONNECTION_MS = 5_000;
 /** At most one bad_audio Error per this interval, so a broken client is not flooded. */
 const BAD_AUDIO_REPORT_MS = 1_000;
-/** Upstream refusals that retrying cannot fix. */
-const AUTH_REFUSED = /\b(401|403)\b/;
 /** How long a replaced connection may take to deliver its last transcripts. */
 const RETIRE_WAIT_MS = 30_000;
 
@@ -189,7 +187,7 @@ export class TranscriptionSession {
       language: this.#options.language,
       offsetMs,
       emit: (message) => this.#emit(message, replaying),
-      onDrop: (dropped, reason) => this.#onDrop(dropped, reason),
+      onDrop: (dropped, reason, refusal) => this.#onDrop(dropped, reason, refusal),
       connectTimeoutMs: this.#options.connectTimeoutMs,
       stallTimeoutMs: this.#options.stallTimeoutMs,
       now: this.#now,
@@ -217,7 +215,7 @@ export class TranscriptionSession {
     this.#links.delete(link);
   }
 
-  #onDrop(link: UpstreamLink, reason: string): void {
+  #onDrop(link: UpstreamLink, reason: string, refusal?: UpstreamRefusal): void {
     this.#links.delete(link);
     if (this.#ended) return;
     if (link !== this.#current) {
@@ -228,7 +226,7 @@ export class TranscriptionSession {
     this.#failures = stable ? 1 : this.#failures + 1;
     const maxReconnects = this.#options.maxReconnects ?? 5;
     // A refused key will not be accepted on the next try either.
-    if (this.#failures > maxReconnects || AUTH_REFUSED.test(reason)) {
+    if (this.#failures > maxReconnects || refusal?.authRefused) {
       this.#options.log.error({ reason, attempts: this.#failures }, "Realtime upstream failed; giving up");
       this.#options.send(errorMessage("upstream_failed", `transcription upstream failed: ${reason}`));
       this.dispose();
