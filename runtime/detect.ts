@@ -61,5 +61,5 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
 }
 
 function engineDriver(engine: EngineSocket, options: CreateDriverOptions): PodmanDriver {
-  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image, limits: options.limits, socketParentDir: options.socketParentDir });
+  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image, limits: options.limits, socketParentDir: options.socketParentDir, logger: options.logger });
 }

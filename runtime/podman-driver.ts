@@ -11,6 +11,7 @@ import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfi
 import { EngineWaitError, waitForExit } from "./engine-wait.ts";
 import { waitForHealth } from "./health.ts";
 import { transcriberImage } from "./image.ts";
+import { type RuntimeLogger, silentLogger } from "./logger.ts";
 
 /** Where the socket directory is mounted inside the container (host networking). */
 const SOCKET_DIR_IN_CONTAINER = "/run/transcribe-edge";
@@ -37,8 +38,11 @@ const CONTAINER_PORT = 8080;
  */
 const ENGINE_STOP_TIMEOUT_SECONDS = 10;
 
-/** How often a broken wait on a container is asked again while the engine API does not answer. */
+/** How often a broken wait on a container (or a refused removal) is asked again while the engine API does not answer. */
 const ENGINE_RETRY_MS = 500;
+
+/** Removal attempts before a container is left to the next start's sweep (about 5 s of engine restart). */
+const REMOVE_ATTEMPTS = 10;
 
 export type ContainerNetwork = "host" | "bridge";
 
@@ -62,6 +66,8 @@ export interface PodmanDriverOptions {
    * path as the host (TRANSCRIBER_SOCKET_DIR). Default: a private directory under the system temp dir.
    */
   socketParentDir?: string | null;
+  /** Where a container that could not be removed is reported. Default: silent. */
+  logger?: RuntimeLogger;
 }
 
 interface Started extends RunningContainer {
@@ -152,6 +158,7 @@ export class PodmanDriver implements ContainerDriver {
   private readonly socketParentDir: string | null;
   private readonly dockerHost: string;
   private readonly engine: EngineSocket;
+  private readonly logger: RuntimeLogger;
   /** The image was found once; a local image is not checked again. */
   private imageSeen = false;
   private readonly started = new Map<string, Started>();
@@ -170,6 +177,7 @@ export class PodmanDriver implements ContainerDriver {
     this.startupTimeoutMs = options.startupTimeoutMs ?? 15_000;
     this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? 2;
     this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.logger = options.logger ?? silentLogger;
     this.socketParentDir =
       options.socketParentDir === undefined ? join(tmpdir(), `transcribe-edge-${process.getuid?.() ?? "user"}`) : options.socketParentDir;
     // testcontainers resolves its engine once per process, from the environment.
@@ -315,7 +323,17 @@ export class PodmanDriver implements ContainerDriver {
     const client = await getContainerRuntimeClient();
     const container = client.container.getById(id);
     await container.stop({ t: this.stopTimeoutSeconds }).catch(() => undefined);
-    await container.remove({ force: true, v: true }).catch(() => undefined);
+    // Stopped is not removed: a refused removal (a connection broken by an engine restart, a concurrent one
+    // still running) is asked again until the engine says the container is gone, so none stays `Exited`.
+    for (let attempt = 1; ; attempt++) {
+      const error = await container.remove({ force: true, v: true }).then(() => undefined, (e: unknown) => e);
+      if (error === undefined || (error as { statusCode?: number }).statusCode === 404) break;
+      if (attempt === REMOVE_ATTEMPTS) {
+        this.logger.warn({ container: id, error: String(error) }, "container could not be removed; the next start's sweep removes it");
+        break;
+      }
+      await Bun.sleep(ENGINE_RETRY_MS);
+    }
     handle?.waiting.abort(); // usually answered already; a wait the engine never answered must not linger
     this.creating.delete(id);
     const socketDir = this.socketDirs.get(id);
