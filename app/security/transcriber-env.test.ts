@@ -4,12 +4,17 @@
  * environment is read back (the child's /proc/PID/environ; the container's `podman inspect`).
  */
 import { beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { ensureImage } from "../../runtime/image-build.ts";
 import { engine, engineTest } from "../../test/engine.ts";
 import { podman } from "../../test/podman.ts";
 import { pollUntil } from "../../test/wait.ts";
+import { isTranscriberVariable } from "../../transcriber/env.ts";
+import { loadConfig } from "../config.ts";
 import { type GatewayProcess, spawnGateway } from "../faults/gateway-process.ts";
+import { transcriberEnv } from "../gateway.ts";
 
 const SECRETS = {
   ADMIN_TOKEN: `admin-${crypto.randomUUID()}`,
@@ -51,6 +56,14 @@ function expectNoSecret(entries: string[]): void {
 }
 
 describe("the gateway's secrets stay out of transcribers", () => {
+  test("everything the gateway hands a transcriber is on the transcriber's allowlist, so no setting is dropped on the way", () => {
+    const caFile = join(mkdtempSync(join(tmpdir(), "te-ca-")), "ca.pem");
+    writeFileSync(caFile, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
+    const env = transcriberEnv(loadConfig({ ...SECRETS, OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: "https://127.0.0.1:9/v1", OPENAI_CA_FILE: caFile }));
+    expect(Object.keys(env).sort()).toEqual(["LOG_LEVEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_CA_PEM", "TRANSCRIBER_BACKEND", "TRANSCRIBE_MODEL"]);
+    expect(Object.keys(env).filter((name) => !isTranscriberVariable(name))).toEqual([]);
+  });
+
   test("process driver: the child's /proc/PID/environ holds none of them", async () => {
     const { gw, containerId } = await gatewayWithOneInstance("process");
     try {
