@@ -234,6 +234,17 @@ describe("relay", () => {
     expect(client.closed?.code).toBe(1001);
   });
 
+  test("a drain while the transcriber is still being reached sends CloseStream after the audio queued before it", async () => {
+    const upstream = upstreamServer(() => {});
+    const client = new FakeClient();
+    const { relay } = relayWith(client);
+    relay.fromClient(new Uint8Array([1]));
+    relay.drain();
+    await relay.connect(upstream.attach);
+    await pollUntil(() => upstream.received.length === 2);
+    expect(upstream.received).toEqual([new Uint8Array([1]), '{"type":"CloseStream"}']);
+  });
+
   test("a refused connection rejects and leaves the session open for another attempt", async () => {
     const client = new FakeClient();
     const { relay, finishes } = relayWith(client);

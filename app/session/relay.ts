@@ -100,8 +100,12 @@ export class Relay {
    * and then Error `gateway_shutdown` and 1001, not the 1000 that only its own CloseStream earns.
    */
   drain(): void {
+    if (this.finished) return;
     this.closeAskedBy ??= "gateway";
-    this.upstream?.send('{"type":"CloseStream"}');
+    const closeStream = '{"type":"CloseStream"}';
+    // Still connecting: it goes after the audio already queued, so the transcriber flushes that too.
+    if (this.upstream) this.upstream.send(closeStream);
+    else this.queue.push(closeStream);
   }
 
   /** Sends a message straight to the client (Metadata). */
