@@ -16,6 +16,11 @@ describe("end to end (podman driver)", () => {
       if (!id) throw new Error(`${instanceId} has no container`);
       await podman("kill", "--signal", "KILL", id);
     },
+    async stopInstance(ctx, instanceId) {
+      const id = ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId;
+      if (!id) throw new Error(`${instanceId} has no container`);
+      await podman("stop", id);
+    },
     async leftovers(ctx) {
       return (await containersOf(ctx.gateway.gateway.config.gatewayName)).length;
     },

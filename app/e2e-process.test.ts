@@ -16,6 +16,11 @@ describe("end to end (process driver)", () => {
       pids.add(pid);
       process.kill(pid, "SIGKILL");
     },
+    async stopInstance(ctx, instanceId) {
+      const pid = instancePid(ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId);
+      pids.add(pid);
+      process.kill(pid, "SIGTERM");
+    },
     async leftovers(ctx) {
       for (const instance of ctx.gateway.gateway.state.registry.list()) {
         const id = instance.snapshot().containerId;

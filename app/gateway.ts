@@ -116,8 +116,9 @@ export class Gateway {
   }
 
   /**
-   * Refuses new sessions at once (readyz 503), asks every open session to flush (CloseStream), waits up to
-   * DRAIN_TIMEOUT for them to end, closes the rest with 1001, then stops every container.
+   * Refuses new sessions at once (readyz 503), asks every open session to flush (Relay.drain: finals, then
+   * Error gateway_shutdown and 1001), waits up to DRAIN_TIMEOUT for them to end, closes the rest with 1001,
+   * then stops every container.
    */
   async shutdown(): Promise<void> {
     const state = this.state;
@@ -126,7 +127,7 @@ export class Gateway {
     this.upkeepStop?.();
     this.engineMonitor?.stop();
     this.recoveryStop?.();
-    for (const relay of state.relays) relay.sendUpstream('{"type":"CloseStream"}');
+    for (const relay of state.relays) relay.drain();
     const deadline = Date.now() + this.config.drainTimeoutMs;
     while (state.relays.size > 0 && Date.now() < deadline) await Bun.sleep(20);
     for (const relay of [...state.relays]) relay.fail(CLOSE.goingAway, "gateway_shutdown", "gateway is shutting down");

@@ -153,7 +153,8 @@ describe("gateway image under the Quadlet unit's podman run arguments", () => {
     const seconds = (performance.now() - started) / 1000;
     console.log(`[deploy] ExecStop returned after ${seconds.toFixed(2)} s`);
     const closed = await client.closed;
-    expect(closed.code).toBe(1000);
+    expect(closed.code).toBe(1001); // the gateway went away: 1000 would tell the client it had finished
+    expect(client.ofType("Error").map((m) => m.code)).toEqual(["gateway_shutdown"]);
     expect(finals(client)).toHaveLength(1);
     expect(await podman("ps", "-a", "--filter", `name=^${name}$`, "--format", "{{.Names}}")).toBe("");
     expect(await containersOf(gatewayName)).toEqual([]);

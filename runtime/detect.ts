@@ -71,5 +71,5 @@ export function driverCandidates(options: Pick<CreateDriverOptions, "candidates"
 }
 
 function engineDriver(engine: EngineSocket, options: CreateDriverOptions): PodmanDriver {
-  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image, limits: options.limits, socketParentDir: options.socketParentDir });
+  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image, limits: options.limits, socketParentDir: options.socketParentDir, logger: options.logger });
 }

@@ -14,7 +14,10 @@ export type DriverName = "podman" | "docker" | "process";
 /** What to start. `instanceId` is already safe (e.g. `pool-3`, `session-<hash>`): never raw user input. */
 export interface ContainerSpec {
   instanceId: string;
-  /** Environment for the transcriber (PORT is chosen by the driver and added to it). */
+  /**
+   * Environment for the transcriber (PORT is chosen by the driver and added to it). Drivers pass only the
+   * names transcriber/env.ts allows, so nothing else the gateway holds can reach a container.
+   */
   env: Record<string, string>;
 }
 

@@ -26,7 +26,15 @@ export class EngineWaitError extends Error {
 export async function waitForExit(engine: EngineSocket, id: string, signal?: AbortSignal): Promise<number | null> {
   if (engine.name !== "podman") {
     const client = await getContainerRuntimeClient();
-    const result = (await client.container.getById(id).wait()) as { StatusCode?: number };
+    let result: { StatusCode?: number };
+    try {
+      result = (await client.container.getById(id).wait()) as { StatusCode?: number };
+    } catch (error) {
+      // dockerode's answer errors carry the engine's status; transport errors (no status) pass as they are.
+      const statusCode = (error as { statusCode?: unknown }).statusCode;
+      if (typeof statusCode !== "number") throw error;
+      throw new EngineWaitError(`engine wait for ${id} answered ${statusCode}: ${(error as Error).message}`, statusCode);
+    }
     return typeof result.StatusCode === "number" ? result.StatusCode : null;
   }
   const query = `condition=stopped&condition=exited&interval=${LIBPOD_WAIT_INTERVAL}`;

@@ -153,4 +153,21 @@ describe("Instance", () => {
     expect(snapshot.endpoint).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(snapshot.containerId).toMatch(/^fake-/);
   });
+  test("a container that announced its shutdown takes no session; the next one waits for its exit and wakes a fresh one, not counted as a failure", async () => {
+    const { instance, driver } = setup();
+    const first = await instance.acquire();
+    first.release();
+    instance.retire(first.containerId);
+    expect(instance.stateName).toBe("stopping");
+    const next = instance.acquire();
+    await Bun.sleep(20);
+    expect(driver.starts).toHaveLength(1); // nothing new while the old one still runs
+    driver.crash(first.containerId, { exitCode: 0, reason: "container exited with code 0" });
+    const lease = await next;
+    expect(lease.start).toBe("wake");
+    expect(lease.containerId).not.toBe(first.containerId);
+    expect(instance.snapshot()).toMatchObject({ state: "running", startFailures: 0, lastError: null });
+    instance.retire("not-its-container"); // a stale notice changes nothing
+    expect(instance.stateName).toBe("running");
+  });
 });

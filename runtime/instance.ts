@@ -47,6 +47,9 @@ export interface InstanceSnapshot {
   nextStartAt: string | null;
 }
 
+/** How long a container that announced its shutdown gets to exit before the driver stops it. */
+const RETIRE_WAIT_MS = 10_000;
+
 /** A run of crashes right after healthy starts would otherwise loop inside one acquire(). */
 const MAX_START_ATTEMPTS = 3;
 
@@ -185,6 +188,26 @@ export class Instance {
       await this.driver.stop(container).catch(() => undefined);
     })().finally(() => (this.suspicion = undefined));
     return this.suspicion;
+  }
+
+  /**
+   * The container said it is shutting down (a session ended with 1012: `podman stop`, an eviction). It takes
+   * no new session: the instance is `stopping` until the container has exited (its drain is bounded; past
+   * RETIRE_WAIT_MS the driver stops it), and the next session starts a fresh one. Not a failed start.
+   */
+  retire(containerId: string): void {
+    const state = this.state;
+    if (state.name !== "running" || state.container.id !== containerId) return;
+    const container = state.container;
+    const done = Promise.race([container.exited, Bun.sleep(RETIRE_WAIT_MS)])
+      .then(() => this.driver.stop(container)) // removes it; a no-op when the engine already saw it go
+      .catch(() => undefined);
+    this.state = { name: "stopping", done };
+    this.startedAt = undefined;
+    void done.then(() => {
+      if (this.state.name === "stopping" && this.state.done === done) this.state = { name: "sleeping" };
+      this.logger.info({ instance: this.id, container: container.id, reason: "shut down from outside" }, "Transcriber container stopped");
+    });
   }
 
   /** Milliseconds until a start may be tried again after failed starts; 0 when one may be tried now. */

@@ -4,7 +4,7 @@ import { LABEL_GATEWAY, LABEL_MANAGED } from "./driver.ts";
 import { findEngine, type EngineSocket } from "./engine.ts";
 import { ensureImage } from "./image-build.ts";
 import { transcriberImage } from "./image.ts";
-import { PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
+import { ImageMissingError, PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
 
 const engine = await findEngine(process.env, 1_000);
 const skipReason = engine ? undefined : "no container engine answered (start one with scripts/engine-setup.sh)";
@@ -81,3 +81,15 @@ engineTest("host networking serves over a Unix socket in its own directory, or o
     }
   }
 }, 60_000);
+
+engineTest("a localhost/ image that is not on the engine fails at once with ImageMissingError (as the cause), naming the image and how to build it", async () => {
+  const image = `localhost/te-never-built-${crypto.randomUUID().slice(0, 8)}:none`;
+  const driver = new PodmanDriver({ engine: engine!, gatewayName: `noimg-${crypto.randomUUID().slice(0, 6)}`, image });
+  const t0 = performance.now();
+  const error = await driver.start({ instanceId: "probe", env: { TRANSCRIBER_BACKEND: "echo" } }).then(() => undefined, (e: Error) => e);
+  await driver.close();
+  expect(error?.cause).toBeInstanceOf(ImageMissingError);
+  expect((error?.cause as ImageMissingError).image).toBe(image);
+  expect(error?.message).toContain(`${image} is not on this engine (build it: npm run build:image)`);
+  expect(performance.now() - t0).toBeLessThan(2000); // no pull attempted
+});

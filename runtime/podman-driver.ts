@@ -1,15 +1,17 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { GenericContainer, getContainerRuntimeClient, Wait, type WaitStrategy } from "testcontainers";
+import { GenericContainer, getContainerRuntimeClient, type WaitStrategy } from "testcontainers";
+import { transcriberEnvOnly } from "../transcriber/env.ts";
 import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED } from "./driver.ts";
 import { pingSocket, type EngineSocket } from "./engine.ts";
 import { freePort } from "./free-port.ts";
 import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "./hardening.ts";
-import { waitForExit } from "./engine-wait.ts";
+import { EngineWaitError, waitForExit } from "./engine-wait.ts";
 import { waitForHealth } from "./health.ts";
 import { transcriberImage } from "./image.ts";
+import { type RuntimeLogger, silentLogger } from "./logger.ts";
 
 /** Where the socket directory is mounted inside the container (host networking). */
 const SOCKET_DIR_IN_CONTAINER = "/run/transcribe-edge";
@@ -29,8 +31,18 @@ function makeSocketDir(parent: string, containerName: string): string {
 /** Port the transcriber listens on inside its own network namespace (bridge networking). */
 const CONTAINER_PORT = 8080;
 
-/** How often a broken wait on a container is asked again while the engine API does not answer. */
+/**
+ * What the engine gives a transcriber between SIGTERM and SIGKILL when something other than this driver stops
+ * it (`podman stop`, an engine or host shutdown). Podman's compat API otherwise records 0: SIGKILL at once,
+ * and the open sessions lose their finals. The transcriber's own drain exits within 5 s (transcriber/main.ts).
+ */
+const ENGINE_STOP_TIMEOUT_SECONDS = 10;
+
+/** How often a broken wait on a container (or a refused removal) is asked again while the engine API does not answer. */
 const ENGINE_RETRY_MS = 500;
+
+/** Removal attempts before a container is left to the next start's sweep (about 5 s of engine restart). */
+const REMOVE_ATTEMPTS = 10;
 
 export type ContainerNetwork = "host" | "bridge";
 
@@ -46,13 +58,6 @@ export interface PodmanDriverOptions {
   startupTimeoutMs?: number;
   /** Seconds the engine gives SIGTERM before SIGKILL on stop. */
   stopTimeoutSeconds?: number;
-  /**
-   * `poll` (default): fetch /health every 10 ms from here. `testcontainers`: Wait.forHttp, kept to compare.
-   * Measured here (Podman 4.3, scratch image, server ready 150 ms after exec, 5 runs each): start() to healthy
-   * ~310 ms with poll vs ~1,180 ms with Wait.forHttp, whose retry interval equals its read timeout (1 s), so
-   * one refused first attempt costs a whole second. Polling also stops at once when the container dies.
-   */
-  healthWait?: "poll" | "testcontainers";
   /** Memory, CPU and process caps per container (runtime/hardening.ts). Default: DEFAULT_LIMITS. */
   limits?: ContainerLimits;
   /**
@@ -61,6 +66,8 @@ export interface PodmanDriverOptions {
    * path as the host (TRANSCRIBER_SOCKET_DIR). Default: a private directory under the system temp dir.
    */
   socketParentDir?: string | null;
+  /** Where a container that could not be removed is reported. Default: silent. */
+  logger?: RuntimeLogger;
 }
 
 interface Started extends RunningContainer {
@@ -70,12 +77,25 @@ interface Started extends RunningContainer {
   waiting: AbortController;
 }
 
+/** The configured image is not on the engine (a `localhost/` image that was never built there). */
+export class ImageMissingError extends Error {
+  override name = "ImageMissingError";
+  constructor(readonly image: string) {
+    super(`no such image: ${image} is not on this engine (build it: npm run build:image)`);
+  }
+}
+
 /** Container names allow [a-zA-Z0-9_.-]; ids are already safe, this only guarantees it. */
 function nameSafe(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]/g, "-").slice(0, 48);
 }
 
-/** testcontainers' wait is replaced by our own poll (see healthWait); this one returns at once. */
+/**
+ * testcontainers' wait is replaced by our own poll of /health (runtime/health.ts), which returns at once.
+ * Measured here (Podman 4.3, scratch image, server ready 150 ms after exec, 5 runs each): start() to healthy
+ * ~310 ms with the poll vs ~1,180 ms with Wait.forHttp, whose retry interval equals its read timeout (1 s), so
+ * one refused first attempt costs a whole second. Polling also stops at once when the container dies.
+ */
 class NoWait implements WaitStrategy {
   private startupTimeoutMs = 15_000;
   async waitUntilReady(): Promise<void> {}
@@ -103,6 +123,12 @@ class TranscriberContainer extends GenericContainer {
     return this.withUser(CONTAINER_USER);
   }
 
+  /** Seconds between SIGTERM and SIGKILL when the engine stops it (see ENGINE_STOP_TIMEOUT_SECONDS). */
+  withStopTimeout(seconds: number): this {
+    this.createOpts.StopTimeout = seconds;
+    return this;
+  }
+
   /** Publishes `port` on 127.0.0.1 with an engine-chosen host port (withExposedPorts binds 0.0.0.0). */
   withLoopbackPort(port: number): this {
     this.exposedPorts = [...this.exposedPorts, port];
@@ -128,11 +154,11 @@ export class PodmanDriver implements ContainerDriver {
   private readonly image: string;
   private readonly startupTimeoutMs: number;
   private readonly stopTimeoutSeconds: number;
-  private readonly healthWait: "poll" | "testcontainers";
   private readonly limits: ContainerLimits;
   private readonly socketParentDir: string | null;
   private readonly dockerHost: string;
   private readonly engine: EngineSocket;
+  private readonly logger: RuntimeLogger;
   /** The image was found once; a local image is not checked again. */
   private imageSeen = false;
   private readonly started = new Map<string, Started>();
@@ -150,8 +176,8 @@ export class PodmanDriver implements ContainerDriver {
     this.image = options.image ?? transcriberImage();
     this.startupTimeoutMs = options.startupTimeoutMs ?? 15_000;
     this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? 2;
-    this.healthWait = options.healthWait ?? "poll";
     this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.logger = options.logger ?? silentLogger;
     this.socketParentDir =
       options.socketParentDir === undefined ? join(tmpdir(), `transcribe-edge-${process.getuid?.() ?? "user"}`) : options.socketParentDir;
     // testcontainers resolves its engine once per process, from the environment.
@@ -176,13 +202,15 @@ export class PodmanDriver implements ContainerDriver {
       .withLabels({ [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: this.gatewayName, [LABEL_INSTANCE]: spec.instanceId })
       .withUlimits({ nofile: { soft: 16384, hard: 16384 }, nproc: { soft: 8192, hard: 8192 } })
       .withHardening(this.limits)
+      .withStopTimeout(ENGINE_STOP_TIMEOUT_SECONDS)
       .withAutoCleanup(false) // no Ryuk: sweep() does its job
       .withStartupTimeout(this.startupTimeoutMs);
+    const env = transcriberEnvOnly(spec.env); // the transcriber's own variables only, never a gateway secret
     let hostPort = CONTAINER_PORT;
     let socketDir: string | undefined;
     if (this.network === "host") {
       hostPort = await freePort();
-      container.withNetworkMode("host").withEnvironment({ ...spec.env, PORT: String(hostPort), HOST: "127.0.0.1" });
+      container.withNetworkMode("host").withEnvironment({ ...env, PORT: String(hostPort), HOST: "127.0.0.1" });
       if (this.socketParentDir !== null) {
         // A host directory for the transcriber's Unix socket: the relay's data path then skips loopback TCP.
         socketDir = makeSocketDir(this.socketParentDir, name);
@@ -192,24 +220,19 @@ export class PodmanDriver implements ContainerDriver {
           .withEnvironment({ LISTEN_SOCKET: `${SOCKET_DIR_IN_CONTAINER}/listen.sock` });
       }
     } else {
-      container.withLoopbackPort(CONTAINER_PORT).withEnvironment({ ...spec.env, PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
+      container.withLoopbackPort(CONTAINER_PORT).withEnvironment({ ...env, PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
     }
-    const useTestcontainersWait = this.healthWait === "testcontainers" && this.network === "bridge";
-    container.withWaitStrategy(
-      useTestcontainersWait ? Wait.forHttp("/health", CONTAINER_PORT).forStatusCode(200) : new NoWait(),
-    );
+    container.withWaitStrategy(new NoWait());
 
     try {
       await this.checkLocalImage();
       const running = await container.start();
       const port = this.network === "host" ? hostPort : running.getMappedPort(CONTAINER_PORT);
       const handle = this.track(running.getId(), port);
-      if (!useTestcontainersWait) {
-        await waitForHealth(`http://127.0.0.1:${port}/health`, {
-          timeoutMs: this.startupTimeoutMs,
-          died: handle.exited.then((info) => info.reason),
-        });
-      }
+      await waitForHealth(`http://127.0.0.1:${port}/health`, {
+        timeoutMs: this.startupTimeoutMs,
+        died: handle.exited.then((info) => info.reason),
+      });
       // The transcriber opens its socket before TCP; without it (no write access to the mount) TCP serves.
       if (socketDir && existsSync(join(socketDir, "listen.sock"))) handle.socketPath = join(socketDir, "listen.sock");
       this.creating.delete(handle.id);
@@ -218,8 +241,7 @@ export class PodmanDriver implements ContainerDriver {
       if (createdId) await this.remove(createdId);
       else if (socketDir) rmSync(socketDir, { recursive: true, force: true });
       const message = error instanceof Error ? error.message : String(error);
-      const hint = /no such image|does not exist|pull/i.test(message) ? " (build it: npm run build:image)" : "";
-      throw new Error(`${this.name} driver: instance ${spec.instanceId} (${this.image}) failed to start: ${message}${hint}`);
+      throw new Error(`${this.name} driver: instance ${spec.instanceId} (${this.image}) failed to start: ${message}`, { cause: error });
     }
   }
 
@@ -257,7 +279,7 @@ export class PodmanDriver implements ContainerDriver {
         const signal = exitCode !== null && exitCode > 128 ? ` (signal ${exitCode - 128})` : "";
         return { exitCode, reason: `container exited with code ${exitCode}${signal}` };
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode === 404) {
+        if (error instanceof EngineWaitError && error.statusCode === 404) {
           return { exitCode: null, reason: `container vanished: ${error instanceof Error ? error.message : String(error)}` };
         }
         await Bun.sleep(ENGINE_RETRY_MS);
@@ -278,7 +300,7 @@ export class PodmanDriver implements ContainerDriver {
       this.imageSeen = true;
     } catch (error) {
       if ((error as { statusCode?: number }).statusCode !== 404) throw error;
-      throw new Error(`no such image: ${this.image} is not on this engine`);
+      throw new ImageMissingError(this.image);
     }
   }
 
@@ -301,7 +323,17 @@ export class PodmanDriver implements ContainerDriver {
     const client = await getContainerRuntimeClient();
     const container = client.container.getById(id);
     await container.stop({ t: this.stopTimeoutSeconds }).catch(() => undefined);
-    await container.remove({ force: true, v: true }).catch(() => undefined);
+    // Stopped is not removed: a refused removal (a connection broken by an engine restart, a concurrent one
+    // still running) is asked again until the engine says the container is gone, so none stays `Exited`.
+    for (let attempt = 1; ; attempt++) {
+      const error = await container.remove({ force: true, v: true }).then(() => undefined, (e: unknown) => e);
+      if (error === undefined || (error as { statusCode?: number }).statusCode === 404) break;
+      if (attempt === REMOVE_ATTEMPTS) {
+        this.logger.warn({ container: id, error: String(error) }, "container could not be removed; the next start's sweep removes it");
+        break;
+      }
+      await Bun.sleep(ENGINE_RETRY_MS);
+    }
     handle?.waiting.abort(); // usually answered already; a wait the engine never answered must not linger
     this.creating.delete(id);
     const socketDir = this.socketDirs.get(id);

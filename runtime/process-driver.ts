@@ -2,12 +2,19 @@ import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
+import { transcriberEnvOnly } from "../transcriber/env.ts";
 import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 import { freePort } from "./free-port.ts";
 import { waitForHealth } from "./health.ts";
 
 /** The project root: runtime/ sits directly under it. */
 const PROJECT_ROOT = dirname(import.meta.dir);
+
+/**
+ * What a child takes from the gateway's own environment: where Bun finds tools, its home and temp space.
+ * Nothing else: the gateway's environment holds its secrets (ADMIN_TOKEN, TOKEN_SECRET, API_KEYS, ...).
+ */
+const PROCESS_BASICS = ["PATH", "HOME", "TMPDIR", "LANG", "TZ"] as const;
 
 export interface ProcessDriverOptions {
   /** Script each instance runs with this Bun. Default: transcriber/main.ts in the project root. */
@@ -20,7 +27,7 @@ export interface ProcessDriverOptions {
   stopTimeoutMs?: number;
   /** Where children write: `inherit` (dev, logs interleave with the gateway's) or `ignore` (tests, benches). */
   stdio?: "inherit" | "ignore";
-  /** Environment the children inherit besides the spec's (PATH, HOME...). Default: this process's. */
+  /** Where PROCESS_BASICS (PATH, HOME, TMPDIR, ...) are taken from; nothing else of it reaches a child. Default: this process's. */
   baseEnv?: Record<string, string | undefined>;
 }
 
@@ -43,7 +50,7 @@ export class ProcessDriver implements ContainerDriver {
   private readonly startupTimeoutMs: number;
   private readonly stopTimeoutMs: number;
   private readonly stdio: "inherit" | "ignore";
-  private readonly baseEnv: Record<string, string | undefined>;
+  private readonly basics: Record<string, string>;
   private readonly killAllOnExit = () => {
     for (const child of this.children) child.subprocess.kill("SIGKILL");
   };
@@ -54,7 +61,9 @@ export class ProcessDriver implements ContainerDriver {
     this.startupTimeoutMs = options.startupTimeoutMs ?? 15_000;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 2_000;
     this.stdio = options.stdio ?? "inherit";
-    this.baseEnv = options.baseEnv ?? process.env;
+    const baseEnv = options.baseEnv ?? process.env;
+    this.basics = {};
+    for (const name of PROCESS_BASICS) if (baseEnv[name] !== undefined) this.basics[name] = baseEnv[name]!;
     process.on("exit", this.killAllOnExit);
   }
 
@@ -64,7 +73,8 @@ export class ProcessDriver implements ContainerDriver {
     const socketPath = join(socketDir(), `${process.pid}-${port}.sock`);
     const subprocess = Bun.spawn([process.execPath, this.entry], {
       cwd: this.cwd,
-      env: { ...this.baseEnv, ...spec.env, PORT: String(port), HOST: host, LISTEN_SOCKET: socketPath },
+      // An explicit environment: Bun.spawn would otherwise hand the child the gateway's whole process.env.
+      env: { ...this.basics, ...transcriberEnvOnly(spec.env), PORT: String(port), HOST: host, LISTEN_SOCKET: socketPath },
       stdio: ["ignore", this.stdio, this.stdio],
     });
     let settleExited!: (info: ExitInfo) => void;

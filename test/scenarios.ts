@@ -13,9 +13,11 @@ export interface ScenarioContext {
   standin: Standin;
 }
 
-/** What differs per driver: how a test kills an instance's container and counts what is left of them. */
+/** What differs per driver: how a test kills or stops an instance's container and counts what is left of them. */
 export interface DriverHooks {
   killInstance(ctx: ScenarioContext, instanceId: string): Promise<void>;
+  /** Stops it gracefully from outside (SIGTERM: `podman stop`), as an upgrade or an eviction would. */
+  stopInstance(ctx: ScenarioContext, instanceId: string): Promise<void>;
   leftovers(ctx: ScenarioContext): Promise<number>;
 }
 
@@ -164,6 +166,38 @@ export function endToEndScenarios(register: Register, extraEnv: Record<string, s
     const stats = await ctx.gateway.stats();
     expect(stats.instances[0].connections).toBe(0);
     expect(stats.totals.openSessions).toBe(0);
+  }, 60_000);
+
+  register("a container stopped gracefully mid-stream sends the finals, then Error container_stopped and 1012, never 1000; the reconnect is served", async () => {
+    await setUp();
+    const client = TestClient.connect(`${ctx.gateway.listenUrl}?sessionId=evicted&${QUERY}`);
+    await client.next("Metadata");
+    // Far more audio than is sent before the stop: the client is still sending when its session ends.
+    const streaming = client.stream(await speechPackets(240, 8));
+    // Stopped in the middle of the second turn: its flush must still reach the client as a final.
+    await client.waitFor((m) => m.type === "Results" && m.is_final, 1, 15_000);
+    await client.waitFor((m) => m.type === "SpeechStarted", 2, 15_000);
+    await Bun.sleep(300);
+    const stoppedAt = performance.now();
+    const stopping = hooks.stopInstance(ctx, "shared");
+    const closed = await client.closed;
+    const closeMs = performance.now() - stoppedAt;
+    await Promise.all([streaming, stopping]);
+    expect(closed.code).toBe(1012);
+    const types = client.json.map((m) => m.type);
+    const errorAt = types.indexOf("Error");
+    expect(client.ofType("Error").map((m) => m.code)).toEqual(["container_stopped"]);
+    expect(types.lastIndexOf("Results")).toBeLessThan(errorAt); // the finals came first
+    expect(finals(client).length).toBeGreaterThanOrEqual(2);
+    console.log(`[e2e] container stopped gracefully: ${finals(client).length} finals, Error, close 1012 after ${closeMs.toFixed(0)} ms`);
+    const next = TestClient.connect(`${ctx.gateway.listenUrl}?sessionId=after-eviction&${QUERY}`);
+    const metadata = await next.next("Metadata", 15_000);
+    expect(["wake", "cold"]).toContain(metadata.start);
+    await next.stream(await speechPackets(300, 1));
+    next.send({ type: "CloseStream" });
+    expect((await next.closed).code).toBe(1000);
+    expect(finals(next).length).toBeGreaterThanOrEqual(1);
+    expect((await ctx.gateway.stats()).totals.openSessions).toBe(0);
   }, 60_000);
 
   register("the log lines operators grep for are written as structured JSON", async () => {

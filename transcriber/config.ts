@@ -3,6 +3,7 @@
  * names the variable and what it accepts (DESIGN.md section 3), so a misconfigured container dies at start.
  */
 import { readFileSync } from "node:fs";
+import type { TranscriberEnv, TranscriberVariable } from "./env.ts";
 
 export type Backend = "openai" | "echo";
 
@@ -36,7 +37,7 @@ const LOG_LEVELS = ["fatal", "error", "warn", "info", "debug", "trace", "silent"
  * @throws ConfigError naming the offending variable.
  */
 export function loadConfig(
-  env: Record<string, string | undefined>,
+  env: TranscriberEnv,
   readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): TranscriberConfig {
   const backend = oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "echo"], "openai") as Backend;
@@ -67,7 +68,7 @@ function nonEmpty(value: string | undefined): string | undefined {
   return trimmed ? trimmed : undefined;
 }
 
-function oneOf(env: Record<string, string | undefined>, name: string, allowed: string[], fallback: string): string {
+function oneOf(env: TranscriberEnv, name: TranscriberVariable, allowed: string[], fallback: string): string {
   const value = nonEmpty(env[name]);
   if (value === undefined) return fallback;
   if (!allowed.includes(value)) throw new ConfigError(`${name} must be one of ${allowed.join(", ")}, got "${value}"`);
@@ -75,8 +76,8 @@ function oneOf(env: Record<string, string | undefined>, name: string, allowed: s
 }
 
 function integer(
-  env: Record<string, string | undefined>,
-  name: string,
+  env: TranscriberEnv,
+  name: TranscriberVariable,
   fallback: number,
   min: number,
   max: number,
@@ -90,7 +91,7 @@ function integer(
   return parsed;
 }
 
-function caPem(env: Record<string, string | undefined>, readFile: (path: string) => string): string | undefined {
+function caPem(env: TranscriberEnv, readFile: (path: string) => string): string | undefined {
   const parts: string[] = [];
   const inline = nonEmpty(env.OPENAI_CA_PEM);
   if (inline !== undefined) {

@@ -3,7 +3,7 @@
  * (open, events, drops, backpressure) without sockets or TLS.
  */
 import type { RealtimeClientEvent } from "openai/resources/realtime/realtime";
-import type { Upstream, UpstreamEvent, UpstreamFactory, UpstreamHandlers } from "./realtime.ts";
+import { type Upstream, type UpstreamEvent, type UpstreamFactory, type UpstreamHandlers, UpstreamRefusal } from "./realtime.ts";
 
 /** One fake connection. */
 export class FakeConnection implements Upstream {
@@ -23,6 +23,13 @@ export class FakeConnection implements Upstream {
   /** Plays one server event. */
   emit(event: UpstreamEvent): void {
     this.#handlers.onEvent(event);
+  }
+
+  /** Ends the connection as the upstream refusing its handshake with HTTP `status` would. */
+  refuse(status: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#handlers.onClose(`upstream refused the connection: HTTP ${status}`, new UpstreamRefusal(status));
   }
 
   /** Ends the connection as if the network dropped it. */

@@ -172,6 +172,21 @@ describe("transcriber with the realtime stand-in", () => {
     expect(client.json.at(-1)).toMatchObject({ type: "Error", code: "upstream_failed" });
   });
 
+  test("an upstream refusing the API key (401, through the real SDK) ends the session at once with upstream_failed and 1014", async () => {
+    const strict = await startStandin({ port: 0, apiKey: "the-right-key" });
+    try {
+      const url = await startAgainstStandin({ OPENAI_BASE_URL: strict.baseUrl, OPENAI_CA_PEM: strict.caPem });
+      const client = TestClient.listen<ClientMessage>(url);
+      await client.stream(await encodeOpusPackets(speechLikePcm48k({ pitchHz: 200, turns: [{ speechMs: 200, silenceMs: 0 }] })), 0);
+      const { code } = await client.closed;
+      expect(code).toBe(1014);
+      expect(client.json.at(-1)).toMatchObject({ type: "Error", code: "upstream_failed", message: expect.stringContaining("HTTP 401") });
+      expect(strict.sessions()).toHaveLength(1); // refused once, never asked again with the same key
+    } finally {
+      await strict.close();
+    }
+  });
+
   test("linear16 stereo at 48 kHz is downmixed and resampled to what the stand-in hears", async () => {
     const url = await startAgainstStandin();
     const mono = speechLikePcm48k({ pitchHz: 300, turns: [{ speechMs: 1000, silenceMs: 700 }] });

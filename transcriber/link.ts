@@ -4,7 +4,7 @@
  * whose transcript is not delivered yet (for replay after a drop), and reports when nothing is outstanding.
  */
 import type { ClientMessage, ResultsContext } from "./protocol.ts";
-import type { Upstream, UpstreamFactory } from "./realtime.ts";
+import type { Upstream, UpstreamFactory, UpstreamRefusal } from "./realtime.ts";
 import { Outbox } from "./outbox.ts";
 import { ReplayBuffer } from "./replay.ts";
 import { TranscriptTracker } from "./transcripts.ts";
@@ -29,7 +29,7 @@ export interface LinkOptions {
   endpointingMs?: number | false;
   emit(message: ClientMessage): void;
   /** The connection ended without `close()` being called. */
-  onDrop(link: UpstreamLink, reason: string): void;
+  onDrop(link: UpstreamLink, reason: string, refusal?: UpstreamRefusal): void;
   /** Socket bytes in flight above which we hold audio back. */
   maxBufferedBytes?: number;
   /** Held-back bytes above which the oldest audio is dropped (and the client told). */
@@ -96,7 +96,7 @@ export class UpstreamLink {
         this.#replay.forgetBefore(this.#replayFromSample());
         this.#notify();
       },
-      onClose: (reason) => this.#onClose(reason),
+      onClose: (reason, refusal) => this.#onClose(reason, refusal),
     });
     // A silent network (no refusal, no answer) would otherwise leave the link connecting forever.
     this.#connectTimer = setTimeout(() => {
@@ -200,14 +200,14 @@ export class UpstreamLink {
     this.#stallTimer.unref?.();
   }
 
-  #onClose(reason: string): void {
+  #onClose(reason: string, refusal?: UpstreamRefusal): void {
     if (this.state === "closed") return;
     this.state = "closed";
     clearInterval(this.#stallTimer);
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#connectTimer);
     this.#notify();
-    if (!this.#closing) this.#options.onDrop(this, reason);
+    if (!this.#closing) this.#options.onDrop(this, reason, refusal);
   }
 
   #enqueue(item: Parameters<Outbox["push"]>[0]): void {

@@ -42,7 +42,7 @@ describe("transcriber/main.ts", () => {
     expect(stderr.trim().split("\n")).toEqual([expect.stringContaining("PORT")]);
   });
 
-  test("SIGTERM closes open sessions with 1000 and exits promptly, never logging the API key", async () => {
+  test("SIGTERM ends open sessions with 1012 (reconnect) and exits promptly, never logging the API key", async () => {
     const child = spawnMain({ PORT: "0", HOST: "127.0.0.1", OPENAI_API_KEY: "sk-secret-value", OPENAI_BASE_URL: "https://127.0.0.1:9/v1" });
     const logs = logLines(child.stdout);
     const listening = await logs.waitFor("Transcriber listening");
@@ -50,7 +50,8 @@ describe("transcriber/main.ts", () => {
     await client.opened;
     const signalledAt = Date.now();
     child.kill("SIGTERM");
-    expect((await client.closed).code).toBe(1000);
+    expect((await client.closed).code).toBe(1012);
+    expect(client.ofType("Error").map((m) => m.code)).toEqual(["container_stopped"]);
     expect(await child.exited).toBe(0);
     expect(Date.now() - signalledAt).toBeLessThan(5_500);
     await logs.finished;

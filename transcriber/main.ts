@@ -1,7 +1,8 @@
 /**
  * Entry point of the transcriber container (compiled with `bun build --compile` into an image FROM scratch).
  * Configuration comes from the environment only; a bad value exits 1 with one line naming the variable.
- * SIGTERM/SIGINT drain the open sessions (finals, then close 1000) and exit within about 5 s.
+ * SIGTERM/SIGINT drain the open sessions (finals, then Error container_stopped and close 1012) and exit within
+ * about 5 s.
  */
 import { ConfigError } from "./config.ts";
 import { startTranscriber } from "./server.ts";

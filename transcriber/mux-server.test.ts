@@ -132,15 +132,20 @@ describe("transcriber /v1/mux", () => {
     await pollUntil(() => good.got.length === 2, "the other link unaffected");
   });
 
-  test("stop() ends every session on every link with 1000 before the link goes", async () => {
+  test("stop() ends every session on every link with Error container_stopped and 1012 before the link goes, and refuses channels opened meanwhile", async () => {
     const { transcriber, links, url } = await start({});
     const a = await channel(links, url, "encoding=opus&session_id=a");
     const b = await channel(links, url, "encoding=linear16&sample_rate=16000&session_id=b");
-    b.upstream.send(new Uint8Array(640));
+    b.upstream.send(new Uint8Array(9600)); // 300 ms the fake never transcribes: the drain waits out closeWaitMs
     await Bun.sleep(50);
-    await transcriber.stop();
-    await pollUntil(() => a.closed() !== undefined && b.closed() !== undefined, "both closes");
-    expect([a.closed()!.code, b.closed()!.code]).toEqual([1000, 1000]);
-    expect(a.closed()!.reason).toBe("server shutting down");
+    const stopping = transcriber.stop();
+    const late = await channel(links, url, "encoding=linear16&sample_rate=16000&session_id=late");
+    await stopping;
+    await pollUntil(() => a.closed() !== undefined && b.closed() !== undefined && late.closed() !== undefined, "three closes");
+    for (const session of [a, b, late]) {
+      expect(session.closed()).toEqual({ code: 1012, reason: "server shutting down" });
+      const errors = session.got.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m)).filter((m) => m.type === "Error");
+      expect(errors.map((m) => m.code)).toEqual(["container_stopped"]);
+    }
   });
 });

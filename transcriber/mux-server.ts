@@ -5,6 +5,7 @@
 import { OpusStreamDecoder } from "./opus.ts";
 import { Batcher, closePayload, payloadText, readBatch, RECORD, type RecordKind, textPayload } from "./mux-wire.ts";
 import { parseListenParams, type ListenParams } from "./params.ts";
+import { SHUTDOWN } from "./protocol.ts";
 
 /** What a session needs from its peer; the same shape for a plain socket and a mux channel. */
 export interface SessionPeer {
@@ -16,7 +17,8 @@ export interface SessionPeer {
 export interface SessionHandle {
   onText(text: string): void;
   onBinary(frame: Uint8Array): void;
-  closeStream(code: number, reason: string): Promise<void>;
+  /** The server is stopping: finals, then SHUTDOWN's Error and close (see protocol.ts). */
+  shutDown(): Promise<void>;
   dispose(): void;
 }
 
@@ -44,6 +46,8 @@ interface Channel {
 export class MuxPeer {
   private readonly channels = new Map<number, Channel>();
   private readonly out: Batcher;
+  /** Set by shutDownAll: a channel opened after it is refused the same way. */
+  private shuttingDown = false;
 
   constructor(send: (batch: Uint8Array) => void, private readonly hooks: MuxHooks) {
     this.out = new Batcher(send);
@@ -59,11 +63,12 @@ export class MuxPeer {
     readBatch(batch, (kind, id, payload) => this.record(kind, id, payload));
   }
 
-  /** CloseStream for every session (finals first), as a drain does for plain sockets. */
-  closeAll(reason: string): Promise<void>[] {
+  /** The server is stopping: every session ends as SHUTDOWN says (finals first), and so does any opened later. */
+  shutDownAll(): Promise<void>[] {
+    this.shuttingDown = true;
     return [...this.channels].map(([id, channel]) => {
-      if (channel.session) return channel.session.closeStream(1000, reason);
-      this.end(id, 1000, reason);
+      if (channel.session) return channel.session.shutDown();
+      this.refuse(id);
       return Promise.resolve();
     });
   }
@@ -102,6 +107,7 @@ export class MuxPeer {
     }
     const channel: Channel = { params, ended: false };
     this.channels.set(id, channel);
+    if (this.shuttingDown) return this.refuse(id);
     if (!this.hooks.decodesOpus || params.encoding !== "opus") return this.start(id, channel);
     // The decoder is made asynchronously (wasm): frames wait for it, in order.
     channel.waiting = [];
@@ -125,6 +131,12 @@ export class MuxPeer {
     const waiting = channel.waiting ?? [];
     channel.waiting = undefined;
     for (const message of waiting) deliver(channel.session, message);
+  }
+
+  /** Ends a session that has no transcript to flush the way SHUTDOWN says: its Error, then its close. */
+  private refuse(id: number): void {
+    if (this.channels.get(id)?.ended === false) this.out.add(RECORD.text, id, textPayload(JSON.stringify(SHUTDOWN.notice)));
+    this.end(id, SHUTDOWN.code, SHUTDOWN.reason);
   }
 
   /** This side ends the session: tell the gateway, then free it. */

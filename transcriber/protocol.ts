@@ -163,6 +163,17 @@ export function errorMessage(code: string, message: string): ClientMessage {
   return { type: "Error", code, message };
 }
 
+/**
+ * How a session ends when its transcriber stops under it (SIGTERM: `podman stop`, an image upgrade, an
+ * eviction): after its finals, an Error `container_stopped` and close 1012, so the client reconnects and goes
+ * on instead of taking the end as its own. 1000 is only ever the answer to the client's CloseStream.
+ */
+export const SHUTDOWN = {
+  code: 1012,
+  reason: "server shutting down",
+  notice: errorMessage("container_stopped", "the transcriber is shutting down; reconnect to go on"),
+} as const;
+
 /** Parses one text frame into a control message, or an Error message saying what is wrong with it. */
 export function parseControl(text: string): ControlMessage | Extract<ClientMessage, { type: "Error" }> {
   if (text.length > MAX_CONTROL_BYTES) {

@@ -9,11 +9,22 @@ import type { RealtimeClientEvent, RealtimeServerEvent } from "openai/resources/
 /** A server event as received; typed by the SDK, but unknown types may arrive too. */
 export type UpstreamEvent = RealtimeServerEvent | { type: string; [key: string]: unknown };
 
+/** The upstream refused the connection's handshake with this HTTP status, before any event. */
+export class UpstreamRefusal {
+  constructor(readonly status: number) {}
+
+  /** 401/403: the API key is wrong or lacks access; retrying with it cannot succeed. */
+  get authRefused(): boolean {
+    return this.status === 401 || this.status === 403;
+  }
+}
+
 /** Callbacks from one upstream connection. `onClose` is called exactly once, whoever closed it. */
 export interface UpstreamHandlers {
   onOpen(): void;
   onEvent(event: UpstreamEvent): void;
-  onClose(reason: string): void;
+  /** `reason` is for logs and the client; `refusal` is set when the handshake was refused. */
+  onClose(reason: string, refusal?: UpstreamRefusal): void;
 }
 
 /** One realtime connection, already connecting when returned. */
@@ -46,10 +57,10 @@ export function openAIUpstreamFactory(options: OpenAIUpstreamOptions): UpstreamF
   const wsOptions = options.caPem ? { ca: options.caPem } : undefined;
   return (handlers) => {
     let closed = false;
-    const finish = (reason: string): void => {
+    const finish = (reason: string, refusal?: UpstreamRefusal): void => {
       if (closed) return;
       closed = true;
-      handlers.onClose(reason);
+      handlers.onClose(reason, refusal);
     };
     let rt: OpenAIRealtimeWS;
     try {
@@ -66,6 +77,13 @@ export function openAIUpstreamFactory(options: OpenAIUpstreamOptions): UpstreamF
       if (!error.error) lastError = error.message;
     });
     rt.socket.on("open", () => handlers.onOpen());
+    // A refused handshake, with its status as a value rather than inside an error message; handling the
+    // event means ending the socket here (the `ws` client then emits no error for it).
+    rt.socket.on("unexpected-response", (_request: unknown, response: { statusCode?: number }) => {
+      const status = response.statusCode ?? 0;
+      finish(`upstream refused the connection: HTTP ${status}`, new UpstreamRefusal(status));
+      rt.socket.terminate();
+    });
     rt.socket.on("close", (code: number, reason: Buffer) => {
       finish(lastError || `closed ${code}${reason?.length ? ` ${reason.toString()}` : ""}`);
     });

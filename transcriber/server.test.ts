@@ -57,12 +57,13 @@ describe("transcriber server", () => {
     expect(upstreams.connections.length).toBe(0);
   });
 
-  test("stop() closes open sessions with 1000 and stops listening", async () => {
+  test("stop() ends open sessions with Error container_stopped and 1012 (not 1000: the client did not finish) and stops listening", async () => {
     const { transcriber, ws, http } = await start({});
     const client = TestClient.listen(ws);
     await client.opened;
     await transcriber.stop();
-    expect((await client.closed).code).toBe(1000);
+    expect(await client.closed).toEqual({ code: 1012, reason: "server shutting down" });
+    expect(client.ofType("Error").map((m) => m.code)).toEqual(["container_stopped"]);
     await expect(fetch(`${http}/health`)).rejects.toThrow();
   });
 });

@@ -1,7 +1,8 @@
 /**
- * The transcriber's HTTP + WebSocket server: `GET /health` and `WS /v1/listen`. One TranscriptionSession per
- * socket (or a byte-for-byte echo with TRANSCRIBER_BACKEND=echo). `stop()` drains: no new sessions, every
- * open one is closed like a CloseStream, bounded in time.
+ * The transcriber's HTTP + WebSocket server: `GET /health`, `WS /v1/listen` and `WS /v1/mux`. One session
+ * per socket or mux channel (a TranscriptionSession, or a byte-for-byte echo with TRANSCRIBER_BACKEND=echo).
+ * `stop()` drains: no new sessions, every open one gets its finals and then Error + 1012 (protocol.ts
+ * SHUTDOWN), bounded in time.
  */
 import { chmodSync, rmSync } from "node:fs";
 import pino, { type Logger } from "pino";
@@ -12,7 +13,7 @@ import { parseListenParams, type ListenParams } from "./params.ts";
 import { type MuxHooks, MuxPeer, type SessionHandle, type SessionPeer } from "./mux-server.ts";
 import { MAX_LINK_MESSAGE_BYTES } from "./mux-wire.ts";
 import { Linear16Converter } from "./pcm.ts";
-import type { ClientMessage } from "./protocol.ts";
+import { type ClientMessage, SHUTDOWN } from "./protocol.ts";
 import { openAIUpstreamFactory, type UpstreamFactory } from "./realtime.ts";
 import { TranscriptionSession, type AudioInput } from "./session.ts";
 
@@ -40,17 +41,25 @@ export interface TranscriberOptions {
 /** A running transcriber. */
 export interface RunningTranscriber {
   port: number;
-  /** Stops accepting, closes every session after its finals (bounded), then stops the server. */
+  /** Stops accepting, ends every session after its finals with Error + 1012 (bounded), then stops the server. */
   stop(): Promise<void>;
 }
 
-/** A `/v1/listen` socket (one session) or a `/v1/mux` link (the gateway's sessions, see mux-server.ts). */
-interface SocketData {
+/** A `/v1/listen` socket: one session, its decoder made before the upgrade. */
+interface ListenSocket {
+  kind: "listen";
   params: ListenParams;
   opus: OpusStreamDecoder | undefined;
-  session?: TranscriptionSession;
-  mux?: MuxPeer;
+  session?: SessionHandle;
 }
+
+/** A `/v1/mux` link: the gateway's sessions as channels (see mux-server.ts), its peer made on open. */
+interface MuxSocket {
+  kind: "mux";
+  peer?: MuxPeer;
+}
+
+type SocketData = ListenSocket | MuxSocket;
 
 /**
  * Starts the transcriber.
@@ -65,8 +74,9 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const links = new Set<MuxPeer>();
   let draining = false;
 
-  /** A session talking to `peer`: the same for a plain socket and a mux channel. */
-  const startSession = (params: ListenParams, opus: OpusStreamDecoder | undefined, peer: SessionPeer): TranscriptionSession => {
+  /** A session talking to `peer`, the same for a plain socket and a mux channel: the echo or a transcription. */
+  const startSession = (params: ListenParams, opus: OpusStreamDecoder | undefined, peer: EchoPeer): SessionHandle => {
+    if (echo) return echoSession(peer);
     log.info({ sessionId: params.sessionId, encoding: params.encoding }, "Session opened");
     const model = params.model ?? config.model;
     return new TranscriptionSession({
@@ -87,14 +97,10 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       reconnectBaseMs: options.reconnectBaseMs,
     });
   };
-  const muxHooks: MuxHooks = {
-    decodesOpus: !echo,
-    maxFrameBytes: MAX_FRAME_BYTES,
-    startSession: (params, opus, peer) => (echo ? echoSession(peer) : startSession(params, opus, peer)),
-    ended: (params, code) => {
-      if (!echo) log.info({ sessionId: params.sessionId, code }, "Session closed");
-    },
+  const sessionEnded = (params: ListenParams, code: number) => {
+    if (!echo) log.info({ sessionId: params.sessionId, code }, "Session closed");
   };
+  const muxHooks: MuxHooks = { decodesOpus: !echo, maxFrameBytes: MAX_FRAME_BYTES, startSession, ended: sessionEnded };
   const openSessions = () => sockets.size - links.size + [...links].reduce((sum, link) => sum + link.size, 0);
 
   // The same routes on TCP and, when LISTEN_SOCKET is set, on a Unix socket (the gateway's data path).
@@ -111,14 +117,15 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
         return new Response("expected a WebSocket upgrade\n", { status: 426 });
       }
       if (url.pathname === "/v1/mux") {
-        const data = { mux: true } as unknown as SocketData;
+        const data: MuxSocket = { kind: "mux" };
         return srv.upgrade(request, { data }) ? undefined : new Response("upgrade failed\n", { status: 400 });
       }
       const params = parseListenParams(url.searchParams);
       if ("error" in params) return new Response(`${params.error}\n`, { status: 400 });
       // Decoder creation is async (wasm), so it happens before the upgrade: no frame can beat it.
       const opus = !echo && params.encoding === "opus" ? await OpusStreamDecoder.create() : undefined;
-      if (srv.upgrade(request, { data: { params, opus } })) return undefined;
+      const data: ListenSocket = { kind: "listen", params, opus };
+      if (srv.upgrade(request, { data })) return undefined;
       opus?.free();
       return new Response("upgrade failed\n", { status: 400 });
     },
@@ -129,23 +136,24 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       idleTimeout: 120,
       open(ws) {
         sockets.add(ws);
-        if ((ws.data as { mux?: unknown }).mux) {
-          ws.data.mux = new MuxPeer((batch) => ws.send(batch), muxHooks);
-          links.add(ws.data.mux);
+        const data = ws.data;
+        if (data.kind === "mux") {
+          data.peer = new MuxPeer((batch) => ws.send(batch), muxHooks);
+          links.add(data.peer);
           return;
         }
-        if (echo) return;
-        ws.data.session = startSession(ws.data.params, ws.data.opus, {
+        data.session = startSession(data.params, data.opus, {
           send: (message) => ws.send(message),
+          sendBinary: (frame) => ws.send(frame),
           close: (code, reason) => ws.close(code, reason),
         });
       },
       message(ws, message) {
-        const mux = ws.data.mux;
-        if (mux) {
+        const data = ws.data;
+        if (data.kind === "mux") {
           if (typeof message === "string") return ws.close(1003, "the mux link carries binary batches only");
           try {
-            mux.receive(message);
+            data.peer!.receive(message);
           } catch (error) {
             log.error({ error: (error as Error).message }, "malformed mux batch; closing the link");
             ws.close(1002, "malformed mux batch");
@@ -153,25 +161,19 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
           return;
         }
         if (message.length > MAX_FRAME_BYTES) return ws.close(1009, `frame over ${MAX_FRAME_BYTES} bytes`);
-        if (echo) {
-          // Kept free of JSON and string work per binary frame: relay benchmarks measure this path.
-          if (typeof message !== "string") ws.send(message);
-          else if (message.includes("CloseStream")) ws.close(1000, "stream closed");
-          return;
-        }
-        const session = ws.data.session!;
-        if (typeof message === "string") session.onText(message);
-        else session.onBinary(message);
+        if (typeof message === "string") data.session!.onText(message);
+        else data.session!.onBinary(message);
       },
       close(ws, code) {
         sockets.delete(ws);
-        if (ws.data.mux) {
-          links.delete(ws.data.mux);
-          return ws.data.mux.dispose();
+        const data = ws.data;
+        if (data.kind === "mux") {
+          if (data.peer) links.delete(data.peer);
+          return data.peer?.dispose();
         }
-        ws.data.session?.dispose();
-        ws.data.opus?.free();
-        if (!echo) log.info({ sessionId: ws.data.params.sessionId, code }, "Session closed");
+        data.session?.dispose();
+        data.opus?.free();
+        sessionEnded(data.params, code);
       },
     },
   });
@@ -191,11 +193,11 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
 
   async function drain(): Promise<void> {
     draining = true;
+    // Every session gets its finals, then an Error and 1012 (protocol.ts SHUTDOWN): the client reconnects.
     const closes = [...sockets].flatMap((ws) => {
-      if (ws.data.mux) return ws.data.mux.closeAll("server shutting down");
-      if (ws.data.session) return [ws.data.session.closeStream(1000, "server shutting down")];
-      ws.close(1000, "server shutting down");
-      return [Promise.resolve()];
+      const data = ws.data;
+      if (data.kind === "mux") return data.peer?.shutDownAll() ?? [];
+      return data.session ? [data.session.shutDown()] : [];
     });
     await Promise.race([Promise.all(closes), Bun.sleep(DRAIN_WAIT_MS)]);
     for (const link of links) link.flush(); // the finals and close records of this turn, before the sockets go
@@ -204,14 +206,24 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   }
 }
 
-/** The echo backend as a session: binary frames straight back, CloseStream closes (relay benchmarks). */
-function echoSession(peer: SessionPeer & { sendBinary(frame: Uint8Array): void }): SessionHandle {
+/** A session's peer as the echo backend needs it: binary frames go back as they came. */
+type EchoPeer = SessionPeer & { sendBinary(frame: Uint8Array): void };
+
+/**
+ * The echo backend (TRANSCRIBER_BACKEND=echo), the one implementation for plain sockets and mux channels:
+ * binary frames straight back, free of JSON and string work (relay benchmarks measure this path); CloseStream
+ * closes 1000, a shutdown as SHUTDOWN says.
+ */
+function echoSession(peer: EchoPeer): SessionHandle {
   return {
     onBinary: (frame) => peer.sendBinary(frame),
     onText: (text) => {
       if (text.includes("CloseStream")) peer.close(1000, "stream closed");
     },
-    closeStream: async (code, reason) => peer.close(code, reason),
+    shutDown: async () => {
+      peer.send(JSON.stringify(SHUTDOWN.notice));
+      peer.close(SHUTDOWN.code, SHUTDOWN.reason);
+    },
     dispose: () => undefined,
   };
 }

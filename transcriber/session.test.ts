@@ -200,6 +200,24 @@ describe("TranscriptionSession", () => {
     expect(closes).toEqual([{ code: 1014, reason: "upstream failed" }]);
   });
 
+  test("a refused key (HTTP 401) gives up at once with upstream_failed and 1014; a refusal retrying can fix (503) is retried", async () => {
+    const refused = harness({ reconnectBaseMs: 1 }, false);
+    refused.session.onBinary(frameMs(100));
+    refused.upstreams.last.refuse(401);
+    await tick(20);
+    expect(refused.upstreams.connections).toHaveLength(1);
+    expect(refused.messages.at(-1)).toMatchObject({ type: "Error", code: "upstream_failed" });
+    expect(refused.closes).toEqual([{ code: 1014, reason: "upstream failed" }]);
+
+    const busy = harness({ reconnectBaseMs: 1 }, false);
+    busy.session.onBinary(frameMs(100));
+    busy.upstreams.last.refuse(503);
+    await tick(20);
+    expect(busy.upstreams.connections).toHaveLength(2);
+    expect(busy.closes).toEqual([]);
+    busy.session.dispose();
+  });
+
   test("a backed-up upstream holds audio, then drops the oldest with a backpressure Error instead of growing", async () => {
     const { upstreams, messages, session } = harness();
     await tick();

@@ -7,8 +7,8 @@
 import type { Logger } from "pino";
 import { UpstreamLink } from "./link.ts";
 import type { DecodedPacket } from "./opus.ts";
-import { type ClientMessage, closingMetadata, DEFAULT_CONTEXT, errorMessage, parseControl, type ResultsContext } from "./protocol.ts";
-import type { UpstreamFactory } from "./realtime.ts";
+import { type ClientMessage, closingMetadata, DEFAULT_CONTEXT, errorMessage, parseControl, type ResultsContext, SHUTDOWN } from "./protocol.ts";
+import type { UpstreamFactory, UpstreamRefusal } from "./realtime.ts";
 import { ReplayDedupe } from "./replay-dedupe.ts";
 
 /** Turns one binary client frame into 24 kHz mono PCM (Opus decoder or linear16 converter). */
@@ -63,8 +63,6 @@ const SAMPLES_PER_MS = 24;
 const STABLE_CONNECTION_MS = 5_000;
 /** At most one bad_audio Error per this interval, so a broken client is not flooded. */
 const BAD_AUDIO_REPORT_MS = 1_000;
-/** Upstream refusals that retrying cannot fix. */
-const AUTH_REFUSED = /\b(401|403)\b/;
 /** How long a replaced connection may take to deliver its last transcripts. */
 const RETIRE_WAIT_MS = 30_000;
 
@@ -135,9 +133,18 @@ export class TranscriptionSession {
     this.#current.commit(fromFinalize);
   }
 
-  /** Finalizes, waits (bounded) for outstanding transcripts, then closes the client with `code`. */
-  closeStream(code = 1000, reason = "stream closed"): Promise<void> {
-    this.#closing ??= this.#closeStream(code, reason);
+  /** The client's CloseStream: finalizes, waits (bounded) for outstanding transcripts, then closes 1000. */
+  closeStream(): Promise<void> {
+    this.#closing ??= this.#closeStream(1000, "stream closed");
+    return this.#closing;
+  }
+
+  /**
+   * The server is stopping: the same flush as CloseStream, then SHUTDOWN's Error and 1012 (a CloseStream
+   * already under way keeps its 1000: the client asked first).
+   */
+  shutDown(): Promise<void> {
+    this.#closing ??= this.#closeStream(SHUTDOWN.code, SHUTDOWN.reason, SHUTDOWN.notice);
     return this.#closing;
   }
 
@@ -149,7 +156,7 @@ export class TranscriptionSession {
     this.#links.clear();
   }
 
-  async #closeStream(code: number, reason: string): Promise<void> {
+  async #closeStream(code: number, reason: string, notice?: ClientMessage): Promise<void> {
     this.finalize(false);
     const deadline = this.#now() + (this.#options.closeWaitMs ?? 5_000);
     for (;;) {
@@ -168,6 +175,7 @@ export class TranscriptionSession {
       }, this.#options.echo),
     );
     this.dispose();
+    if (notice) this.#options.send(notice);
     this.#options.close(code, reason);
   }
 
@@ -220,7 +228,7 @@ export class TranscriptionSession {
       context: this.#context,
       endpointingMs: this.#options.endpointingMs,
       emit: (message) => this.#emit(message, replaying),
-      onDrop: (dropped, reason) => this.#onDrop(dropped, reason),
+      onDrop: (dropped, reason, refusal) => this.#onDrop(dropped, reason, refusal),
       connectTimeoutMs: this.#options.connectTimeoutMs,
       stallTimeoutMs: this.#options.stallTimeoutMs,
       now: this.#now,
@@ -248,7 +256,7 @@ export class TranscriptionSession {
     this.#links.delete(link);
   }
 
-  #onDrop(link: UpstreamLink, reason: string): void {
+  #onDrop(link: UpstreamLink, reason: string, refusal?: UpstreamRefusal): void {
     this.#links.delete(link);
     if (this.#ended) return;
     if (link !== this.#current) {
@@ -259,7 +267,7 @@ export class TranscriptionSession {
     this.#failures = stable ? 1 : this.#failures + 1;
     const maxReconnects = this.#options.maxReconnects ?? 5;
     // A refused key will not be accepted on the next try either.
-    if (this.#failures > maxReconnects || AUTH_REFUSED.test(reason)) {
+    if (this.#failures > maxReconnects || refusal?.authRefused) {
       this.#options.log.error({ reason, attempts: this.#failures }, "Realtime upstream failed; giving up");
       this.#options.send(errorMessage("upstream_failed", `transcription upstream failed: ${reason}`));
       this.dispose();

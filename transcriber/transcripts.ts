@@ -22,8 +22,8 @@ interface ManualSpan {
   fromFinalize: boolean;
 }
 
-/** Upstream error codes that mean "commit of an empty buffer": expected after our own Finalize. */
-const EMPTY_COMMIT = /commit_empty|buffer too small/i;
+/** The upstream's error code for "commit of an empty (or under 100 ms) buffer": expected after our own Finalize. */
+const EMPTY_COMMIT_CODE = "input_audio_buffer_commit_empty";
 
 /** Per-connection transcript state. All `*Ms` without "session" are on the connection's own timeline. */
 export class TranscriptTracker {
@@ -129,7 +129,7 @@ export class TranscriptTracker {
         const code = String(error.code ?? error.type ?? "upstream_error");
         const message = String(error.message ?? "upstream error");
         // Our Finalize raced a VAD commit (or found too little audio): nothing the client needs to know.
-        if (this.#manual.length > 0 && (EMPTY_COMMIT.test(code) || EMPTY_COMMIT.test(message))) {
+        if (this.#manual.length > 0 && code === EMPTY_COMMIT_CODE) {
           this.#manual.shift();
           return [];
         }

@@ -104,4 +104,30 @@ describe("fault: the container engine API goes away", () => {
       gw.kill("SIGKILL");
     }
   }, 120_000);
+
+  engineTest("SIGTERM after an outage removes the container it stops (shared mode: the container ran through the outage)", async () => {
+    const gw = await spawnGateway({ DOCKER_HOST, ROUTING_MODE: "shared", CONTAINER_DRIVER: "podman", TRANSCRIBER_BACKEND: "echo" });
+    try {
+      const held = TestClient.connect(`${gw.listenUrl}?sessionId=across-the-outage`);
+      await held.next("Metadata", 30_000);
+      expect(await containersOf(gw.gatewayName)).toHaveLength(1);
+
+      service!.kill("SIGKILL"); // killed, as an OOM kill or a crash of the service would
+      await service!.exited;
+      await gw.waitForLog((l) => l.msg?.startsWith("container engine unavailable"), 10_000);
+      service = await startEngineService();
+      await gw.waitForLog((l) => l.msg === "container engine answers again: resuming", 10_000);
+
+      const again = TestClient.connect(`${gw.listenUrl}?sessionId=after-the-outage`);
+      expect((await again.next("Metadata", 30_000)).start).toBe("warm"); // the container that ran through it
+      again.send(new Uint8Array([7]));
+      await again.until(() => again.binary.length === 1, 5000, "an echo after the outage");
+
+      gw.kill("SIGTERM");
+      expect(await gw.exited).toBe(0);
+      expect(await containersOf(gw.gatewayName)).toEqual([]);
+    } finally {
+      gw.kill("SIGKILL");
+    }
+  }, 120_000);
 });

@@ -38,6 +38,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
       LOG_LEVEL: "info",
       TESTCONTAINERS_RYUK_DISABLED: "true",
       ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+      // The image this test run built (ensureImage), not whatever another checkout tagged as the default.
       ...(process.env.TRANSCRIBER_IMAGE ? { TRANSCRIBER_IMAGE: process.env.TRANSCRIBER_IMAGE } : {}),
       ...env,
       GATEWAY_NAME: gatewayName,

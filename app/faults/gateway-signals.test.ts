@@ -1,6 +1,7 @@
 /**
  * Faults 2 and 3: the gateway process itself is signalled. SIGTERM drains (readyz 503 at once, new upgrades
- * 503 + Retry-After, open sessions get their final Results and close 1000/1001 within DRAIN_TIMEOUT, every
+ * 503 + Retry-After, open sessions get their final Results, then Error gateway_shutdown and 1001 (the gateway
+ * goes away; 1000 is only the answer to a client's CloseStream) within DRAIN_TIMEOUT, every
  * container stopped); SIGKILL leaves containers behind, which the next start with the same GATEWAY_NAME removes.
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
@@ -59,7 +60,8 @@ describe("fault: the gateway process is signalled", () => {
       console.log(
         `[fault sigterm] readyz 503 ${readyzMs.toFixed(0)} ms after SIGTERM; 4 sessions closed ${closes.map((c) => c.code).join(",")} within ${drainedMs.toFixed(0)} ms (DRAIN_TIMEOUT 8 s); finals per session: ${clients.map((c) => finals(c).length).join(",")}`,
       );
-      for (const close of closes) expect([1000, 1001]).toContain(close.code);
+      for (const close of closes) expect(close.code).toBe(1001);
+      for (const client of clients) expect(client.ofType("Error").map((m) => m.code)).toEqual(["gateway_shutdown"]);
       expect(drainedMs).toBeLessThan(8000 + 1000);
       // The turn in progress at the signal was flushed: every session got finals after it.
       for (const client of clients) {

@@ -64,7 +64,7 @@ function upstreamServer(behaviour: (session: Session) => void) {
             return {
               onText: (text) => received.push(text),
               onBinary: (frame) => received.push(new Uint8Array(frame)),
-              closeStream: async () => undefined,
+              shutDown: async () => undefined,
               dispose: () => undefined,
             };
           },
@@ -96,14 +96,16 @@ afterEach(() => {
 function relayWith(client: FakeClient, limit = 64 * 1024) {
   const finishes: number[] = [];
   let lost = 0;
+  let stopping = 0;
   const relay = new Relay({
     client,
     backpressureLimitBytes: limit,
     onActivity: () => {},
     onUpstreamLost: () => lost++,
+    onContainerStopping: () => stopping++,
     onFinish: (code) => finishes.push(code),
   });
-  return { relay, finishes, lost: () => lost };
+  return { relay, finishes, lost: () => lost, stopping: () => stopping };
 }
 
 
@@ -176,13 +178,71 @@ describe("relay", () => {
     expect(lost()).toBe(1);
   });
 
-  test("a normal close from the transcriber is passed on as 1000", async () => {
-    const upstream = upstreamServer(({ peer }) => peer.close(1000, "stream closed"));
+  test("after the client's CloseStream, the transcriber's 1000 reaches the client as 1000", async () => {
+    let session: SessionPeer | undefined;
+    const upstream = upstreamServer(({ peer }) => (session = peer));
+    const client = new FakeClient();
+    const { relay, finishes, stopping } = relayWith(client);
+    await relay.connect(upstream.attach);
+    relay.fromClient('{"type":"CloseStream"}');
+    await pollUntil(() => upstream.received.length === 1 && session);
+    session!.close(1000, "stream closed");
+    await pollUntil(() => finishes.length > 0);
+    expect(client.closed).toEqual({ code: 1000, reason: "stream closed" });
+    expect(client.errors()).toEqual([]);
+    expect(stopping()).toBe(0);
+  });
+
+  test("a 1000 the client did not ask for is a stopped container to it: Error container_stopped, then 1012", async () => {
+    const upstream = upstreamServer(({ peer }) => peer.close(1000, "server shutting down"));
+    const client = new FakeClient();
+    const { relay, finishes, stopping } = relayWith(client);
+    await relay.connect(upstream.attach);
+    await pollUntil(() => finishes.length > 0);
+    expect(client.errors().map((e) => e.code)).toEqual(["container_stopped"]);
+    expect(client.closed?.code).toBe(1012);
+    expect(stopping()).toBe(1);
+  });
+
+  test("a transcriber's shutdown (its Error, then 1012) is passed on as it is and reported", async () => {
+    const notice = '{"type":"Error","code":"container_stopped","message":"the transcriber is shutting down; reconnect to go on"}';
+    const upstream = upstreamServer(({ peer }) => {
+      peer.send(notice);
+      peer.close(1012, "server shutting down");
+    });
+    const client = new FakeClient();
+    const { relay, finishes, stopping } = relayWith(client);
+    await relay.connect(upstream.attach);
+    await pollUntil(() => finishes.length > 0);
+    expect(client.sent).toEqual([notice]);
+    expect(client.closed).toEqual({ code: 1012, reason: "server shutting down" });
+    expect(stopping()).toBe(1);
+  });
+
+  test("the gateway's drain asks the transcriber for CloseStream, and its 1000 reaches the client as Error gateway_shutdown and 1001", async () => {
+    let session: SessionPeer | undefined;
+    const upstream = upstreamServer(({ peer }) => (session = peer));
     const client = new FakeClient();
     const { relay, finishes } = relayWith(client);
     await relay.connect(upstream.attach);
+    relay.drain();
+    await pollUntil(() => upstream.received.length === 1 && session);
+    expect(upstream.received).toEqual(['{"type":"CloseStream"}']);
+    session!.close(1000, "stream closed");
     await pollUntil(() => finishes.length > 0);
-    expect(client.closed).toEqual({ code: 1000, reason: "stream closed" });
+    expect(client.errors().map((e) => e.code)).toEqual(["gateway_shutdown"]);
+    expect(client.closed?.code).toBe(1001);
+  });
+
+  test("a drain while the transcriber is still being reached sends CloseStream after the audio queued before it", async () => {
+    const upstream = upstreamServer(() => {});
+    const client = new FakeClient();
+    const { relay } = relayWith(client);
+    relay.fromClient(new Uint8Array([1]));
+    relay.drain();
+    await relay.connect(upstream.attach);
+    await pollUntil(() => upstream.received.length === 2);
+    expect(upstream.received).toEqual([new Uint8Array([1]), '{"type":"CloseStream"}']);
   });
 
   test("a refused connection rejects and leaves the session open for another attempt", async () => {

@@ -30,6 +30,8 @@ export interface RelayOptions {
   onActivity: () => void;
   /** Called when an open upstream breaks without a close frame: the container may be gone. */
   onUpstreamLost?: () => void;
+  /** Called when the transcriber ended the session because it is shutting down: its container is on its way out. */
+  onContainerStopping?: () => void;
   /** Called once when the session ends, however it ends. */
   onFinish: (code: number, reason: string) => void;
 }
@@ -42,6 +44,8 @@ export class Relay {
   private queuedBytes = 0;
   private finished = false;
   private pausedSinceMs: number | undefined;
+  /** Who asked for the end the transcriber's 1000 answers: the client (CloseStream) or the gateway (drain). */
+  private closeAskedBy: "client" | "gateway" | undefined;
   bytesIn = 0;
   bytesOut = 0;
 
@@ -54,6 +58,8 @@ export class Relay {
   /** A frame from the client: forwarded now, or queued until the upstream is open. */
   fromClient(frame: Frame): void {
     if (this.finished) return;
+    // Text frames are rare control messages: only CloseStream turns the transcriber's 1000 into the client's.
+    if (typeof frame === "string" && frame.includes("CloseStream")) this.closeAskedBy ??= "client";
     const size = typeof frame === "string" ? frame.length : frame.byteLength;
     this.bytesIn += size;
     this.opts.onActivity();
@@ -89,9 +95,17 @@ export class Relay {
     this.upstream = upstream;
   }
 
-  /** Sends a control message to the transcriber (e.g. CloseStream at shutdown). */
-  sendUpstream(message: string): void {
-    this.upstream?.send(message);
+  /**
+   * The gateway is shutting down: asks the transcriber to flush (CloseStream), so the client gets its finals
+   * and then Error `gateway_shutdown` and 1001, not the 1000 that only its own CloseStream earns.
+   */
+  drain(): void {
+    if (this.finished) return;
+    this.closeAskedBy ??= "gateway";
+    const closeStream = '{"type":"CloseStream"}';
+    // Still connecting: it goes after the audio already queued, so the transcriber flushes that too.
+    if (this.upstream) this.upstream.send(closeStream);
+    else this.queue.push(closeStream);
   }
 
   /** Sends a message straight to the client (Metadata). */
@@ -132,7 +146,17 @@ export class Relay {
   private upstreamClosed(code: number, reason: string): void {
     if (this.finished) return;
     this.upstream = undefined; // ended on the transcriber's side: nothing more to send or close there
-    if (code === CLOSE.normal) return this.end(CLOSE.normal, reason);
+    if (code === CLOSE.normal && this.closeAskedBy === "client") return this.end(CLOSE.normal, reason);
+    if (code === CLOSE.normal && this.closeAskedBy === "gateway") {
+      return this.fail(CLOSE.goingAway, "gateway_shutdown", "gateway is shutting down");
+    }
+    // A transcriber shutting down (SIGTERM: podman stop, an upgrade, an eviction) sent the finals and its Error
+    // before this 1012; an unasked-for 1000 (an older transcriber's drain) means the same, without the Error.
+    if (code === CLOSE.serviceRestart || code === CLOSE.normal) {
+      this.opts.onContainerStopping?.();
+      if (code === CLOSE.serviceRestart) return this.end(CLOSE.serviceRestart, reason || "transcriber shutting down");
+      return this.fail(CLOSE.serviceRestart, "container_stopped", "the transcriber container is shutting down; reconnect");
+    }
     // No close frame (1006) or "going away" means the container went away: the client should reconnect.
     if (code === 1006 || code === CLOSE.goingAway) {
       this.opts.onUpstreamLost?.();

@@ -63,7 +63,7 @@ export class Session {
   readonly sessionId: string;
   readonly instanceId: string;
   private readonly routedAtMs = performance.now();
-  private readonly instance: Pick<Instance, "acquire" | "suspect" | "touch">;
+  private readonly instance: Pick<Instance, "acquire" | "suspect" | "touch" | "retire">;
   private readonly releaseIp: () => void;
   private current: SessionState;
 
@@ -132,6 +132,10 @@ export class Session {
       onActivity: () => this.instance.touch(),
       onUpstreamLost: () => {
         if ("lease" in this.state) void this.instance.suspect(this.state.lease.containerId);
+      },
+      // The container announced its shutdown: no new session may be placed on it; the next starts a fresh one.
+      onContainerStopping: () => {
+        if ("lease" in this.state) this.instance.retire(this.state.lease.containerId);
       },
       onFinish: (code) => this.finish(code),
     });
