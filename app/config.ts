@@ -1,5 +1,5 @@
 /**
- * Gateway configuration from the environment (DESIGN.md section 3). Every variable is parsed and validated
+ * Gateway configuration from the environment (the README's Configuration table). Every variable is parsed and validated
  * here once; a bad value throws a ConfigError whose message is one line naming the variable and what it accepts.
  */
 import { existsSync, readFileSync } from "node:fs";

@@ -1,5 +1,5 @@
 /**
- * One behavioural suite every ContainerDriver passes (DESIGN.md section 8). A driver's test file calls
+ * One behavioural suite every ContainerDriver passes (docs/architecture.md, "Seams"). A driver's test file calls
  * driverConformance() with a harness that knows how to kill a container behind the driver's back and, for
  * engine drivers, how to read labels and plant leftovers.
  */

@@ -1,6 +1,6 @@
 /**
  * The transcriber's configuration, read once from the environment. Every bad value fails with one line that
- * names the variable and what it accepts (DESIGN.md section 3), so a misconfigured container dies at start.
+ * names the variable and what it accepts (the README's Configuration table), so a misconfigured container dies at start.
  */
 import { readFileSync } from "node:fs";
 import type { TranscriberEnv, TranscriberVariable } from "./env.ts";

@@ -1,5 +1,5 @@
 /**
- * Routing state behind one small seam (DESIGN.md section 5): which session holds which instance and open-session
+ * Routing state behind one small seam (docs/architecture.md, "Seams"): which session holds which instance and open-session
  * counts per instance. In memory for now; a Redis store shared by gateway replicas would implement the same
  * interface (strategies stay synchronous, so such a store would answer from a local replica of the keys).
  */

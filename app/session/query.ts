@@ -2,7 +2,7 @@
 import { TypeCompiler } from "@sinclair/typebox/compiler";
 import { t } from "elysia";
 
-/** sessionId grammar from DESIGN.md: it names sessions, never containers, paths or commands. */
+/** sessionId grammar (the README's Protocol section): it names sessions, never containers, paths or commands. */
 export const SESSION_ID_PATTERN = "^[A-Za-z0-9._:-]{1,128}$";
 
 export const listenQuery = t.Object({
