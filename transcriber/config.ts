@@ -3,8 +3,10 @@
  * names the variable and what it accepts (DESIGN.md section 3), so a misconfigured container dies at start.
  */
 import { readFileSync } from "node:fs";
+import { defaultLocalMaxSessions } from "./local/capacity.ts";
+import { DEFAULT_MODEL_DIR } from "./local/pocketsphinx.ts";
 
-export type Backend = "openai" | "echo";
+export type Backend = "openai" | "local" | "echo";
 
 export interface TranscriberConfig {
   port: number;
@@ -21,6 +23,10 @@ export interface TranscriberConfig {
   /** Age at which an upstream realtime session is replaced (OpenAI ends them at 60 minutes). */
   realtimeSessionMaxMs: number;
   logLevel: string;
+  /** TRANSCRIBER_BACKEND=local: concurrent sessions (LOCAL_MAX_SESSIONS, default from CONTAINER_MEMORY). */
+  localMaxSessions: number;
+  /** TRANSCRIBER_BACKEND=local: the pocketsphinx model directory (LOCAL_MODEL_DIR). */
+  localModelDir: string;
 }
 
 /** A configuration error; its message is the one line to print. */
@@ -39,14 +45,14 @@ export function loadConfig(
   env: Record<string, string | undefined>,
   readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): TranscriberConfig {
-  const backend = oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "echo"], "openai") as Backend;
+  const backend = oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "local", "echo"], "openai") as Backend;
   const baseUrl = nonEmpty(env.OPENAI_BASE_URL);
   if (baseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(baseUrl)) {
     throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL, got "${baseUrl}"`);
   }
   const apiKey = nonEmpty(env.OPENAI_API_KEY);
   if (backend === "openai" && apiKey === undefined) {
-    throw new ConfigError("OPENAI_API_KEY is required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=echo)");
+    throw new ConfigError("OPENAI_API_KEY is required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=local or echo)");
   }
   return {
     port: integer(env, "PORT", 8080, 0, 65_535),
@@ -59,6 +65,8 @@ export function loadConfig(
     caPem: caPem(env, readFile),
     realtimeSessionMaxMs: integer(env, "REALTIME_SESSION_MAX_MS", DEFAULT_SESSION_MAX_MS, 1_000, 59 * 60_000),
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    localMaxSessions: integer(env, "LOCAL_MAX_SESSIONS", defaultLocalMaxSessions(memoryBytes(env)), 1, 1_000),
+    localModelDir: nonEmpty(env.LOCAL_MODEL_DIR) ?? DEFAULT_MODEL_DIR,
   };
 }
 
@@ -88,6 +96,15 @@ function integer(
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
   }
   return parsed;
+}
+
+/** CONTAINER_MEMORY as the gateway passes it (bytes, or a k/m/g suffix); 512m when unset, as the gateway's default. */
+function memoryBytes(env: Record<string, string | undefined>): number {
+  const value = nonEmpty(env.CONTAINER_MEMORY) ?? "512m";
+  const match = /^(\d+)([kmg]?)$/i.exec(value);
+  if (!match) throw new ConfigError(`CONTAINER_MEMORY must be bytes or a size like 512m or 2g, got "${value}"`);
+  const power = { "": 0, k: 1, m: 2, g: 3 }[match[2]!.toLowerCase() as "" | "k" | "m" | "g"];
+  return Number(match[1]) * 1024 ** power;
 }
 
 function caPem(env: Record<string, string | undefined>, readFile: (path: string) => string): string | undefined {
