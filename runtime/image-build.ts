@@ -7,6 +7,7 @@
 import { chmod, copyFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { recognizerImageFiles } from "../transcriber/local/image-files.ts";
+import { POCKETSPHINX_LIBRARY } from "../transcriber/local/pocketsphinx.ts";
 import { gatewayImage, transcriberImage } from "./image.ts";
 
 const PROJECT_ROOT = dirname(import.meta.dir);
@@ -196,7 +197,10 @@ async function newestSourceMs(): Promise<number> {
   for (const path of ["transcriber", "Containerfile", "package-lock.json", "runtime/image-build.ts"]) {
     await visit(join(PROJECT_ROOT, path));
   }
-  return newest;
+  // The recognizer's install time (ctime; its mtime is the package's build date): an image built before the
+  // packages were installed lacks them and is stale.
+  const installed = await stat(POCKETSPHINX_LIBRARY).catch(() => undefined);
+  return Math.max(newest, installed?.ctimeMs ?? 0);
 }
 
 /**
