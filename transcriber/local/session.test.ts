@@ -1,0 +1,107 @@
+/**
+ * LocalSession's protocol logic with a scripted recognizer (the real pocketsphinx runs in local.test.ts):
+ * when interims, finals, SpeechStarted and UtteranceEnd go out, their times, and the recognizer's return.
+ */
+import { describe, expect, test } from "bun:test";
+import pino from "pino";
+import type { ClientMessage } from "../protocol.ts";
+import type { Recognizer } from "./recognizer.ts";
+import { LocalSession } from "./session.ts";
+
+/** Speech from `speechFromMs` to `speechToMs` of fed audio; the hypothesis is one word per 100 ms of speech. */
+class ScriptedRecognizer implements Recognizer {
+  fedMs = 0;
+  utteranceStartMs = 0;
+  utterances = 0;
+  freed = false;
+  constructor(private readonly speechFromMs: number, private readonly speechToMs: number) {}
+  startUtterance(): void {
+    this.utteranceStartMs = this.fedMs;
+    this.utterances++;
+  }
+  process(pcm: Int16Array): void {
+    this.fedMs += pcm.length / 16;
+  }
+  get inSpeech(): boolean {
+    return this.fedMs > this.speechFromMs && this.fedMs <= this.speechToMs + 500;
+  }
+  hypothesis(): string {
+    const heardMs = Math.min(this.fedMs, this.speechToMs) - Math.max(this.utteranceStartMs, this.speechFromMs);
+    return Array.from({ length: Math.max(0, Math.floor(heardMs / 100)) }, (_, i) => `w${i}`).join(" ");
+  }
+  endUtterance(): void {}
+  free(): void {
+    this.freed = true;
+  }
+}
+
+function harness(recognizer: Recognizer) {
+  const messages: ClientMessage[] = [];
+  const closes: number[] = [];
+  const released: Recognizer[] = [];
+  const session = new LocalSession({
+    input: (frame) => ({ pcm: new Int16Array(frame.length / 2), concealed: frame.length === 0, error: "empty packet" }),
+    recognizer,
+    release: (r) => released.push(r),
+    send: (m) => messages.push(m),
+    close: (code) => closes.push(code),
+    log: pino({ level: "silent" }),
+  });
+  /** `ms` of audio in 20 ms frames (16 kHz: 640 bytes each). */
+  const feed = (ms: number) => {
+    for (let i = 0; i < ms / 20; i++) session.onBinary(new Uint8Array(640));
+  };
+  return { session, messages, closes, released, feed };
+}
+
+describe("LocalSession", () => {
+  test("speech then silence: SpeechStarted, interims as the words grow, one final and UtteranceEnd on the timeline", () => {
+    const { messages, feed } = harness(new ScriptedRecognizer(1000, 2000));
+    feed(3000);
+    const types = messages.map((m) => m.type);
+    expect(types[0]).toBe("SpeechStarted");
+    expect(messages[0]).toEqual({ type: "SpeechStarted", timestamp: 0.9 });
+    const interims = messages.filter((m) => m.type === "Results" && !m.is_final);
+    const finals = messages.filter((m) => m.type === "Results" && m.is_final);
+    expect(interims.length).toBeGreaterThanOrEqual(5);
+    // Each interim differs from the one before (an unchanged hypothesis is not repeated).
+    const texts = interims.map((m) => (m as any).channel.alternatives[0].transcript);
+    expect(new Set(texts).size).toBe(texts.length);
+    expect(finals).toHaveLength(1);
+    // Ended when the endpointer fell at 2.6 s, 0.5 s after the speech it heard: 0.9 s .. 2.1 s.
+    expect(finals[0]).toMatchObject({ start: 0.9, duration: 1.2, speech_final: true });
+    expect(messages.at(-1)).toEqual({ type: "UtteranceEnd", last_word_end: 2.1 });
+  });
+
+  test("silence only: no Results; Finalize then sends nothing either", () => {
+    const { session, messages, feed } = harness(new ScriptedRecognizer(10_000, 11_000));
+    feed(1000);
+    session.finalize();
+    expect(messages).toEqual([]);
+  });
+
+  test("Finalize mid-speech ends the utterance there; CloseStream closes 1000 and returns the recognizer once", async () => {
+    const recognizer = new ScriptedRecognizer(0, 5000);
+    const { session, messages, closes, released, feed } = harness(recognizer);
+    feed(1000);
+    session.onText(JSON.stringify({ type: "Finalize" }));
+    const finals = messages.filter((m) => m.type === "Results" && m.is_final);
+    expect(finals).toHaveLength(1);
+    expect(finals[0]).toMatchObject({ start: 0, duration: 1 });
+    expect(recognizer.utterances).toBe(2);
+    feed(500);
+    session.onText(JSON.stringify({ type: "CloseStream" }));
+    await session.closeStream();
+    expect(closes).toEqual([1000]);
+    expect(messages.filter((m) => m.type === "Results" && m.is_final)).toHaveLength(2);
+    session.dispose();
+    expect(released).toEqual([recognizer]);
+  });
+
+  test("an undecodable frame: one bad_audio Error, not one per frame", () => {
+    const { session, messages } = harness(new ScriptedRecognizer(10_000, 11_000));
+    for (let i = 0; i < 5; i++) session.onBinary(new Uint8Array(0));
+    expect(messages.filter((m) => m.type === "Error")).toHaveLength(1);
+    expect(messages[0]).toMatchObject({ type: "Error", code: "bad_audio" });
+  });
+});
