@@ -36,8 +36,9 @@ export function transcriberEnv(config: GatewayConfig): Record<string, string> {
     LOG_LEVEL: config.logLevel,
   };
   if (config.transcriberBackend === "local") {
-    // The transcriber sizes its decoder pool from the container's memory cap unless told the count.
+    // The transcriber sizes its decoder pool from the container's caps unless told the count.
     env.CONTAINER_MEMORY = String(config.containerMemoryBytes);
+    env.CONTAINER_CPUS = String(config.containerCpus);
     if (config.localMaxSessions !== undefined) env.LOCAL_MAX_SESSIONS = String(config.localMaxSessions);
   }
   if (config.openaiApiKey) env.OPENAI_API_KEY = config.openaiApiKey;

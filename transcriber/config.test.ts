@@ -54,9 +54,10 @@ describe("loadConfig", () => {
 });
 
 describe("loadConfig, local backend", () => {
-  test("needs no API key; LOCAL_MAX_SESSIONS defaults from CONTAINER_MEMORY", () => {
-    expect(loadConfig({ TRANSCRIBER_BACKEND: "local" }, noFiles)).toMatchObject({ backend: "local", localMaxSessions: 3 });
-    expect(loadConfig({ TRANSCRIBER_BACKEND: "local", CONTAINER_MEMORY: String(2 * 1024 ** 3) }, noFiles).localMaxSessions).toBe(16);
+  test("needs no API key; LOCAL_MAX_SESSIONS defaults from CONTAINER_MEMORY and CONTAINER_CPUS", () => {
+    expect(loadConfig({ TRANSCRIBER_BACKEND: "local" }, noFiles)).toMatchObject({ backend: "local", localMaxSessions: 2 });
+    expect(loadConfig({ TRANSCRIBER_BACKEND: "local", CONTAINER_MEMORY: String(256 * 1024 ** 2) }, noFiles).localMaxSessions).toBe(1);
+    expect(loadConfig({ TRANSCRIBER_BACKEND: "local", CONTAINER_MEMORY: "2g", CONTAINER_CPUS: "0.4" }, noFiles).localMaxSessions).toBe(1);
     expect(loadConfig({ TRANSCRIBER_BACKEND: "local", CONTAINER_MEMORY: "2g", LOCAL_MAX_SESSIONS: "2" }, noFiles).localMaxSessions).toBe(2);
   });
 
@@ -64,6 +65,7 @@ describe("loadConfig, local backend", () => {
     ["LOCAL_MAX_SESSIONS", "0"],
     ["LOCAL_MAX_SESSIONS", "many"],
     ["CONTAINER_MEMORY", "lots"],
+    ["CONTAINER_CPUS", "-1"],
   ])("%s=%s fails naming the variable", (name, value) => {
     expect(() => loadConfig({ TRANSCRIBER_BACKEND: "local", [name]: value }, noFiles)).toThrow(new RegExp(`^${name} must`));
   });

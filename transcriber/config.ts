@@ -23,7 +23,7 @@ export interface TranscriberConfig {
   /** Age at which an upstream realtime session is replaced (OpenAI ends them at 60 minutes). */
   realtimeSessionMaxMs: number;
   logLevel: string;
-  /** TRANSCRIBER_BACKEND=local: concurrent sessions (LOCAL_MAX_SESSIONS, default from CONTAINER_MEMORY). */
+  /** TRANSCRIBER_BACKEND=local: concurrent sessions (LOCAL_MAX_SESSIONS, default from CONTAINER_MEMORY and CONTAINER_CPUS). */
   localMaxSessions: number;
   /** TRANSCRIBER_BACKEND=local: the pocketsphinx model directory (LOCAL_MODEL_DIR). */
   localModelDir: string;
@@ -65,7 +65,7 @@ export function loadConfig(
     caPem: caPem(env, readFile),
     realtimeSessionMaxMs: integer(env, "REALTIME_SESSION_MAX_MS", DEFAULT_SESSION_MAX_MS, 1_000, 59 * 60_000),
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
-    localMaxSessions: integer(env, "LOCAL_MAX_SESSIONS", defaultLocalMaxSessions(memoryBytes(env)), 1, 1_000),
+    localMaxSessions: integer(env, "LOCAL_MAX_SESSIONS", defaultLocalMaxSessions(memoryBytes(env), cpus(env)), 1, 1_000),
     localModelDir: nonEmpty(env.LOCAL_MODEL_DIR) ?? DEFAULT_MODEL_DIR,
   };
 }
@@ -105,6 +105,14 @@ function memoryBytes(env: Record<string, string | undefined>): number {
   if (!match) throw new ConfigError(`CONTAINER_MEMORY must be bytes or a size like 512m or 2g, got "${value}"`);
   const power = { "": 0, k: 1, m: 2, g: 3 }[match[2]!.toLowerCase() as "" | "k" | "m" | "g"];
   return Number(match[1]) * 1024 ** power;
+}
+
+/** CONTAINER_CPUS as the gateway passes it (cores, fractional allowed); 1 when unset, as the gateway's default. */
+function cpus(env: Record<string, string | undefined>): number {
+  const value = nonEmpty(env.CONTAINER_CPUS) ?? "1";
+  const parsed = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || parsed <= 0) throw new ConfigError(`CONTAINER_CPUS must be a number of cores like 1 or 0.5, got "${value}"`);
+  return parsed;
 }
 
 function caPem(env: Record<string, string | undefined>, readFile: (path: string) => string): string | undefined {

@@ -4,8 +4,9 @@
  * - per-session memory: a transcriber process's RSS with one warm decoder, then with `sessions` streaming;
  * - the most concurrent real-time sessions one container (CONTAINER_CPUS=1, through the gateway) keeps up
  *   with: each session streams the clips at real time and every interim Results is stamped with its lag,
- *   (arrival time since the first packet) - (the audio time it covers); a session count passes while the lag
- *   stays under LAG_LIMIT_MS at p95 and its last third is no more than GROWTH_LIMIT_MS above its first third.
+ *   (arrival time since the first packet) - (the audio time it covers); a session count passes while the
+ *   median lag stays under LAG_LIMIT_MS and no session's last third is more than GROWTH_LIMIT_MS above its
+ *   first third (slow stretches on a busy machine show in p95; the count fails once lag accumulates).
  */
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -97,7 +98,7 @@ async function maxRealTimeSessions(report: Report, quick: boolean): Promise<void
       const samples = await Promise.all(Array.from({ length: sessions }, (_, i) => streamedLags(`${gateway.listenUrl}?sessionId=rt-${sessions}-${i}&${QUERY}`, packets)));
       const all = summarize(samples.flatMap((s) => s.all));
       const growthMs = Math.max(...samples.map((s) => s.lastThirdP50 - s.firstThirdP50));
-      const keptUp = all.p95 <= LAG_LIMIT_MS && growthMs <= GROWTH_LIMIT_MS;
+      const keptUp = all.p50 <= LAG_LIMIT_MS && growthMs <= GROWTH_LIMIT_MS;
       lags[sessions] = { p50: Math.round(all.p50), p95: Math.round(all.p95), growth: Math.round(growthMs), kept_up: keptUp };
       report.progress(`  ${sessions} real-time sessions: lag p50 ${Math.round(all.p50)} ms, p95 ${Math.round(all.p95)} ms, growth ${Math.round(growthMs)} ms`);
       if (!keptUp) break;
