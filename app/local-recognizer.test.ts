@@ -7,7 +7,9 @@
 import { afterEach, beforeAll, describe, expect } from "bun:test";
 import { ensureImage } from "../runtime/image-build.ts";
 import { engine, engineTest } from "../test/engine.ts";
+import { TestClient } from "../test/client.ts";
 import { startTestGateway, type TestGateway } from "../test/gateway.ts";
+import { pollUntil } from "../test/wait.ts";
 import { librivoxClips } from "../test/librivox.ts";
 import { recognizerSkipReason, recognizerTest, streamClip } from "../test/recognizer.ts";
 import { wordErrorRate } from "../test/wer.ts";
@@ -53,6 +55,21 @@ describe("local recognizer through the gateway", () => {
   recognizerTest("process driver: LibriVox clips as Opus, WER <= 40 %, finals in order, CloseStream -> 1000", async () => {
     await expectClipsRecognised({ CONTAINER_DRIVER: "process" });
   }, 120_000);
+
+  recognizerTest("past LOCAL_MAX_SESSIONS on the container: that session gets Error at_capacity and 1013 through the gateway, the first goes on", async () => {
+    gateway = await startTestGateway({ ROUTING_MODE: "shared", TRANSCRIBER_BACKEND: "local", CONTAINER_DRIVER: "process", LOCAL_MAX_SESSIONS: "1", LOG_LEVEL: "warn" });
+    const first = TestClient.connect(`${gateway.listenUrl}?encoding=opus&sample_rate=48000&channels=1`);
+    await first.next("Metadata", 30_000);
+    // The transcriber holds the first session's decoder (its /health counts them) before the second arrives.
+    const stats = await gateway.stats();
+    const endpoint = stats.instances.find((i: { id: string }) => i.id === "shared").endpoint;
+    await pollUntil(async () => (await (await fetch(`http://${endpoint}/health`)).json()).recognizers?.inUse === 1, "the first decoder in use", 10_000, 20);
+    const second = TestClient.connect(`${gateway.listenUrl}?encoding=opus&sample_rate=48000&channels=1`);
+    expect((await second.closed).code).toBe(1013);
+    expect(second.ofType("Error")).toEqual([expect.objectContaining({ code: "at_capacity" })]);
+    first.send({ type: "CloseStream" });
+    expect((await first.closed).code).toBe(1000);
+  }, 60_000);
 
   engineTest("podman driver (FROM-scratch image with the recognizer): LibriVox clips as Opus, WER <= 40 %, finals in order, CloseStream -> 1000", async () => {
     if (recognizerSkipReason) throw new Error(`the image needs the recognizer on the build host: ${recognizerSkipReason}`);

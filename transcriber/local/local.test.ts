@@ -82,6 +82,19 @@ describe("TRANSCRIBER_BACKEND=local", () => {
     await held[1]!.closed;
   });
 
+  localTest("stopping the transcriber mid-utterance sends that utterance's final, then 1000", async () => {
+    const own = await startTranscriber({ port: 0, host: "127.0.0.1", env: { TRANSCRIBER_BACKEND: "local" }, logger: pino({ level: "silent" }) });
+    const client = TestClient.listen(`ws://127.0.0.1:${own.port}`);
+    const packets = await clipOpusPackets(librivoxClips()[0]!);
+    await client.stream(packets.slice(0, 150), 0); // the first 3 s of a 7 s sentence: no endpoint yet
+    await client.until(() => client.ofType("Results").length > 0, 20_000, "an interim");
+    await own.stop();
+    expect((await client.closed).code).toBe(1000);
+    const finals = client.ofType("Results").filter((m) => m.is_final);
+    expect(finals.length).toBe(1);
+    expect(finals[0]!.channel.alternatives[0].transcript).toContain("john");
+  });
+
   localTest("five LibriVox clips, streamed faster than real time: word error rate at most 40 %", async () => {
     const pairs = [];
     for (const clip of librivoxClips()) {
