@@ -1,15 +1,16 @@
 /**
- * Tests of the local recognizer: gating (they skip with a printed reason when pocketsphinx or its LibriVox
- * test clips are not installed, unless REQUIRE_ENGINE=1, which makes that a failure as for the engine), and
- * one LibriVox clip streamed through a `/v1/listen` URL with its finals collected.
+ * Tests of the local recognizer: gating (pocketsphinx and its LibriVox test clips are installed from Debian
+ * packages first when this is root with apt-get, as the browser tests install Chromium; otherwise the tests
+ * skip with a printed reason, unless REQUIRE_ENGINE=1, which makes that a failure as for the engine), and one
+ * LibriVox clip streamed through a `/v1/listen` URL with its finals collected.
  */
 import { test } from "bun:test";
-import { recognizerMissing } from "../transcriber/local/availability.ts";
+import { ensureRecognizer } from "../scripts/recognizer-setup.ts";
 import { TestClient } from "./client.ts";
 import { clipOpusPackets, type LibrivoxClip, librivoxMissing } from "./librivox.ts";
 
-/** Why local-recognizer tests cannot run here, or undefined. */
-export const recognizerSkipReason: string | undefined = recognizerMissing() ?? librivoxMissing();
+/** Why local-recognizer tests cannot run here, or undefined (checked, and installed if it can be, once per run). */
+export const recognizerSkipReason: string | undefined = (await ensureRecognizer()) ?? librivoxMissing();
 
 /** `test` when the recognizer and clips are installed; otherwise a printed skip, or a failure under REQUIRE_ENGINE=1. */
 export function recognizerTest(name: string, fn: () => Promise<void>, timeoutMs?: number): void {

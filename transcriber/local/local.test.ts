@@ -3,23 +3,19 @@
  * Opus give interim and final Results close to the reference; other languages and sessions beyond
  * LOCAL_MAX_SESSIONS are refused with an Error and a close code.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { afterAll, beforeAll, describe, expect } from "bun:test";
 import pino from "pino";
 import { TestClient } from "../../test/client.ts";
-import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
+import { clipOpusPackets, librivoxClips } from "../../test/librivox.ts";
 import { wordErrorRate } from "../../test/wer.ts";
+import { recognizerSkipReason, recognizerTest as localTest } from "../../test/recognizer.ts";
 import { startTranscriber, type RunningTranscriber } from "../server.ts";
-import { recognizerMissing } from "./availability.ts";
-
-const missing = recognizerMissing() ?? librivoxMissing();
-if (missing) console.warn(`[skip] local recognizer tests: ${missing}`);
-const localTest = missing && !process.env.REQUIRE_ENGINE ? test.skip : test;
 
 let transcriber: RunningTranscriber;
 let baseUrl: string;
 
 beforeAll(async () => {
-  if (missing && !process.env.REQUIRE_ENGINE) return;
+  if (recognizerSkipReason) return;
   transcriber = await startTranscriber({
     port: 0,
     host: "127.0.0.1",
