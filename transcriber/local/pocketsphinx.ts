@@ -1,12 +1,12 @@
 /**
  * pocketsphinx 5prealpha (Debian's libpocketsphinx3) through bun:ffi: one decoder per session, fed 16 kHz
  * mono int16, a partial hypothesis after every chunk and `ps_get_in_speech` as the endpointer. The library is
- * opened once per process; decoders are pooled by the caller (model load takes about 0.35 s).
+ * opened once per process; decoders are pooled by the caller (model load took 0.4-1.0 s here).
  */
 import { CString, dlopen, FFIType, type Pointer, ptr } from "bun:ffi";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
-import type { Recognizer } from "./recognizer.ts";
+import { type Recognizer, RecognizerFailedError } from "./recognizer.ts";
 
 /** Where Debian puts the libraries (and where the image carries them). */
 export const POCKETSPHINX_LIBRARY = "/usr/lib/x86_64-linux-gnu/libpocketsphinx.so.3";
@@ -107,13 +107,13 @@ export class PocketsphinxDecoder implements Recognizer {
 
   /** See Recognizer. */
   startUtterance(): void {
-    if (this.#lib.ps_start_utt(this.#ps) < 0) throw new Error("ps_start_utt failed");
+    if (this.#lib.ps_start_utt(this.#ps) < 0) throw new RecognizerFailedError("pocketsphinx could not start an utterance (ps_start_utt)");
   }
 
   /** Feeds 16 kHz mono samples (pocketsphinx copies them before returning). */
   process(pcm: Int16Array): void {
     if (pcm.length === 0) return;
-    if (this.#lib.ps_process_raw(this.#ps, ptr(pcm), pcm.length, 0, 0) < 0) throw new Error("ps_process_raw failed");
+    if (this.#lib.ps_process_raw(this.#ps, ptr(pcm), pcm.length, 0, 0) < 0) throw new RecognizerFailedError("pocketsphinx could not process audio (ps_process_raw)");
   }
 
   /** See Recognizer. */

@@ -25,3 +25,8 @@ export interface Recognizer {
 
 /** Makes recognizers; the pool calls it when no idle one is left. */
 export type RecognizerFactory = () => Recognizer;
+
+/** The engine reported a failure while decoding; the session ends with Error + 1011. */
+export class RecognizerFailedError extends Error {
+  override name = "RecognizerFailedError";
+}

@@ -5,7 +5,7 @@
 import { describe, expect, test } from "bun:test";
 import pino from "pino";
 import type { ClientMessage } from "../protocol.ts";
-import type { Recognizer } from "./recognizer.ts";
+import { type Recognizer, RecognizerFailedError } from "./recognizer.ts";
 import { LocalSession } from "./session.ts";
 
 /** Speech from `speechFromMs` to `speechToMs` of fed audio; the hypothesis is one word per 100 ms of speech. */
@@ -95,6 +95,18 @@ describe("LocalSession", () => {
     expect(closes).toEqual([1000]);
     expect(messages.filter((m) => m.type === "Results" && m.is_final)).toHaveLength(2);
     session.dispose();
+    expect(released).toEqual([recognizer]);
+  });
+
+  test("an engine failure while decoding: Error recognizer_failed, close 1011, the recognizer returned once", () => {
+    const recognizer = new ScriptedRecognizer(0, 1000);
+    recognizer.process = () => {
+      throw new RecognizerFailedError("pocketsphinx could not process audio (ps_process_raw)");
+    };
+    const { messages, closes, released, feed } = harness(recognizer);
+    feed(200);
+    expect(messages).toEqual([{ type: "Error", code: "recognizer_failed", message: "pocketsphinx could not process audio (ps_process_raw)" }]);
+    expect(closes).toEqual([1011]);
     expect(released).toEqual([recognizer]);
   });
 

@@ -7,7 +7,7 @@
 import type { Logger } from "pino";
 import type { DecodedPacket } from "../opus.ts";
 import { errorMessage, parseControl, results, seconds, type ClientMessage } from "../protocol.ts";
-import { RECOGNIZER_RATE_HZ, type Recognizer } from "./recognizer.ts";
+import { RECOGNIZER_RATE_HZ, type Recognizer, RecognizerFailedError } from "./recognizer.ts";
 
 /** 100 ms at 16 kHz: how much audio goes to the recognizer per call (and at most one interim per chunk). */
 const CHUNK_SAMPLES = 1_600;
@@ -61,6 +61,10 @@ export class LocalSession {
   /** One binary client frame. */
   onBinary(frame: Uint8Array): void {
     if (this.#ended || this.#closing) return;
+    this.#guard(() => this.#addFrame(frame));
+  }
+
+  #addFrame(frame: Uint8Array): void {
     const decoded = this.#options.input(frame);
     if (decoded.concealed && this.#now() - this.#lastBadAudioReportMs >= BAD_AUDIO_REPORT_MS) {
       this.#lastBadAudioReportMs = this.#now();
@@ -88,8 +92,23 @@ export class LocalSession {
   /** Ends the current utterance now: what was heard since its start becomes a final (if any words). */
   finalize(): void {
     if (this.#ended) return;
-    this.#processChunk();
-    this.#endUtterance(this.processedMs);
+    this.#guard(() => {
+      this.#processChunk();
+      this.#endUtterance(this.processedMs);
+    });
+  }
+
+  /** Runs recognizer work; an engine failure ends the session with Error recognizer_failed + 1011. */
+  #guard(work: () => void): void {
+    try {
+      work();
+    } catch (error) {
+      if (!(error instanceof RecognizerFailedError)) throw error;
+      this.#options.log.error({ error: error.message }, "Local recognizer failed; closing the session");
+      this.#options.send(errorMessage("recognizer_failed", error.message));
+      this.dispose();
+      this.#options.close(1011, "recognizer failed");
+    }
   }
 
   /** Finalizes, then closes the client with `code` (the recognizer is synchronous: nothing to wait for). */
