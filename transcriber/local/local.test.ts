@@ -51,6 +51,18 @@ describe("TRANSCRIBER_BACKEND=local", () => {
     expect(last.start + last.duration - first.start).toBeGreaterThan(1);
   });
 
+  localTest("linear16 at 16 kHz (no Opus): the same words come back", async () => {
+    const clip = librivoxClips()[1]!; // "he was not an ill disposed young man"
+    const client = TestClient.listen(baseUrl, "encoding=linear16&sample_rate=16000&channels=1");
+    const frames = [];
+    for (let at = 0; at < clip.pcm16k.length; at += 320) frames.push(new Uint8Array(clip.pcm16k.slice(at, at + 320).buffer));
+    await client.stream(frames, 0);
+    client.send({ type: "CloseStream" });
+    expect((await client.closed).code).toBe(1000);
+    const hypothesis = client.ofType("Results").filter((m) => m.is_final).map((m) => m.channel.alternatives[0].transcript).join(" ");
+    expect(wordErrorRate([{ reference: clip.reference, hypothesis }]).rate).toBeLessThanOrEqual(0.5);
+  });
+
   localTest("language other than English: Error unsupported_language naming the language, close 1008", async () => {
     const client = TestClient.listen(baseUrl, "encoding=opus&sample_rate=48000&channels=1&language=de");
     const closed = await client.closed;
