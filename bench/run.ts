@@ -1,6 +1,6 @@
 /**
- * `npm run bench` (about 6 minutes) or `npm run bench -- --quick` (under 90 s, every key filled with fewer
- * samples and shorter runs). `--only=micro,startup,relay,e2e,local` runs some sections; `--skip=warm,idle,capacity`
+ * `npm run bench` (about 8-9 minutes) or `npm run bench -- --quick` (about 2 minutes, every key filled with
+ * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,local` runs some sections; `--skip=warm,idle,capacity`
  * leaves parts of the relay section out. Prints each figure as it is
  * measured, then the table; writes bench/results/latest.json.
  */
