@@ -37,7 +37,7 @@ describe("configuration", () => {
     ["POOL_BALANCE_FACTOR", "0.9", /^POOL_BALANCE_FACTOR: expected a number above 1/],
     ["PORT", "70000", /^PORT: expected an integer from 0 to 65535/],
     ["CONTAINER_NETWORK", "macvlan", /^CONTAINER_NETWORK: expected one of bridge, host/],
-    ["TRANSCRIBER_BACKEND", "whisper", /^TRANSCRIBER_BACKEND: expected one of openai, echo/],
+    ["TRANSCRIBER_BACKEND", "whisper", /^TRANSCRIBER_BACKEND: expected one of openai, local, echo/],
     ["OPENAI_BASE_URL", "not a url", /^OPENAI_BASE_URL: expected an http\(s\) URL/],
     ["OPENAI_CA_FILE", "/nonexistent/ca.pem", /^OPENAI_CA_FILE: file not found: \/nonexistent\/ca.pem$/],
     ["CONTAINER_DRIVER", "lxc", /^CONTAINER_DRIVER: expected one of auto, podman, docker, process/],

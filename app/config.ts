@@ -35,7 +35,9 @@ export interface GatewayConfig {
   models: Record<string, string>;
   openaiCaFile: string | undefined;
   containerNetwork: "bridge" | "host";
-  transcriberBackend: "openai" | "echo";
+  transcriberBackend: "openai" | "local" | "echo";
+  /** TRANSCRIBER_BACKEND=local: sessions per container (LOCAL_MAX_SESSIONS); undefined: from CONTAINER_MEMORY. */
+  localMaxSessions: number | undefined;
   /** TRANSCRIBER_SOCKET_DIR: parent of the containers' Unix socket directories; null = TCP only; undefined = default. */
   transcriberSocketDir: string | null | undefined;
   /** Scopes container labels, so two gateways on one engine never sweep each other's containers. */
@@ -285,7 +287,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     models: models(env),
     openaiCaFile: caFile(env),
     containerNetwork: oneOf(env, "CONTAINER_NETWORK", ["bridge", "host"], "bridge"),
-    transcriberBackend: oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "echo"], "openai"),
+    transcriberBackend: oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "local", "echo"], "openai"),
+    localMaxSessions: optional(env, "LOCAL_MAX_SESSIONS") === undefined ? undefined : integer(env, "LOCAL_MAX_SESSIONS", 0, 1, 1_000),
     gatewayName,
     transcriberSocketDir: socketDir(env),
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 64 * 1024, 256, 16 * 1024 * 1024),
@@ -315,7 +318,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
   }
   if (config.transcriberBackend === "openai" && !config.openaiApiKey) {
     throw new ConfigError(
-      "OPENAI_API_KEY: required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=echo; `npm run dev` starts a local stand-in)",
+      "OPENAI_API_KEY: required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=local or echo; `npm run dev` uses local)",
     );
   }
   return config;

@@ -1,16 +1,26 @@
 /**
  * `npm run dev`: the gateway with embedded defaults. An engine when one answers (building the transcriber
  * image if it is missing), else local Bun processes; the OpenAI API when OPENAI_API_KEY is set, else the local
- * realtime stand-in, which it says loudly. Logs are readable lines (pino-pretty) unless LOG_FORMAT=json.
+ * recognizer (installed from Debian packages first when it can be), else the realtime stand-in, which it says
+ * loudly with the command that would enable the recognizer. Logs are readable lines (pino-pretty) unless
+ * LOG_FORMAT=json.
  */
 import { findEngine } from "../runtime/engine.ts";
 import { ensureImage } from "../runtime/image-build.ts";
+import { ensureRecognizer } from "../scripts/recognizer-setup.ts";
 import { startStandin } from "../standin/server.ts";
 import { bootGateway, configOrExit } from "./boot.ts";
 import { createLogger, prettyDestination } from "./log.ts";
 
 const env: Record<string, string | undefined> = { ...process.env };
 const banner: string[] = [];
+
+// Before the image check: an image built before the recognizer was installed is rebuilt with it.
+let recognizerUnavailable: string | undefined;
+if (!env.OPENAI_API_KEY && env.TRANSCRIBER_BACKEND === undefined) {
+  recognizerUnavailable = await ensureRecognizer();
+  if (!recognizerUnavailable) env.TRANSCRIBER_BACKEND = "local";
+}
 
 const choice = env.CONTAINER_DRIVER ?? "auto";
 const engine = choice === "process" ? undefined : await findEngine(env);
@@ -29,7 +39,10 @@ if (!env.OPENAI_API_KEY && (env.TRANSCRIBER_BACKEND ?? "openai") === "openai") {
   banner.push(
     "!! OPENAI_API_KEY is not set: transcripts come from the LOCAL REALTIME STAND-IN, not from OpenAI.",
     `!! stand-in: ${standin.baseUrl} (set OPENAI_API_KEY to use the real API)`,
+    ...(recognizerUnavailable ? [`!! local recognizer not available: ${recognizerUnavailable}`] : []),
   );
+} else if (env.TRANSCRIBER_BACKEND === "local") {
+  banner.push("local recognizer: pocketsphinx en-us, demo quality; set OPENAI_API_KEY for OpenAI");
 } else if (env.OPENAI_API_KEY) {
   banner.push(`transcription backend: OpenAI Realtime (${env.OPENAI_BASE_URL ?? "default endpoint"}, model ${env.TRANSCRIBE_MODEL ?? "gpt-4o-transcribe"})`);
 } else {

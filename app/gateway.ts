@@ -36,6 +36,12 @@ export function transcriberEnv(config: GatewayConfig): Record<string, string> {
     TRANSCRIBE_MODEL: config.transcribeModel,
     LOG_LEVEL: config.logLevel,
   };
+  if (config.transcriberBackend === "local") {
+    // The transcriber sizes its decoder pool from the container's caps unless told the count.
+    env.CONTAINER_MEMORY = String(config.containerMemoryBytes);
+    env.CONTAINER_CPUS = String(config.containerCpus);
+    if (config.localMaxSessions !== undefined) env.LOCAL_MAX_SESSIONS = String(config.localMaxSessions);
+  }
   if (config.openaiApiKey) env.OPENAI_API_KEY = config.openaiApiKey;
   if (config.openaiBaseUrl) env.OPENAI_BASE_URL = config.openaiBaseUrl;
   // Passed as content so no host path has to be mounted into the container.

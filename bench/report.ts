@@ -92,6 +92,9 @@ export class Report {
     rows.push(["RSS per idle session (KiB)", fmt(g("rss_per_session_kib.idle")), "<= 32", meets(g("rss_per_session_kib.idle"), (v) => v <= 32)]);
     rows.push(["RSS per streaming session (KiB)", fmt(g("rss_per_session_kib.streaming")), "", ""]);
     rows.push(["end to end, real transcribers", `${fmt(g("end_to_end.max_sessions"))} sessions`, "no drop, hop p99 < 20 ms", ""]);
+    rows.push(["local recognizer: CPU s per audio s (one decoder)", fmt(g("local.real_time_factor")), "< 1 (real time); issue measured 0.27-0.37", meets(g("local.real_time_factor"), (v) => v < 1)]);
+    rows.push(["local recognizer: RSS per session (MiB)", fmt(g("local.session_mib")), "LOCAL_MAX_SESSIONS default assumes 120", meets(g("local.session_mib"), (v) => v <= 120)]);
+    rows.push(["local recognizer: real-time sessions per container, no growing lag", fmt(g("local.max_realtime_sessions_per_container.sessions")), "CONTAINER_CPUS=1; default LOCAL_MAX_SESSIONS 2", meets(g("local.max_realtime_sessions_per_container.sessions"), (v) => v >= 2)]);
     const header = ["measure", "result", "target / baseline", "met"];
     return [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
   }

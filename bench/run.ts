@@ -1,6 +1,6 @@
 /**
- * `npm run bench` (about 6 minutes) or `npm run bench -- --quick` (under 90 s, every key filled with fewer
- * samples and shorter runs). `--only=micro,startup,relay,e2e` runs some sections; `--skip=warm,idle,capacity`
+ * `npm run bench` (about 8-9 minutes) or `npm run bench -- --quick` (about 2 minutes, every key filled with
+ * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,local` runs some sections; `--skip=warm,idle,capacity`
  * leaves parts of the relay section out. Prints each figure as it is
  * measured, then the table; writes bench/results/latest.json.
  */
@@ -8,6 +8,7 @@ import { findEngine } from "../runtime/engine.ts";
 import { ensureImage } from "../runtime/image-build.ts";
 import { Report } from "./report.ts";
 import { endToEndSection } from "./sections/e2e.ts";
+import { localSection } from "./sections/local.ts";
 import { hashSection, opusSection, routingSection } from "./sections/micro.ts";
 import { relaySection } from "./sections/relay.ts";
 import { startupSection } from "./sections/startup.ts";
@@ -48,6 +49,7 @@ await run("startup", async () => {
 });
 await run("relay", () => relaySection(report, { quick, containers: 4, skip }));
 await run("e2e", () => endToEndSection(report, { quick, containers: 2 }));
+await run("local", () => localSection(report, { quick }));
 
 const file = report.write(quick ? "quick" : "full", sections);
 console.log(`\n${report.table()}\n\nmachine: ${JSON.stringify(machine)}\nversions: ${JSON.stringify(report.versions)}\nwritten: ${file}`);

@@ -1,6 +1,7 @@
 /**
  * How every transcriber container is confined. The transcriber needs no privilege at all: it listens on an
- * unprivileged port, reads nothing from disk but its own binary, and writes only scratch files to /tmp. So
+ * unprivileged port, reads nothing from disk but its own image (the binary; the local recognizer's libraries
+ * and model), and writes only scratch files to /tmp. So
  * every capability is dropped, setuid binaries cannot raise privileges, the root filesystem is read-only with
  * a small tmpfs at /tmp, and memory, CPU and process counts are capped so one runaway session cannot starve
  * the host or the other containers.

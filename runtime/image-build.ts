@@ -6,6 +6,8 @@
  */
 import { chmod, copyFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
+import { recognizerImageFiles } from "../transcriber/local/image-files.ts";
+import { POCKETSPHINX_LIBRARY } from "../transcriber/local/pocketsphinx.ts";
 import { gatewayImage, transcriberImage } from "./image.ts";
 
 const PROJECT_ROOT = dirname(import.meta.dir);
@@ -22,12 +24,18 @@ export interface ImageSpec {
   /** `bun build --minify`: not for the gateway, whose Elysia reads handler source to see what they use. */
   minify: boolean;
   tag: () => string;
+  /**
+   * Host files the image carries besides the binary's own libraries, each at its own path (the transcriber's
+   * local recognizer), or why they are missing here; the image is then built without them.
+   */
+  extraFiles?: (ldd: (file: string) => Promise<string[]>) => Promise<{ files: string[] } | { missing: string }>;
 }
 
 export const IMAGES = {
   transcriber: {
     name: "image", entry: "transcriber/main.ts", containerfile: "Containerfile", binary: "transcriber", minify: true,
     tag: () => transcriberImage(),
+    extraFiles: recognizerImageFiles,
   },
   gateway: {
     name: "gateway-image", entry: "app/main.ts", containerfile: "deploy/Containerfile.gateway", binary: "gateway", minify: false,
@@ -134,6 +142,17 @@ async function prepareAndBuild(step: {
     await copyFile(library, target); // follows symlinks, so /lib64/ld-linux-x86-64.so.2 becomes a real file
   }
   log(`${prefix}]     ${libraries.join(" ")}`);
+  const extra = await image.extraFiles?.(async (file) => parseLdd(await run(["ldd", file])));
+  if (extra && "missing" in extra) {
+    log(`${prefix}]     WITHOUT the local recognizer: ${extra.missing}; TRANSCRIBER_BACKEND=local containers will exit naming it`);
+  } else if (extra) {
+    for (const file of extra.files) {
+      const target = join(context, "rootfs", file);
+      await mkdir(dirname(target), { recursive: true });
+      await copyFile(file, target);
+    }
+    log(`${prefix}]     local recognizer: ${extra.files.length} files (libraries by ldd of the libraries, model)`);
+  }
 
   log(`${prefix} 3/4] ${cli} build -t ${tag} (${elapsed()})`);
   const previousId = (await run([cli, "image", "inspect", "--format", "{{.Id}}", tag]).catch(() => "")).trim();
@@ -178,7 +197,10 @@ async function newestSourceMs(): Promise<number> {
   for (const path of ["transcriber", "Containerfile", "package-lock.json", "runtime/image-build.ts"]) {
     await visit(join(PROJECT_ROOT, path));
   }
-  return newest;
+  // The recognizer's install time (ctime; its mtime is the package's build date): an image built before the
+  // packages were installed lacks them and is stale.
+  const installed = await stat(POCKETSPHINX_LIBRARY).catch(() => undefined);
+  return Math.max(newest, installed?.ctimeMs ?? 0);
 }
 
 /**

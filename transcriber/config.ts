@@ -4,8 +4,10 @@
  */
 import { readFileSync } from "node:fs";
 import type { TranscriberEnv, TranscriberVariable } from "./env.ts";
+import { defaultLocalMaxSessions } from "./local/capacity.ts";
+import { DEFAULT_MODEL_DIR } from "./local/pocketsphinx.ts";
 
-export type Backend = "openai" | "echo";
+export type Backend = "openai" | "local" | "echo";
 
 export interface TranscriberConfig {
   port: number;
@@ -22,6 +24,10 @@ export interface TranscriberConfig {
   /** Age at which an upstream realtime session is replaced (OpenAI ends them at 60 minutes). */
   realtimeSessionMaxMs: number;
   logLevel: string;
+  /** TRANSCRIBER_BACKEND=local: concurrent sessions (LOCAL_MAX_SESSIONS, default from CONTAINER_MEMORY and CONTAINER_CPUS). */
+  localMaxSessions: number;
+  /** TRANSCRIBER_BACKEND=local: the pocketsphinx model directory (LOCAL_MODEL_DIR). */
+  localModelDir: string;
 }
 
 /** A configuration error; its message is the one line to print. */
@@ -40,14 +46,14 @@ export function loadConfig(
   env: TranscriberEnv,
   readFile: (path: string) => string = (path) => readFileSync(path, "utf8"),
 ): TranscriberConfig {
-  const backend = oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "echo"], "openai") as Backend;
+  const backend = oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "local", "echo"], "openai") as Backend;
   const baseUrl = nonEmpty(env.OPENAI_BASE_URL);
   if (baseUrl !== undefined && !/^https?:\/\/[^\s]+$/.test(baseUrl)) {
     throw new ConfigError(`OPENAI_BASE_URL must be an http(s) URL, got "${baseUrl}"`);
   }
   const apiKey = nonEmpty(env.OPENAI_API_KEY);
   if (backend === "openai" && apiKey === undefined) {
-    throw new ConfigError("OPENAI_API_KEY is required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=echo)");
+    throw new ConfigError("OPENAI_API_KEY is required when TRANSCRIBER_BACKEND=openai (or set TRANSCRIBER_BACKEND=local or echo)");
   }
   return {
     port: integer(env, "PORT", 8080, 0, 65_535),
@@ -60,6 +66,8 @@ export function loadConfig(
     caPem: caPem(env, readFile),
     realtimeSessionMaxMs: integer(env, "REALTIME_SESSION_MAX_MS", DEFAULT_SESSION_MAX_MS, 1_000, 59 * 60_000),
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    localMaxSessions: integer(env, "LOCAL_MAX_SESSIONS", defaultLocalMaxSessions(memoryBytes(env), cpus(env)), 1, 1_000),
+    localModelDir: nonEmpty(env.LOCAL_MODEL_DIR) ?? DEFAULT_MODEL_DIR,
   };
 }
 
@@ -88,6 +96,23 @@ function integer(
   if (!/^\d+$/.test(value) || parsed < min || parsed > max) {
     throw new ConfigError(`${name} must be an integer from ${min} to ${max}, got "${value}"`);
   }
+  return parsed;
+}
+
+/** CONTAINER_MEMORY as the gateway passes it (bytes, or a k/m/g suffix); 512m when unset, as the gateway's default. */
+function memoryBytes(env: TranscriberEnv): number {
+  const value = nonEmpty(env.CONTAINER_MEMORY) ?? "512m";
+  const match = /^(\d+)([kmg]?)$/i.exec(value);
+  if (!match) throw new ConfigError(`CONTAINER_MEMORY must be bytes or a size like 512m or 2g, got "${value}"`);
+  const power = { "": 0, k: 1, m: 2, g: 3 }[match[2]!.toLowerCase() as "" | "k" | "m" | "g"];
+  return Number(match[1]) * 1024 ** power;
+}
+
+/** CONTAINER_CPUS as the gateway passes it (cores, fractional allowed); 1 when unset, as the gateway's default. */
+function cpus(env: TranscriberEnv): number {
+  const value = nonEmpty(env.CONTAINER_CPUS) ?? "1";
+  const parsed = Number(value);
+  if (!/^\d+(\.\d+)?$/.test(value) || parsed <= 0) throw new ConfigError(`CONTAINER_CPUS must be a number of cores like 1 or 0.5, got "${value}"`);
   return parsed;
 }
 

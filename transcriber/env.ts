@@ -19,14 +19,18 @@ export const TRANSCRIBER_VARIABLES = [
   "TRANSCRIBE_MODEL",
   "REALTIME_SESSION_MAX_MS",
   "LOG_LEVEL",
+  // The local recognizer sizes its decoder pool from the container's caps (not secrets: limits the gateway sets).
+  "CONTAINER_MEMORY",
+  "CONTAINER_CPUS",
 ] as const;
 
 /**
  * Prefixes of variable families a backend owns, passed whole. The rule: a family is listed here only once
  * config.ts reads variables of it (the local recognizer's settings would be `LOCAL_`), never ahead of time,
- * so no prefix can carry a gateway variable by accident. Empty today: config.ts reads no family.
+ * so no prefix can carry a gateway variable by accident. `LOCAL_`: the local recognizer's settings
+ * (LOCAL_MAX_SESSIONS, LOCAL_MODEL_DIR).
  */
-export const TRANSCRIBER_VARIABLE_PREFIXES = [] as const satisfies readonly string[];
+export const TRANSCRIBER_VARIABLE_PREFIXES = ["LOCAL_"] as const satisfies readonly string[];
 
 type Prefix = (typeof TRANSCRIBER_VARIABLE_PREFIXES)[number];
 

@@ -42,6 +42,13 @@ describe("transcriber/main.ts", () => {
     expect(stderr.trim().split("\n")).toEqual([expect.stringContaining("PORT")]);
   });
 
+  test("TRANSCRIBER_BACKEND=local with a model directory that is not there exits 1 with one line naming the file", async () => {
+    const child = spawnMain({ TRANSCRIBER_BACKEND: "local", PORT: "0", HOST: "127.0.0.1", LOCAL_MODEL_DIR: "/nonexistent/model" });
+    expect(await child.exited).toBe(1);
+    const stderr = await new Response(child.stderr).text();
+    expect(stderr.trim().split("\n")).toEqual([expect.stringMatching(/^(LOCAL_MODEL_DIR: \/nonexistent\/model\/en-us is missing|local recognizer: \S+ is missing)/)]);
+  });
+
   test("SIGTERM ends open sessions with 1012 (reconnect) and exits promptly, never logging the API key", async () => {
     const child = spawnMain({ PORT: "0", HOST: "127.0.0.1", OPENAI_API_KEY: "sk-secret-value", OPENAI_BASE_URL: "https://127.0.0.1:9/v1" });
     const logs = logLines(child.stdout);

@@ -5,6 +5,7 @@
  * about 5 s.
  */
 import { ConfigError } from "./config.ts";
+import { RecognizerUnavailableError } from "./local/pocketsphinx.ts";
 import { startTranscriber } from "./server.ts";
 
 /** Hard cap on shutdown, in case a drain step hangs. */
@@ -19,7 +20,7 @@ try {
   process.once("SIGTERM", shutdown);
   process.once("SIGINT", shutdown);
 } catch (error) {
-  if (error instanceof ConfigError) {
+  if (error instanceof ConfigError || error instanceof RecognizerUnavailableError) {
     process.stderr.write(`${error.message}\n`);
     process.exit(1);
   }

@@ -20,6 +20,17 @@ function concat(parts: Int16Array[]): Int16Array {
 }
 
 describe("OpusStreamDecoder", () => {
+  test("at 16 kHz (the local recognizer's rate): 320 samples per 20 ms packet, the pitch kept, concealment as long", async () => {
+    const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 440, turns: [{ speechMs: 1000, silenceMs: 0 }] }));
+    const decoder = await OpusStreamDecoder.create(16_000);
+    expect(decoder.decode(new Uint8Array(0)).pcm.length).toBe(320); // before any good packet
+    const decoded = packets.map((p) => decoder.decode(p));
+    expect(decoded.every((d) => d.pcm.length === 320 && !d.concealed)).toBe(true);
+    const middle = concat(decoded.map((d) => d.pcm)).subarray(16_000 / 5, (16_000 * 4) / 5);
+    expect(Math.abs(zeroCrossingHz(middle, 16_000) - 440)).toBeLessThan(15);
+    decoder.free();
+  });
+
   test("decodes 20 ms packets of a 48 kHz stream into 480 samples at 24 kHz and keeps the pitch", async () => {
     const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 440, turns: [{ speechMs: 1000, silenceMs: 0 }] }));
     const decoder = await OpusStreamDecoder.create();

@@ -7,6 +7,8 @@ import { createDecoder, type OpusDecoderHandle } from "libopus-wasm";
 
 /** Output sample rate of every decoder here. */
 export const PCM_RATE_HZ = 24_000;
+/** Rates libopus decodes to. */
+export type OpusRateHz = 8_000 | 12_000 | 16_000 | 24_000 | 48_000;
 /** A 20 ms frame at 24 kHz: the concealment length before any good packet told us the real one. */
 const DEFAULT_FRAME_SAMPLES = 480;
 
@@ -26,9 +28,11 @@ export class OpusStreamDecoder {
     this.#decoder = decoder;
   }
 
-  /** Creates a decoder producing 24 kHz mono int16. */
-  static async create(): Promise<OpusStreamDecoder> {
-    return new OpusStreamDecoder(await createDecoder({ sampleRate: PCM_RATE_HZ, channels: 1 }));
+  /** Creates a decoder producing mono int16 at `rateHz` (24 kHz for OpenAI; the local recognizer takes 16 kHz). */
+  static async create(rateHz: OpusRateHz = PCM_RATE_HZ): Promise<OpusStreamDecoder> {
+    const decoder = new OpusStreamDecoder(await createDecoder({ sampleRate: rateHz, channels: 1 }));
+    decoder.#lastFrameSamples = (rateHz * DEFAULT_FRAME_SAMPLES) / PCM_RATE_HZ;
+    return decoder;
   }
 
   /** Decodes one packet; never throws for bad input. The returned PCM is a copy the caller may keep. */

@@ -17,6 +17,16 @@ describe("Linear16Converter", () => {
     expect([...first, ...rest]).toEqual([1, -2, 300, -32768]);
   });
 
+  test("converts to another output rate when asked (the local recognizer's 16 kHz): 48 kHz in, a third of the samples out", () => {
+    const converter = new Linear16Converter(48_000, 1, 16_000);
+    const ramp = Array.from({ length: 4800 }, (_, i) => i);
+    const out = [...converter.push(le16(ramp.slice(0, 2400))), ...converter.push(le16(ramp.slice(2400)))];
+    expect(Math.abs(out.length - 1600)).toBeLessThanOrEqual(1);
+    // A ramp stays a ramp: every third input sample.
+    expect(out.slice(0, 4)).toEqual([0, 3, 6, 9]);
+    expect(new Linear16Converter(16_000, 1, 16_000).push(le16([5, 6]))).toEqual(Int16Array.from([5, 6]));
+  });
+
   test("downmixes stereo by averaging the channels", () => {
     const converter = new Linear16Converter(24_000, 2);
     expect([...converter.push(le16([100, 300, -100, -300]))]).toEqual([200, -200]);

@@ -4,10 +4,11 @@
  */
 import { PCM_RATE_HZ } from "./opus.ts";
 
-/** Converts one client's linear16 stream to 24 kHz mono int16. */
+/** Converts one client's linear16 stream to mono int16 (24 kHz unless told otherwise). */
 export class Linear16Converter {
   readonly #inputRateHz: number;
   readonly #channels: number;
+  readonly #outputRateHz: number;
   /** Position of the next output sample, in input samples, relative to the current frame's first sample. */
   #position = 0;
   /** The previous frame's last mono sample, so interpolation can reach back across the frame boundary. */
@@ -15,9 +16,11 @@ export class Linear16Converter {
   /** A trailing odd byte or partial multi-channel frame, kept for the next message. */
   #leftover = new Uint8Array(0);
 
-  constructor(inputRateHz: number, channels: number) {
+  /** `outputRateHz`: 24 kHz for OpenAI; the local recognizer takes 16 kHz. */
+  constructor(inputRateHz: number, channels: number, outputRateHz: number = PCM_RATE_HZ) {
     this.#inputRateHz = inputRateHz;
     this.#channels = channels;
+    this.#outputRateHz = outputRateHz;
   }
 
   /** Converts one binary message; returns the 24 kHz mono samples it completes. */
@@ -27,11 +30,11 @@ export class Linear16Converter {
     const frames = Math.floor(data.length / frameBytes);
     this.#leftover = data.slice(frames * frameBytes);
     const mono = downmix(data, frames, this.#channels);
-    return this.#inputRateHz === PCM_RATE_HZ ? mono : this.#resample(mono);
+    return this.#inputRateHz === this.#outputRateHz ? mono : this.#resample(mono);
   }
 
   #resample(mono: Int16Array): Int16Array {
-    const step = this.#inputRateHz / PCM_RATE_HZ;
+    const step = this.#inputRateHz / this.#outputRateHz;
     const out: number[] = [];
     // Index -1 is the previous frame's last sample; output positions lie in [-1, mono.length - 1).
     let position = this.#position;

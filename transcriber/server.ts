@@ -16,6 +16,8 @@ import { Linear16Converter } from "./pcm.ts";
 import { type ClientMessage, SHUTDOWN } from "./protocol.ts";
 import { openAIUpstreamFactory, type UpstreamFactory } from "./realtime.ts";
 import { TranscriptionSession, type AudioInput } from "./session.ts";
+import { LocalBackend } from "./local/backend.ts";
+import { RECOGNIZER_RATE_HZ } from "./local/recognizer.ts";
 
 /** Largest client frame accepted; bigger ones close the socket with 1009. */
 export const MAX_FRAME_BYTES = 64 * 1024;
@@ -69,15 +71,20 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const config = loadConfig(options.env ?? process.env);
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: "transcriber" } });
   const echo = config.backend === "echo";
-  const connect = options.upstream ?? (echo ? undefined : openAIUpstreamFactory(upstreamOptions(config)));
+  const local = config.backend === "local"
+    ? new LocalBackend({ maxSessions: config.localMaxSessions, modelDir: config.localModelDir, log })
+    : undefined;
+  const connect = options.upstream ?? (echo || local ? undefined : openAIUpstreamFactory(upstreamOptions(config)));
+  const pcmRateHz = local ? RECOGNIZER_RATE_HZ : undefined;
   const sockets = new Set<ServerWebSocket<SocketData>>();
   const links = new Set<MuxPeer>();
   let draining = false;
 
-  /** A session talking to `peer`, the same for a plain socket and a mux channel: the echo or a transcription. */
+  /** A session talking to `peer`, the same for a plain socket and a mux channel: the echo, the local recognizer or a transcription. */
   const startSession = (params: ListenParams, opus: OpusStreamDecoder | undefined, peer: EchoPeer): SessionHandle => {
     if (echo) return echoSession(peer);
     log.info({ sessionId: params.sessionId, encoding: params.encoding }, "Session opened");
+    if (local) return local.startSession(params, audioInput(params, opus, RECOGNIZER_RATE_HZ), peer);
     const model = params.model ?? config.model;
     return new TranscriptionSession({
       input: audioInput(params, opus),
@@ -100,7 +107,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const sessionEnded = (params: ListenParams, code: number) => {
     if (!echo) log.info({ sessionId: params.sessionId, code }, "Session closed");
   };
-  const muxHooks: MuxHooks = { decodesOpus: !echo, maxFrameBytes: MAX_FRAME_BYTES, startSession, ended: sessionEnded };
+  const muxHooks: MuxHooks = { decodesOpus: !echo, pcmRateHz, maxFrameBytes: MAX_FRAME_BYTES, startSession, ended: sessionEnded };
   const openSessions = () => sockets.size - links.size + [...links].reduce((sum, link) => sum + link.size, 0);
 
   // The same routes on TCP and, when LISTEN_SOCKET is set, on a Unix socket (the gateway's data path).
@@ -109,7 +116,8 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
     async fetch(request, srv) {
       const url = new URL(request.url);
       if (url.pathname === "/health") {
-        return Response.json({ status: draining ? "draining" : "ok", sessions: openSessions(), backend: config.backend });
+        const recognizers = local ? { recognizers: { inUse: local.pool.inUse, max: local.pool.maxSessions } } : {};
+        return Response.json({ status: draining ? "draining" : "ok", sessions: openSessions(), backend: config.backend, ...recognizers });
       }
       if (url.pathname !== "/v1/listen" && url.pathname !== "/v1/mux") return new Response("not found\n", { status: 404 });
       if (draining) return new Response("draining\n", { status: 503, headers: { "Retry-After": "1" } });
@@ -123,7 +131,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       const params = parseListenParams(url.searchParams);
       if ("error" in params) return new Response(`${params.error}\n`, { status: 400 });
       // Decoder creation is async (wasm), so it happens before the upgrade: no frame can beat it.
-      const opus = !echo && params.encoding === "opus" ? await OpusStreamDecoder.create() : undefined;
+      const opus = !echo && params.encoding === "opus" ? await OpusStreamDecoder.create(pcmRateHz) : undefined;
       const data: ListenSocket = { kind: "listen", params, opus };
       if (srv.upgrade(request, { data })) return undefined;
       opus?.free();
@@ -202,6 +210,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
     await Promise.race([Promise.all(closes), Bun.sleep(DRAIN_WAIT_MS)]);
     for (const link of links) link.flush(); // the finals and close records of this turn, before the sockets go
     await Promise.all([server.stop(true), socketServer?.stop(true)]);
+    local?.close();
     log.info("Transcriber stopped");
   }
 }
@@ -232,9 +241,9 @@ function upstreamOptions(config: TranscriberConfig) {
   return { apiKey: config.apiKey ?? "", baseUrl: config.baseUrl, caPem: config.caPem };
 }
 
-function audioInput(params: ListenParams, opus: OpusStreamDecoder | undefined): AudioInput {
+function audioInput(params: ListenParams, opus: OpusStreamDecoder | undefined, rateHz?: number): AudioInput {
   if (opus) return (frame) => opus.decode(frame);
-  const converter = new Linear16Converter(params.sampleRateHz, params.channels);
+  const converter = new Linear16Converter(params.sampleRateHz, params.channels, rateHz);
   return (frame) => ({ pcm: converter.push(frame), concealed: false });
 }
 

@@ -5,6 +5,7 @@
  * only after outstanding transcripts arrived (bounded).
  */
 import type { Logger } from "pino";
+import { ALL_FEATURES, type SessionFeatures, wanted } from "./features.ts";
 import { UpstreamLink } from "./link.ts";
 import type { DecodedPacket } from "./opus.ts";
 import { type ClientMessage, closingMetadata, DEFAULT_CONTEXT, errorMessage, parseControl, type ResultsContext, SHUTDOWN } from "./protocol.ts";
@@ -48,13 +49,7 @@ export interface SessionOptions {
 }
 
 /** The optional messages a session sends. */
-export interface SessionFeatures {
-  interimResults: boolean;
-  speechStarted: boolean;
-  utteranceEnd: boolean;
-}
-
-const ALL_FEATURES: SessionFeatures = { interimResults: true, speechStarted: true, utteranceEnd: true };
+export type { SessionFeatures } from "./features.ts";
 
 /** Audio batched per append event: 80 ms at 24 kHz, a balance of latency and events per second. */
 const BATCH_SAMPLES = 1920;
@@ -194,11 +189,8 @@ export class TranscriptionSession {
       // Audio replayed after a reconnect starts its speech again: the client heard about it already.
       if (message.timestamp <= this.#lastSpeechStartedS) return;
       this.#lastSpeechStartedS = message.timestamp;
-      if (!this.#features.speechStarted) return;
     }
-    if (message.type === "Results" && !message.is_final && !this.#features.interimResults) return;
-    if (message.type === "UtteranceEnd" && !this.#features.utteranceEnd) return;
-    this.#options.send(message);
+    if (wanted(message, this.#features)) this.#options.send(message);
   }
 
   #addPcm(pcm: Int16Array): void {
