@@ -12,6 +12,8 @@ import { recognizerSkipReason, recognizerTest as localTest } from "../../test/re
 import { startTranscriber, type RunningTranscriber } from "../server.ts";
 
 let transcriber: RunningTranscriber;
+/** Interims and SpeechStarted are opt-in (Deepgram's defaults): these tests ask for them. */
+const EVENTS_QUERY = "encoding=opus&sample_rate=48000&channels=1&interim_results=true&vad_events=true";
 let baseUrl: string;
 
 beforeAll(async () => {
@@ -32,7 +34,7 @@ afterAll(async () => {
 describe("TRANSCRIBER_BACKEND=local", () => {
   localTest("a LibriVox clip as Opus: SpeechStarted, growing interims, a final near the reference, CloseStream -> 1000", async () => {
     const clip = librivoxClips()[1]!; // "he was not an ill disposed young man"
-    const client = TestClient.listen(baseUrl);
+    const client = TestClient.listen(baseUrl, EVENTS_QUERY);
     await client.stream(await clipOpusPackets(clip, 300), 5);
     client.send({ type: "CloseStream" });
     expect((await client.closed).code).toBe(1000);
@@ -90,14 +92,15 @@ describe("TRANSCRIBER_BACKEND=local", () => {
     await held[1]!.closed;
   });
 
-  localTest("stopping the transcriber mid-utterance sends that utterance's final, then 1000", async () => {
+  localTest("stopping the transcriber mid-utterance sends that utterance's final, then Error container_stopped and 1012", async () => {
     const own = await startTranscriber({ port: 0, host: "127.0.0.1", env: { TRANSCRIBER_BACKEND: "local" }, logger: pino({ level: "silent" }) });
-    const client = TestClient.listen(`ws://127.0.0.1:${own.port}`);
+    const client = TestClient.listen(`ws://127.0.0.1:${own.port}`, EVENTS_QUERY);
     const packets = await clipOpusPackets(librivoxClips()[0]!);
     await client.stream(packets.slice(0, 150), 0); // the first 3 s of a 7 s sentence: no endpoint yet
     await client.until(() => client.ofType("Results").length > 0, 20_000, "an interim");
     await own.stop();
-    expect((await client.closed).code).toBe(1000);
+    expect((await client.closed).code).toBe(1012);
+    expect(client.ofType("Error").map((m) => m.code)).toEqual(["container_stopped"]);
     const finals = client.ofType("Results").filter((m) => m.is_final);
     expect(finals.length).toBe(1);
     expect(finals[0]!.channel.alternatives[0].transcript).toContain("john");
