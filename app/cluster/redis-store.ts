@@ -366,22 +366,25 @@ export class RedisRoutingStore implements RoutingStore {
     const [epoch, cv, gateways, own, slots, changed] = (await this.call(this.scripts!.snapshot(this.keys, [this.keys.prefix]))) as [string | null, string, unknown[], string[], string[], string[]];
     if (epoch !== this.epoch) return void (this.needsResync = true);
     const now = this.clock();
+    const changedAt = new Map(pairs(changed).map(([id, ms]) => [id, Number(ms)]));
+    const atMsOf = (instanceId: string) => changedAt.get(instanceId) ?? now;
     const alive = new Set<string>([this.gatewayId]);
     for (let i = 0; i < gateways.length; i += 3) {
       const id = gateways[i] as string;
       alive.add(id);
       if (id === this.gatewayId) continue;
       this.presence.set(id, parsePresence(gateways[i + 1] as string));
-      this.applyShare(id, gateways[i + 2] as string[] | Record<string, string>, now);
+      this.applyShare(id, gateways[i + 2] as string[] | Record<string, string>, atMsOf);
     }
     for (const id of this.view.gatewayIds()) if (!alive.has(id)) this.forget(id);
     this.applyShared(Number(cv), own, slots);
-    for (let i = 0; i < changed.length; i += 2) this.view.noteChange(changed[i]!, Number(changed[i + 1]));
+    for (const [id, ms] of changedAt) this.view.noteChange(id, ms);
   }
 
   private async readPeer(id: string): Promise<void> {
     const share = await this.call(this.client!.send("HGETALL", [`${this.keys.prefix}gw:${id}:open`]));
-    this.applyShare(id, share, this.clock());
+    const now = this.clock();
+    this.applyShare(id, share, () => now);
   }
 
   private async readShared(): Promise<void> {
@@ -389,7 +392,7 @@ export class RedisRoutingStore implements RoutingStore {
     this.applyShared(Number(cv), own, slots);
   }
 
-  private applyShare(id: string, raw: string[] | Record<string, string>, atMs: number): void {
+  private applyShare(id: string, raw: string[] | Record<string, string>, atMsOf: (instanceId: string) => number): void {
     const entries = Array.isArray(raw) ? pairs(raw) : Object.entries(raw);
     let version = -1;
     const open = new Map<string, number>();
@@ -397,7 +400,7 @@ export class RedisRoutingStore implements RoutingStore {
       if (field === "_v") version = Number(value);
       else open.set(field, Number(value));
     }
-    this.view.replace(id, version, open, atMs);
+    this.view.replace(id, version, open, atMsOf);
   }
 
   private applyShared(cv: number, own: string[] | Record<string, string>, slots: string[]): void {

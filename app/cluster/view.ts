@@ -69,16 +69,23 @@ export class ClusterView {
     this.adjust(sessionId, instanceId, count - before, atMs);
   }
 
-  /** Replaces all of `gatewayId`'s counts by a snapshot at `version`; false (nothing changes) when it is older. */
-  replace(gatewayId: string, version: number, open: Map<string, number>, atMs: number): boolean {
+  /**
+   * Replaces all of `gatewayId`'s counts by a snapshot at `version`; false (nothing changes) when it is older.
+   * `atMsOf` says when each instance last changed (the store's record, or now when unknown).
+   */
+  replace(gatewayId: string, version: number, open: Map<string, number>, atMsOf: (instanceId: string) => number): boolean {
     const share = this.shareOf(gatewayId);
     if (version < share.version) return false;
+    const adjust = (field: string, delta: number) => {
+      const [sessionId, instanceId] = splitField(field);
+      this.adjust(sessionId, instanceId, delta, atMsOf(instanceId));
+    };
     for (const [field, before] of share.open) {
-      if (!open.has(field)) this.adjust(...splitField(field), -before, atMs);
+      if (!open.has(field)) adjust(field, -before);
     }
     for (const [field, count] of open) {
       const before = share.open.get(field) ?? 0;
-      if (count !== before) this.adjust(...splitField(field), count - before, atMs);
+      if (count !== before) adjust(field, count - before);
     }
     share.open = new Map([...open].filter(([, count]) => count > 0));
     share.version = version;
