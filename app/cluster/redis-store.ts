@@ -110,23 +110,29 @@ export class RedisRoutingStore implements RoutingStore {
     return true;
   }
 
+  /**
+   * Counts the session at once, like bind() (a burst sees its own load), and undoes that when Redis refuses;
+   * a close meanwhile already undid it.
+   */
   async bindWithin(sessionId: string, instanceId: string, maxSessions: number, nowMs: number): Promise<boolean> {
     const scripts = this.ready();
     const args = this.put(sessionId, instanceId, +1, nowMs, false);
-    let bound: number;
     const answer = this.call(scripts.putWithin(this.keys, [...args, String(maxSessions), this.keys.prefix]));
     this.pending.add(answer);
+    const undo = (write: boolean) => {
+      if (this.view.countOf(this.gatewayId, sessionId, instanceId) > 0) this.put(sessionId, instanceId, -1, nowMs, write);
+    };
     try {
-      bound = await answer;
+      if ((await answer) === 1) return true;
+      undo(true); // Redis kept the old count; the write says so again
+      return false;
     } catch (error) {
-      this.put(sessionId, instanceId, -1, nowMs, false); // unknown outcome: the resync writes the truth
+      undo(false); // unknown outcome: the resync writes this gateway's share as it is
       this.lost();
       throw this.unavailable(error);
     } finally {
       this.pending.delete(answer);
     }
-    if (bound !== 1) this.put(sessionId, instanceId, -1, nowMs); // Redis kept the old count; the write says so again
-    return bound === 1;
   }
 
   load(instanceId: string): number {
@@ -164,14 +170,14 @@ export class RedisRoutingStore implements RoutingStore {
   }
 
   async takeSlot(instanceId: string, maxInstances: number): Promise<boolean> {
-    const taken = await this.shared((scripts) => scripts.slot(this.keys, [instanceId, String(maxInstances), this.keys.channel]));
-    if (taken === 1) this.slots.add(instanceId);
-    return taken === 1;
+    const [held, cv] = await this.shared((scripts) => scripts.slot(this.keys, [instanceId, String(maxInstances), this.keys.channel]));
+    this.appliedSlot(instanceId, true, cv);
+    return held === 1;
   }
 
   async freeSlot(instanceId: string): Promise<void> {
-    await this.shared((scripts) => scripts.slot(this.keys, [instanceId, "0", this.keys.channel]));
-    this.slots.delete(instanceId);
+    const [, cv] = await this.shared((scripts) => scripts.slot(this.keys, [instanceId, "0", this.keys.channel]));
+    this.appliedSlot(instanceId, false, cv);
   }
 
   slotCount(): number {
@@ -245,8 +251,19 @@ export class RedisRoutingStore implements RoutingStore {
     void done.finally(() => this.pending.delete(done));
   }
 
+  /**
+   * The answer to this gateway's own slot change at `cv` (-1: nothing changed), unless its notice, or a later
+   * one, was applied already: the reply and the notice travel on different connections.
+   */
+  private appliedSlot(instanceId: string, on: boolean, cv: number): void {
+    if (cv <= this.appliedCv) return;
+    if (on) this.slots.add(instanceId);
+    else this.slots.delete(instanceId);
+    if (cv === this.appliedCv + 1) this.appliedCv = cv;
+  }
+
   /** A cluster-wide decision: only with Redis there. */
-  private async shared(command: (scripts: RedisScripts) => Promise<number>): Promise<number> {
+  private async shared<T>(command: (scripts: RedisScripts) => Promise<T>): Promise<T> {
     const scripts = this.ready();
     try {
       return await this.call(command(scripts));
@@ -432,6 +449,8 @@ export class RedisRoutingStore implements RoutingStore {
         return;
       case "own":
       case "slot":
+        // Already reflected (a snapshot or this gateway's own reply was newer): applying it would go back.
+        if (notice.cv <= this.appliedCv) return;
         if (notice.k === "own") {
           if (notice.i === "") this.own.delete(notice.s);
           else this.own.set(notice.s, notice.i);

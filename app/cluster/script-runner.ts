@@ -14,7 +14,7 @@ export interface RedisScripts {
   register(keys: ClusterKeys, args: string[]): Promise<unknown>;
   snapshot(keys: ClusterKeys, args: string[]): Promise<unknown>;
   assign(keys: ClusterKeys, args: string[]): Promise<number>;
-  slot(keys: ClusterKeys, args: string[]): Promise<number>;
+  slot(keys: ClusterKeys, args: string[]): Promise<[held: number, cv: number]>;
   bye(keys: ClusterKeys, args: string[]): Promise<number>;
 }
 

@@ -154,18 +154,21 @@ local cv = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[3], cjson.encode({k='own', s=ARGV[1], i=ARGV[2], cv=cv}))
 return 1`;
 
-/** KEYS: slots, cv. ARGV: instance, max (0 frees the slot), channel. Returns 1 when the instance holds one after. */
+/**
+ * KEYS: slots, cv. ARGV: instance, max (0 frees the slot), channel. Returns {1 when the instance holds a slot
+ * after, the cv of this change or -1 when nothing changed}.
+ */
 export const SLOT = `
 if ARGV[2] == '0' then
-  if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return 0 end
+  if redis.call('SREM', KEYS[1], ARGV[1]) == 0 then return {0, -1} end
 else
-  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return 1 end
-  if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return 0 end
+  if redis.call('SISMEMBER', KEYS[1], ARGV[1]) == 1 then return {1, -1} end
+  if redis.call('SCARD', KEYS[1]) >= tonumber(ARGV[2]) then return {0, -1} end
   redis.call('SADD', KEYS[1], ARGV[1])
 end
 local cv = redis.call('INCR', KEYS[2])
 redis.call('PUBLISH', ARGV[3], cjson.encode({k='slot', i=ARGV[1], on=ARGV[2] ~= '0', cv=cv}))
-return ARGV[2] == '0' and 0 or 1`;
+return {ARGV[2] == '0' and 0 or 1, cv}`;
 
 /** A gateway leaves. KEYS: presence, open, load, gateways. ARGV: gateway, channel. */
 export const BYE = `
