@@ -7,7 +7,7 @@ export function redactUrl(raw: string): string {
     if (url.password) url.password = "***";
     return url.toString();
   } catch {
-    return "(unparseable URL)";
+    return raw.replace(/:[^:@/]*@/, ":***@"); // not a URL, but it may still carry a password before an @
   }
 }
 

@@ -100,8 +100,8 @@ export class MemoryRoutingStore implements RoutingStore {
   private readonly slots = new Set<string>();
   private total = 0;
 
-  /** `gatewayId` and `address` name this gateway in gateways(). */
-  constructor(private readonly self: { gatewayId?: string; address?: string } = {}) {}
+  /** `gatewayId` and `address` (where it listens, once it does) name this gateway in gateways(). */
+  constructor(private readonly self: { gatewayId?: string; address?: () => string | null } = {}) {}
 
   async connect(): Promise<void> {}
 
@@ -198,7 +198,7 @@ export class MemoryRoutingStore implements RoutingStore {
   }
 
   gateways(): GatewayPresence[] {
-    return [{ id: this.self.gatewayId ?? "local", sessions: this.total, lastSeenMs: 0, address: this.self.address ?? null }];
+    return [{ id: this.self.gatewayId ?? "local", sessions: this.total, lastSeenMs: 0, address: this.self.address?.() ?? null }];
   }
 
   async settled(): Promise<void> {}
