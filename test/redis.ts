@@ -113,7 +113,23 @@ export async function startRedis(): Promise<TestRedis> {
 
   const launch = async () => {
     child = Bun.spawn(
-      [binary, "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--dir", dir, "--protected-mode", "yes", "--loglevel", "warning"],
+      [
+        binary,
+        "--port",
+        String(port),
+        "--bind",
+        "127.0.0.1",
+        "--save",
+        "",
+        "--appendonly",
+        "no",
+        "--dir",
+        dir,
+        "--protected-mode",
+        "yes",
+        "--loglevel",
+        "warning",
+      ],
       { cwd: dir, stdout: "ignore", stderr: "pipe" },
     );
     const started = child;

@@ -33,7 +33,16 @@ redisTest("a session bound through one gateway is seen through every other: load
     expect(b.unbind("s1", "pool-0", 13)).toBe(false);
     expect(a.unbind("s1", "pool-0", 13)).toBe(true);
     await pollUntil(() => c.load("pool-0") === 1, "the close to reach gw-2", 2000);
-    expect(c.gateways().map((g) => [g.id, g.sessions]).sort()).toEqual([["gw-0", 0], ["gw-1", 1], ["gw-2", 1]]);
+    expect(
+      c
+        .gateways()
+        .map((g) => [g.id, g.sessions])
+        .sort(),
+    ).toEqual([
+      ["gw-0", 0],
+      ["gw-1", 1],
+      ["gw-2", 1],
+    ]);
   } finally {
     await close();
   }
@@ -71,8 +80,19 @@ redisTest("a gateway joining later reads the cluster's state from Redis, not fro
     await stores[0]!.takeSlot("session-aa", 10);
     await Promise.all(stores.map((s) => s.settled()));
     await late.connect();
-    expect([late.load("session-aa"), late.load("session-bb"), late.dedicated("s2"), late.slotCount(), late.lastChangeAtMs("session-bb")]).toEqual([1, 1, "spare-3", 1, 6]);
-    expect(late.gateways().map((g) => g.id).sort()).toEqual(["gw-0", "gw-1", "gw-late"]);
+    expect([
+      late.load("session-aa"),
+      late.load("session-bb"),
+      late.dedicated("s2"),
+      late.slotCount(),
+      late.lastChangeAtMs("session-bb"),
+    ]).toEqual([1, 1, "spare-3", 1, 6]);
+    expect(
+      late
+        .gateways()
+        .map((g) => g.id)
+        .sort(),
+    ).toEqual(["gw-0", "gw-1", "gw-late"]);
   } finally {
     await late.close();
     await close();
@@ -90,14 +110,22 @@ redisTest("a gateway that closes leaves at once; one SIGKILLed loses its counts 
     await pollUntil(() => watcher.load("pool-0") === 0 && watcher.gateways().length === 1, "the closed gateway to leave", 1000);
 
     // A real process holding sessions, SIGKILLed: no goodbye, only its keys' TTL and the others' heartbeats.
-    const child = Bun.spawn([process.execPath, `${import.meta.dir}/store-process.fixture.ts`, redis.url, cluster, "gw-doomed", "3"], { stdout: "pipe", stderr: "inherit" });
+    const child = Bun.spawn([process.execPath, `${import.meta.dir}/store-process.fixture.ts`, redis.url, cluster, "gw-doomed", "3"], {
+      stdout: "pipe",
+      stderr: "inherit",
+    });
     const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();
     expect(new TextDecoder().decode((await reader.read()).value)).toContain("bound");
     await pollUntil(() => watcher.load("pool-1") === 3, "the child's sessions to show", 3000);
     child.kill("SIGKILL");
     await child.exited;
     const killedAt = performance.now();
-    await pollUntil(() => watcher.load("pool-1") === 0 && !watcher.gateways().some((g) => g.id === "gw-doomed"), "the dead gateway's counts to vanish", 3000, 20);
+    await pollUntil(
+      () => watcher.load("pool-1") === 0 && !watcher.gateways().some((g) => g.id === "gw-doomed"),
+      "the dead gateway's counts to vanish",
+      3000,
+      20,
+    );
     const goneMs = performance.now() - killedAt;
     console.log(`a SIGKILLed gateway's 3 sessions left the counts ${Math.round(goneMs)} ms after the kill`);
     expect(goneMs).toBeLessThan(3000);

@@ -30,7 +30,12 @@ type Op =
 const gateway = fc.nat({ max: GATEWAYS - 1 });
 const session = fc.constantFrom(...SESSIONS);
 const op: fc.Arbitrary<Op> = fc.oneof(
-  fc.record({ op: fc.constantFrom("bind" as const, "unbind" as const, "assign" as const), g: gateway, s: session, i: fc.constantFrom(...INSTANCES) }),
+  fc.record({
+    op: fc.constantFrom("bind" as const, "unbind" as const, "assign" as const),
+    g: gateway,
+    s: session,
+    i: fc.constantFrom(...INSTANCES),
+  }),
   fc.record({ op: fc.constantFrom("release" as const, "bindWithin" as const, "unbindCapped" as const), g: gateway, s: session }),
   fc.record({ op: fc.constantFrom("takeSlot" as const, "freeSlot" as const), g: gateway, i: fc.constantFrom(...SLOT_IDS) }),
 );
@@ -47,7 +52,9 @@ function expectedView(models: Model[]) {
   return {
     loads: Object.fromEntries([...INSTANCES, CAPPED].map((id) => [id, load(id)])),
     total: models.reduce((sum, m) => sum + m.totalLoad(), 0),
-    holders: Object.fromEntries(SESSIONS.map((s) => [s, models.flatMap((m) => [...INSTANCES, CAPPED].filter((id) => m.countOf(s, id) > 0))])),
+    holders: Object.fromEntries(
+      SESSIONS.map((s) => [s, models.flatMap((m) => [...INSTANCES, CAPPED].filter((id) => m.countOf(s, id) > 0))]),
+    ),
   };
 }
 
@@ -77,95 +84,104 @@ function viewOf(store: RedisRoutingStore) {
   };
 }
 
-redisTest("three gateways' concurrent operations agree with the memory-store model and with Redis", async () => {
-  let runs = 0;
-  await fc.assert(
-    fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 5 }), async (batches) => {
-      runs++;
-      const { cluster, stores, close } = await connectStores(redis.url, GATEWAYS);
-      const models = stores.map(() => new Model());
-      let nowMs = 0;
-      try {
-        for (const batch of batches) {
-          const waits: Promise<void>[] = [];
-          let cappedRefused = false;
-          let cappedCloses = 0;
-          let slotRefused = false;
-          let slotFrees = 0;
-          for (const step of batch) {
-            const store = stores[step.g]!;
-            const model = models[step.g]!;
-            nowMs++;
-            switch (step.op) {
-              case "bind":
-                store.bind(step.s, step.i, nowMs);
-                model.bind(step.s, step.i, nowMs);
-                break;
-              case "unbind":
-                expect(store.unbind(step.s, step.i, nowMs)).toBe(model.unbind(step.s, step.i, nowMs));
-                break;
-              case "unbindCapped": {
-                const closed = store.unbind(step.s, CAPPED, nowMs);
-                expect(closed).toBe(model.unbind(step.s, CAPPED, nowMs));
-                if (closed) cappedCloses++;
-                break;
+redisTest(
+  "three gateways' concurrent operations agree with the memory-store model and with Redis",
+  async () => {
+    let runs = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.array(op, { minLength: 1, maxLength: 12 }), { minLength: 1, maxLength: 5 }), async (batches) => {
+        runs++;
+        const { cluster, stores, close } = await connectStores(redis.url, GATEWAYS);
+        const models = stores.map(() => new Model());
+        let nowMs = 0;
+        try {
+          for (const batch of batches) {
+            const waits: Promise<void>[] = [];
+            let cappedRefused = false;
+            let cappedCloses = 0;
+            let slotRefused = false;
+            let slotFrees = 0;
+            for (const step of batch) {
+              const store = stores[step.g]!;
+              const model = models[step.g]!;
+              nowMs++;
+              switch (step.op) {
+                case "bind":
+                  store.bind(step.s, step.i, nowMs);
+                  model.bind(step.s, step.i, nowMs);
+                  break;
+                case "unbind":
+                  expect(store.unbind(step.s, step.i, nowMs)).toBe(model.unbind(step.s, step.i, nowMs));
+                  break;
+                case "unbindCapped": {
+                  const closed = store.unbind(step.s, CAPPED, nowMs);
+                  expect(closed).toBe(model.unbind(step.s, CAPPED, nowMs));
+                  if (closed) cappedCloses++;
+                  break;
+                }
+                case "assign":
+                  store.assign(step.s, step.i);
+                  break;
+                case "release":
+                  store.release(step.s);
+                  break;
+                case "bindWithin": {
+                  // Counted from the call, as the memory store does, until a refusal undoes it (unless closed first).
+                  const at = nowMs;
+                  model.bind(step.s, CAPPED, at);
+                  waits.push(
+                    store.bindWithin(step.s, CAPPED, CAP, at).then((bound) => {
+                      if (bound) return;
+                      cappedRefused = true;
+                      if (model.countOf(step.s, CAPPED) > 0) model.unbind(step.s, CAPPED, at);
+                    }),
+                  );
+                  break;
+                }
+                case "takeSlot":
+                  waits.push(store.takeSlot(step.i, MAX_SLOTS).then((taken) => void (slotRefused ||= !taken)));
+                  break;
+                case "freeSlot":
+                  slotFrees++; // at most one slot each; whether it held one depends on how the race went
+                  waits.push(store.freeSlot(step.i));
+                  break;
               }
-              case "assign":
-                store.assign(step.s, step.i);
-                break;
-              case "release":
-                store.release(step.s);
-                break;
-              case "bindWithin": {
-                // Counted from the call, as the memory store does, until a refusal undoes it (unless closed first).
-                const at = nowMs;
-                model.bind(step.s, CAPPED, at);
-                waits.push(
-                  store.bindWithin(step.s, CAPPED, CAP, at).then((bound) => {
-                    if (bound) return;
-                    cappedRefused = true;
-                    if (model.countOf(step.s, CAPPED) > 0) model.unbind(step.s, CAPPED, at);
-                  }),
-                );
-                break;
-              }
-              case "takeSlot":
-                waits.push(store.takeSlot(step.i, MAX_SLOTS).then((taken) => void (slotRefused ||= !taken)));
-                break;
-              case "freeSlot":
-                slotFrees++; // at most one slot each; whether it held one depends on how the race went
-                waits.push(store.freeSlot(step.i));
-                break;
             }
-          }
-          await Promise.all(waits);
-          await Promise.all(stores.map((s) => s.settled()));
+            await Promise.all(waits);
+            await Promise.all(stores.map((s) => s.settled()));
 
-          // Every write has reached Redis: a gateway joining now reads the truth, and every view must come to it.
-          const fresh = new RedisRoutingStore({ url: redis.url, clusterName: cluster, gatewayId: "gw-fresh" });
-          await fresh.connect();
-          const truth = viewOf(fresh);
-          await fresh.close();
-          const expected = expectedView(models);
-          expect([truth.loads, truth.total]).toEqual([expected.loads, expected.total]);
-          await pollUntil(() => stores.every((store) => JSON.stringify(viewOf(store)) === JSON.stringify(truth)), "every view to come to Redis's state", 3000, 5);
-          for (const store of stores) {
-            for (const s of SESSIONS) {
-              const holder = store.holder(s);
-              if (expected.holders[s]!.length === 0) expect(holder).toBeUndefined();
-              else expect(expected.holders[s]).toContain(holder);
+            // Every write has reached Redis: a gateway joining now reads the truth, and every view must come to it.
+            const fresh = new RedisRoutingStore({ url: redis.url, clusterName: cluster, gatewayId: "gw-fresh" });
+            await fresh.connect();
+            const truth = viewOf(fresh);
+            await fresh.close();
+            const expected = expectedView(models);
+            expect([truth.loads, truth.total]).toEqual([expected.loads, expected.total]);
+            await pollUntil(
+              () => stores.every((store) => JSON.stringify(viewOf(store)) === JSON.stringify(truth)),
+              "every view to come to Redis's state",
+              3000,
+              5,
+            );
+            for (const store of stores) {
+              for (const s of SESSIONS) {
+                const holder = store.holder(s);
+                if (expected.holders[s]!.length === 0) expect(holder).toBeUndefined();
+                else expect(expected.holders[s]).toContain(holder);
+              }
             }
+            expect(truth.loads[CAPPED]).toBeLessThanOrEqual(CAP);
+            if (cappedRefused) expect(truth.loads[CAPPED]! + cappedCloses).toBeGreaterThanOrEqual(CAP);
+            expect(truth.slots).toBeLessThanOrEqual(MAX_SLOTS);
+            if (slotRefused) expect(truth.slots + slotFrees).toBeGreaterThanOrEqual(MAX_SLOTS);
           }
-          expect(truth.loads[CAPPED]).toBeLessThanOrEqual(CAP);
-          if (cappedRefused) expect(truth.loads[CAPPED]! + cappedCloses).toBeGreaterThanOrEqual(CAP);
-          expect(truth.slots).toBeLessThanOrEqual(MAX_SLOTS);
-          if (slotRefused) expect(truth.slots + slotFrees).toBeGreaterThanOrEqual(MAX_SLOTS);
+        } finally {
+          await close();
         }
-      } finally {
-        await close();
-      }
-    }),
-    { seed: Number(process.env.MODEL_SEED ?? 20261201), numRuns: Number(process.env.MODEL_RUNS ?? 30) },
-  );
-  expect(runs).toBeGreaterThanOrEqual(Number(process.env.MODEL_RUNS ?? 30));
-}, 120_000);
+      }),
+      { seed: Number(process.env.MODEL_SEED ?? 20261201), numRuns: Number(process.env.MODEL_RUNS ?? 30) },
+    );
+    expect(runs).toBeGreaterThanOrEqual(Number(process.env.MODEL_RUNS ?? 30));
+  },
+  120_000,
+);

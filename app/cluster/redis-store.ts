@@ -224,7 +224,17 @@ export class RedisRoutingStore implements RoutingStore {
     this.version++;
     this.view.set(self, this.version, sessionId, instanceId, count, nowMs);
     const load = this.ownLoad(instanceId);
-    const args = [self, sessionId, instanceId, String(count), String(load), String(nowMs), String(this.version), String(this.ttlMs), this.keys.channel];
+    const args = [
+      self,
+      sessionId,
+      instanceId,
+      String(count),
+      String(load),
+      String(nowMs),
+      String(this.version),
+      String(this.ttlMs),
+      this.keys.channel,
+    ];
     if (write) this.writeBehind((scripts) => scripts.put(this.keys, args));
     return args;
   }
@@ -310,7 +320,9 @@ export class RedisRoutingStore implements RoutingStore {
   private async beat(): Promise<void> {
     try {
       if (this.needsResync || !this.client?.connected) await this.resync();
-      const [epoch, cv, list] = (await this.call(this.scripts!.heartbeat(this.keys, [this.gatewayId, this.presenceJson(), String(this.ttlMs), this.keys.prefix]))) as [string | null, string, string[]];
+      const [epoch, cv, list] = (await this.call(
+        this.scripts!.heartbeat(this.keys, [this.gatewayId, this.presenceJson(), String(this.ttlMs), this.keys.prefix]),
+      )) as [string | null, string, string[]];
       if (epoch !== this.epoch) return void (this.needsResync = true);
       const alive = new Set<string>();
       for (let i = 0; i < list.length; i += 3) {
@@ -336,7 +348,11 @@ export class RedisRoutingStore implements RoutingStore {
   private async resync(): Promise<void> {
     this.up = false;
     if (!this.client) {
-      this.client = new RedisClient(this.options.url, { enableOfflineQueue: false, connectionTimeout: this.timeoutMs, autoReconnect: true });
+      this.client = new RedisClient(this.options.url, {
+        enableOfflineQueue: false,
+        connectionTimeout: this.timeoutMs,
+        autoReconnect: true,
+      });
       this.client.onconnect = () => void (this.needsResync = true);
     }
     if (!this.client.connected) await this.call(this.client.connect());
@@ -380,7 +396,14 @@ export class RedisRoutingStore implements RoutingStore {
   }
 
   private async readAll(): Promise<void> {
-    const [epoch, cv, gateways, own, slots, changed] = (await this.call(this.scripts!.snapshot(this.keys, [this.keys.prefix]))) as [string | null, string, unknown[], string[], string[], string[]];
+    const [epoch, cv, gateways, own, slots, changed] = (await this.call(this.scripts!.snapshot(this.keys, [this.keys.prefix]))) as [
+      string | null,
+      string,
+      unknown[],
+      string[],
+      string[],
+      string[],
+    ];
     if (epoch !== this.epoch) return void (this.needsResync = true);
     const now = this.clock();
     const changedAt = new Map(pairs(changed).map(([id, ms]) => [id, Number(ms)]));
@@ -405,7 +428,13 @@ export class RedisRoutingStore implements RoutingStore {
   }
 
   private async readShared(): Promise<void> {
-    const [, cv, , own, slots] = (await this.call(this.scripts!.snapshot(this.keys, [this.keys.prefix]))) as [unknown, string, unknown, string[], string[]];
+    const [, cv, , own, slots] = (await this.call(this.scripts!.snapshot(this.keys, [this.keys.prefix]))) as [
+      unknown,
+      string,
+      unknown,
+      string[],
+      string[],
+    ];
     this.applyShared(Number(cv), own, slots);
   }
 

@@ -28,7 +28,16 @@ export async function loadScripts(client: RedisClient): Promise<RedisScripts> {
       const names = keysOf(keys);
       return client.send("EVALSHA", [sha, String(names.length), ...names, ...args]);
     };
-  const [put, putWithin, heartbeat, register, snapshot, assign, slot, bye] = shas as [string, string, string, string, string, string, string, string];
+  const [put, putWithin, heartbeat, register, snapshot, assign, slot, bye] = shas as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   return {
     put: run(put, (k) => [k.open, k.load, k.changed]),
     putWithin: run(putWithin, (k) => [k.open, k.load, k.changed, k.gateways]),

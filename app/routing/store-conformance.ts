@@ -15,14 +15,18 @@ export interface StoreConformanceOptions {
 export function storeConformance(name: string, make: () => Promise<RoutingStore>, options: StoreConformanceOptions = {}): void {
   const register = options.register ?? ((caseName, fn, timeoutMs) => test(caseName, fn, timeoutMs));
   const each = (caseName: string, body: (store: RoutingStore) => Promise<void> | void) =>
-    register(`${name}: ${caseName}`, async () => {
-      const store = await make();
-      try {
-        await body(store);
-      } finally {
-        await store.close();
-      }
-    }, 20_000);
+    register(
+      `${name}: ${caseName}`,
+      async () => {
+        const store = await make();
+        try {
+          await body(store);
+        } finally {
+          await store.close();
+        }
+      },
+      20_000,
+    );
 
   each("counts open sessions per instance and in total", async (store) => {
     store.bind("a", "pool-0", 1);
