@@ -4,6 +4,7 @@
  * gateway that stops (or is SIGKILLed) takes its counts with it.
  */
 import { afterAll, beforeAll, expect } from "bun:test";
+import { RedisClient } from "bun";
 import { redisServerPath, redisTest, startRedis, type TestRedis } from "../../test/redis.ts";
 import { pollUntil } from "../../test/wait.ts";
 import { RedisRoutingStore } from "./redis-store.ts";
@@ -130,6 +131,33 @@ redisTest("a gateway that closes leaves at once; one SIGKILLed loses its counts 
     console.log(`a SIGKILLed gateway's 3 sessions left the counts ${Math.round(goneMs)} ms after the kill`);
     expect(goneMs).toBeLessThan(3000);
   } finally {
+    await close();
+  }
+});
+
+redisTest("a change whose notice never came is caught by the next heartbeat: Redis, not pub/sub, is the truth", async () => {
+  const { cluster, stores, close } = await connectStores(redis.url, 1);
+  const [store] = stores as [RedisRoutingStore];
+  const direct = new RedisClient(redis.url);
+  try {
+    // A peer's share and presence written straight into Redis, with no notice published.
+    const prefix = `te:${cluster}:`;
+    await direct.send("SET", [`${prefix}gw:gw-silent`, JSON.stringify({ a: "127.0.0.1:1", t: Date.now() }), "PX", "60000"]);
+    await direct.send("HSET", [`${prefix}gw:gw-silent:open`, "quiet\npool-3", "2", "_v", "5"]);
+    await direct.send("SADD", [`${prefix}gateways`, "gw-silent"]);
+    await direct.send("HSET", [`${prefix}own`, "quiet", "spare-9"]);
+    await direct.send("INCR", [`${prefix}cv`]);
+    const startedAt = performance.now();
+    await pollUntil(
+      () => store.load("pool-3") === 2 && store.dedicated("quiet") === "spare-9",
+      "the heartbeat to read the silent change",
+      2000,
+      10,
+    );
+    console.log(`a change with no notice reached the view ${Math.round(performance.now() - startedAt)} ms later (heartbeat 200 ms)`);
+    expect(store.gateways().find((g) => g.id === "gw-silent")).toMatchObject({ sessions: 2, address: "127.0.0.1:1" });
+  } finally {
+    direct.close();
     await close();
   }
 });
