@@ -2,6 +2,7 @@
 import { createDriver } from "../runtime/detect.ts";
 import { ConfigError, containerLimits, type GatewayConfig, loadConfig } from "./config.ts";
 import { Gateway } from "./gateway.ts";
+import { StoreUnavailableError } from "./routing/store.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { withConfigFile } from "./reload/env-file.ts";
 
@@ -45,8 +46,16 @@ export async function bootGateway(
     process.exit(1);
   }
   const gateway = new Gateway(config, { driver, logger });
-  const { port } = await gateway.start();
-  logger.info({ port, mode: config.routingMode, driver: driver.name }, "gateway listening");
+  let port: number;
+  try {
+    ({ port } = await gateway.start());
+  } catch (error) {
+    // Redis unreachable at start: one line naming REDIS_URL, like a bad value.
+    if (!(error instanceof StoreUnavailableError)) throw error;
+    console.error(`configuration error: ${error.message}`);
+    process.exit(1);
+  }
+  logger.info({ port, mode: config.routingMode, driver: driver.name, gatewayId: config.gatewayId, store: config.routingStore }, "gateway listening");
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { DRIVER_CHOICES, type DriverChoice } from "../runtime/driver-choice.ts";
 import type { ContainerLimits } from "../runtime/hardening.ts";
 import { DEFAULT_TRANSCRIBER_IMAGE } from "../runtime/image.ts";
+import { redactUrl, redisUrlProblem } from "./cluster/redis-url.ts";
 import { ModelTableError, parseModels } from "./deepgram/models.ts";
 import { normalizeOrigin } from "./security/origins.ts";
 import { parseRate, type Rate } from "./security/rate-limit.ts";
@@ -40,8 +41,14 @@ export interface GatewayConfig {
   localMaxSessions: number | undefined;
   /** TRANSCRIBER_SOCKET_DIR: parent of the containers' Unix socket directories; null = TCP only; undefined = default. */
   transcriberSocketDir: string | null | undefined;
-  /** Scopes container labels, so two gateways on one engine never sweep each other's containers. */
+  /** Scopes container labels, so two gateways on one engine never sweep each other's containers; names a cluster. */
   gatewayName: string;
+  /** GATEWAY_ID: this replica among the gateways of one GATEWAY_NAME (default: generated at start). */
+  gatewayId: string;
+  /** ROUTING_STORE: where routing state lives; `redis` shares it with the cluster's other gateways. */
+  routingStore: "memory" | "redis";
+  /** REDIS_URL: required with ROUTING_STORE=redis. */
+  redisUrl: string | undefined;
   /** Largest WebSocket frame a client may send; larger ones close the session with 1009. */
   maxFrameBytes: number;
   /** Bytes queued towards one slow client (or one slow transcriber) before the session is closed. */
@@ -260,12 +267,34 @@ function models(env: Env): Record<string, string> {
   }
 }
 
+/** A replica id: letters, digits, `.`, `_`, `-`; 1-64 characters (it names Redis keys and shows on /stats). */
+const GATEWAY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+function gatewayId(env: Env): string {
+  const raw = optional(env, "GATEWAY_ID");
+  if (raw === undefined) return `gw-${crypto.randomUUID().slice(0, 8)}`;
+  if (!GATEWAY_ID.test(raw)) throw new ConfigError(`GATEWAY_ID: expected 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (got '${raw}')`);
+  return raw;
+}
+
+function redisUrl(env: Env, store: "memory" | "redis"): string | undefined {
+  const raw = optional(env, "REDIS_URL");
+  if (raw === undefined) {
+    if (store === "redis") throw new ConfigError("REDIS_URL: required with ROUTING_STORE=redis, e.g. redis://127.0.0.1:6379/0");
+    return undefined;
+  }
+  const problem = redisUrlProblem(raw);
+  if (problem) throw new ConfigError(`REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://... (got '${redactUrl(raw)}': ${problem})`);
+  return raw;
+}
+
 /** Parses and validates the whole configuration; throws ConfigError on the first bad variable. */
 export function loadConfig(env: Env = process.env): GatewayConfig {
   const gatewayName = optional(env, "GATEWAY_NAME") ?? "default";
   if (!/^[a-z0-9][a-z0-9-]{0,30}$/.test(gatewayName)) {
     throw new ConfigError(`GATEWAY_NAME: expected 1-31 lowercase letters, digits or '-' (got '${gatewayName}')`);
   }
+  const routingStore = oneOf(env, "ROUTING_STORE", ["memory", "redis"], "memory");
   const config: GatewayConfig = {
     routingMode: oneOf(env, "ROUTING_MODE", ["pool", "session", "shared", "autoscale"], "pool"),
     containerPoolSize: integer(env, "CONTAINER_POOL_SIZE", 5, 1, 1000),
@@ -290,6 +319,9 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     transcriberBackend: oneOf(env, "TRANSCRIBER_BACKEND", ["openai", "local", "echo"], "openai"),
     localMaxSessions: optional(env, "LOCAL_MAX_SESSIONS") === undefined ? undefined : integer(env, "LOCAL_MAX_SESSIONS", 0, 1, 1_000),
     gatewayName,
+    gatewayId: gatewayId(env),
+    routingStore,
+    redisUrl: redisUrl(env, routingStore),
     transcriberSocketDir: socketDir(env),
     maxFrameBytes: integer(env, "MAX_FRAME_BYTES", 64 * 1024, 256, 16 * 1024 * 1024),
     backpressureLimitBytes: integer(env, "BACKPRESSURE_LIMIT_BYTES", 1024 * 1024, 16 * 1024, 1024 * 1024 * 1024),
@@ -331,9 +363,10 @@ export function containerLimits(config: GatewayConfig): ContainerLimits {
 
 /** The configuration as shown on /stats: every setting, never a secret. */
 export function publicConfig(config: GatewayConfig): Record<string, unknown> {
-  const { adminToken, openaiApiKey, apiKeys, tokenSecret, ...rest } = config;
+  const { adminToken, openaiApiKey, apiKeys, tokenSecret, redisUrl, ...rest } = config;
   return {
     ...rest,
+    redisUrl: redisUrl === undefined ? null : redactUrl(redisUrl),
     adminToken: adminToken ? "set" : "unset",
     openaiApiKey: openaiApiKey ? "set" : "unset",
     apiKeys: apiKeys.length,

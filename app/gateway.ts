@@ -18,7 +18,8 @@ import { reloadConfig, type ReloadResult } from "./reload/reload.ts";
 import { tokenRoute } from "./security/token-route.ts";
 import type { Logger } from "./log.ts";
 import { CLOSE } from "./protocol.ts";
-import { createStrategy, MemoryRoutingStore } from "./routing/index.ts";
+import { createRoutingStore } from "./cluster/index.ts";
+import { createStrategy, type RoutingStore } from "./routing/index.ts";
 import { GatewayState } from "./state.ts";
 import { StatusHub } from "./status/hub.ts";
 import { statusRoutes } from "./status/routes.ts";
@@ -27,6 +28,8 @@ import { replenishSpares, startUpkeep, warmInBackground } from "./lifecycle/upke
 export interface GatewayDeps {
   driver: ContainerDriver;
   logger: Logger;
+  /** The routing store; default: the one ROUTING_STORE names (connected by start()). */
+  store?: RoutingStore;
 }
 
 /** The environment every transcriber gets: the backend, the OpenAI settings, and the extra CA as content. */
@@ -56,15 +59,16 @@ export class Gateway {
   private engineMonitor: EngineMonitor | undefined;
   private recoveryStop: (() => void) | undefined;
   /** Who holds which instance; outlives the strategy, which a reload rebuilds over it. */
-  private readonly store = new MemoryRoutingStore();
+  private readonly store: RoutingStore;
   readonly metrics: GatewayMetrics;
   readonly status: StatusHub;
 
   constructor(config: GatewayConfig, private readonly deps: GatewayDeps) {
+    this.store = deps.store ?? createRoutingStore(config, () => this.address());
     // Read at each container start, so a reload's transcriber settings reach the next container.
     const registry = new InstanceRegistry({ driver: deps.driver, env: () => transcriberEnv(this.state.config), logger: deps.logger });
     const strategy = createStrategy(config, registry, this.store);
-    this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name);
+    this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name, this.store);
     this.metrics = createMetrics(this.state);
     this.status = new StatusHub(this.state);
     this.app = new Elysia({
@@ -89,8 +93,18 @@ export class Gateway {
     return this.state.config;
   }
 
-  /** Sweeps what a previous run left, prewarms what the strategy asks for, and listens. */
+  /** `host:port` this gateway listens on, once it does. */
+  private address(): string | null {
+    const port = this.app.server?.port;
+    return port === undefined ? null : `${this.config.host}:${port}`;
+  }
+
+  /**
+   * Connects the routing store (a StoreUnavailableError naming REDIS_URL when Redis cannot be reached), sweeps
+   * what a previous run left, prewarms what the strategy asks for, and listens.
+   */
   async start(): Promise<{ port: number }> {
+    await this.store.connect();
     const swept = await this.deps.driver.sweep();
     if (swept > 0) this.deps.logger.info({ swept }, "removed containers left by a previous run");
     this.app.listen({ port: this.config.port, hostname: this.config.host });
@@ -143,5 +157,7 @@ export class Gateway {
     this.metrics.unsubscribe();
     await this.app.stop();
     await state.registry.shutdown();
+    // After the sessions ended, so their closes reach the store; then this gateway leaves the cluster.
+    await this.store.close();
   }
 }

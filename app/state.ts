@@ -9,6 +9,7 @@ import { GatewayEvents } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { Refusal } from "./refusal.ts";
 import type { SessionSelector } from "./routing/selector.ts";
+import type { RoutingStore } from "./routing/store.ts";
 import type { RoutingStrategy } from "./routing/strategy.ts";
 import type { UpkeepPolicy } from "./routing/upkeep-policy.ts";
 import { ClientSecurity } from "./security/admission.ts";
@@ -36,6 +37,8 @@ export class GatewayState {
     strategy: RoutingStrategy,
     readonly log: Logger,
     readonly driverName: string,
+    /** The routing store the strategies keep their state in (read here for /stats: kind, availability, gateways). */
+    readonly store: RoutingStore,
   ) {
     this.currentConfig = Object.freeze({ ...config });
     this.strategy = strategy;

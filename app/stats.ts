@@ -1,4 +1,7 @@
-/** The `/stats` document: mode, configuration (no secrets), every instance and the totals. */
+/**
+ * The `/stats` document: mode, configuration (no secrets), the routing store and the cluster's gateways, every
+ * instance and the totals.
+ */
 import { publicConfig } from "./config.ts";
 import type { GatewayState } from "./state.ts";
 
@@ -18,6 +21,9 @@ export function statsDocument(state: GatewayState) {
     mode: state.selector.mode,
     driver: state.driverName,
     draining: state.draining,
+    gateway: state.config.gatewayId,
+    store: { kind: state.store.kind, available: state.store.available },
+    gateways: state.store.gateways(),
     config: publicConfig(state.config),
     instances,
     coordinator: state.selector.coordinatorView(),

@@ -138,3 +138,13 @@ test("SIGHUP to `bun app/main.ts` re-reads CONFIG_FILE without dropping the open
     child.kill("SIGKILL");
   }
 }, 60_000);
+
+test("a generated GATEWAY_ID survives a reload: it is not generated again, nor reported as changed", () => {
+  const before = gw.gateway.config.gatewayId;
+  expect(gw.env.GATEWAY_ID).toBeUndefined();
+  gw.gateway.reload(baseEnv); // back to the environment it started with (earlier cases changed some keys)
+  const result = gw.gateway.reload({ ...baseEnv, LOG_LEVEL: "warn" });
+  expect(result).toEqual({ ok: true, changed: ["LOG_LEVEL"], ignored: [] });
+  expect(gw.gateway.config.gatewayId).toBe(before);
+  gw.gateway.reload(baseEnv);
+});

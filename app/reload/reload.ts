@@ -70,7 +70,9 @@ export function reloadConfig(target: ReloadTarget, source: Env | (() => Env)): R
   let next: GatewayConfig;
   let changed: string[];
   try {
-    const env = typeof source === "function" ? source() : source;
+    // A generated GATEWAY_ID is this process's for good: parse with it unless the environment names one.
+    const given = typeof source === "function" ? source() : source;
+    const env = { ...given, GATEWAY_ID: given.GATEWAY_ID || current.gatewayId };
     next = loadConfig(env);
     changed = changedKeys(current, next);
     // Cross-checks (pool size within MAX_INSTANCES, ...) must hold for the mode that keeps running.
