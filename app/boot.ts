@@ -25,11 +25,7 @@ export function configOrExit(env: Env = process.env): GatewayConfig {
  * Creates the driver and the gateway, starts it, and wires SIGTERM/SIGINT to a draining shutdown and SIGHUP to
  * a reload of `baseEnv` with CONFIG_FILE re-read over it (the process environment itself never changes).
  */
-export async function bootGateway(
-  config: GatewayConfig,
-  logger: Logger = createLogger(config.logLevel),
-  baseEnv: Env = process.env,
-) {
+export async function bootGateway(config: GatewayConfig, logger: Logger = createLogger(config.logLevel), baseEnv: Env = process.env) {
   let driver;
   try {
     driver = await createDriver(config.containerDriver, {
@@ -55,7 +51,10 @@ export async function bootGateway(
     console.error(`configuration error: ${error.message}`);
     process.exit(1);
   }
-  logger.info({ port, mode: config.routingMode, driver: driver.name, gatewayId: config.gatewayId, store: config.routingStore }, "gateway listening");
+  logger.info(
+    { port, mode: config.routingMode, driver: driver.name, gatewayId: config.gatewayId, store: config.routingStore },
+    "gateway listening",
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -12,7 +12,13 @@ const MAX_SESSIONS = 200;
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway({ ROUTING_MODE: "shared", CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo", MAX_SESSIONS: String(MAX_SESSIONS), LOG_LEVEL: "warn" });
+  gw = await startTestGateway({
+    ROUTING_MODE: "shared",
+    CONTAINER_DRIVER: "process",
+    TRANSCRIBER_BACKEND: "echo",
+    MAX_SESSIONS: String(MAX_SESSIONS),
+    LOG_LEVEL: "warn",
+  });
   const warm = TestClient.connect(`${gw.listenUrl}?sessionId=warm`);
   await warm.next("Metadata", 30_000);
   warm.send({ type: "CloseStream" });
@@ -66,7 +72,9 @@ test("5,000 upgrade attempts at once: at most MAX_SESSIONS admitted, the rest 50
 
   // The admitted sessions work: one echoes, then all hang up, and every count returns to zero.
   const probe = TestClient.connect(`${gw.listenUrl}?sessionId=after-burst`);
-  const refusedProbe = await Promise.race([probe.next("Metadata", 10_000).then(() => false), probe.closed.then(() => true)]).catch(() => true);
+  const refusedProbe = await Promise.race([probe.next("Metadata", 10_000).then(() => false), probe.closed.then(() => true)]).catch(
+    () => true,
+  );
   for (const r of admitted) r.socket!.destroy();
   for (let i = 0; i < 100 && gw.gateway.state.relays.size > (refusedProbe ? 0 : 1); i++) await Bun.sleep(50);
   if (refusedProbe) {

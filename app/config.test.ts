@@ -41,10 +41,18 @@ describe("configuration", () => {
     ["OPENAI_BASE_URL", "not a url", /^OPENAI_BASE_URL: expected an http\(s\) URL/],
     ["OPENAI_CA_FILE", "/nonexistent/ca.pem", /^OPENAI_CA_FILE: file not found: \/nonexistent\/ca.pem$/],
     ["CONTAINER_DRIVER", "lxc", /^CONTAINER_DRIVER: expected one of auto, podman, docker, process/],
-    ["TRANSCRIBER_IMAGE", "Transcriber Image", /^TRANSCRIBER_IMAGE: expected an image reference such as localhost\/transcribe-edge-transcriber:latest \(got 'Transcriber Image'\)$/],
+    [
+      "TRANSCRIBER_IMAGE",
+      "Transcriber Image",
+      /^TRANSCRIBER_IMAGE: expected an image reference such as localhost\/transcribe-edge-transcriber:latest \(got 'Transcriber Image'\)$/,
+    ],
     ["TRANSCRIBER_IMAGE", "localhost/Upper:1", /^TRANSCRIBER_IMAGE: expected an image reference/],
     ["TRANSCRIBER_IMAGE", "te:", /^TRANSCRIBER_IMAGE: expected an image reference/],
-    ["DOCKER_HOST", "/run/podman/podman.sock", /^DOCKER_HOST: expected unix:\/\/\/path\/to\/engine.sock or tcp:\/\/host:port \(got '\/run\/podman\/podman.sock'\)$/],
+    [
+      "DOCKER_HOST",
+      "/run/podman/podman.sock",
+      /^DOCKER_HOST: expected unix:\/\/\/path\/to\/engine.sock or tcp:\/\/host:port \(got '\/run\/podman\/podman.sock'\)$/,
+    ],
     ["DOCKER_HOST", "ssh://engine-host", /^DOCKER_HOST: expected unix:\/\/\/path/],
     ["DOCKER_HOST", "tcp://engine-host", /^DOCKER_HOST: expected unix:\/\/\/path/],
   ])("a bad %s (%s) fails naming the variable", (name, value, message) => {
@@ -65,15 +73,21 @@ describe("configuration", () => {
   });
 
   test("a pool larger than MAX_INSTANCES, or a minimum above it, is refused naming the variable", () => {
-    expect(() => loadConfig({ OPENAI_API_KEY: "k", CONTAINER_POOL_SIZE: "30", MAX_INSTANCES: "25" })).toThrow(/^CONTAINER_POOL_SIZE: 30 members cannot run within MAX_INSTANCES=25/);
-    expect(() => loadConfig({ OPENAI_API_KEY: "k", ROUTING_MODE: "autoscale", MIN_CONTAINERS: "5", MAX_INSTANCES: "3" })).toThrow(/^MIN_CONTAINERS: 5 exceeds MAX_INSTANCES=3$/);
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", CONTAINER_POOL_SIZE: "30", MAX_INSTANCES: "25" })).toThrow(
+      /^CONTAINER_POOL_SIZE: 30 members cannot run within MAX_INSTANCES=25/,
+    );
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", ROUTING_MODE: "autoscale", MIN_CONTAINERS: "5", MAX_INSTANCES: "3" })).toThrow(
+      /^MIN_CONTAINERS: 5 exceeds MAX_INSTANCES=3$/,
+    );
   });
 
   test("TRANSCRIBER_SOCKET_DIR takes an absolute path or off", () => {
     expect(loadConfig({ OPENAI_API_KEY: "k" }).transcriberSocketDir).toBeUndefined();
     expect(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "off" }).transcriberSocketDir).toBeNull();
     expect(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "/run/te" }).transcriberSocketDir).toBe("/run/te");
-    expect(() => loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "run/te" })).toThrow(/^TRANSCRIBER_SOCKET_DIR: expected an absolute directory path, or off \(got 'run\/te'\)$/);
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_SOCKET_DIR: "run/te" })).toThrow(
+      /^TRANSCRIBER_SOCKET_DIR: expected an absolute directory path, or off \(got 'run\/te'\)$/,
+    );
   });
 
   test("TRANSCRIBER_IMAGE and DOCKER_HOST are validated here and shown in the public view", () => {
@@ -86,7 +100,9 @@ describe("configuration", () => {
     for (const host of ["unix:///run/podman/podman.sock", "tcp://127.0.0.1:2375"]) {
       expect(loadConfig({ OPENAI_API_KEY: "k", DOCKER_HOST: host }).dockerHost).toBe(host);
     }
-    const view = publicConfig(loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_IMAGE: "localhost/te:9", DOCKER_HOST: "tcp://127.0.0.1:2375" }));
+    const view = publicConfig(
+      loadConfig({ OPENAI_API_KEY: "k", TRANSCRIBER_IMAGE: "localhost/te:9", DOCKER_HOST: "tcp://127.0.0.1:2375" }),
+    );
     expect(view).toMatchObject({ transcriberImage: "localhost/te:9", dockerHost: "tcp://127.0.0.1:2375" });
   });
 

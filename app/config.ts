@@ -169,11 +169,16 @@ function apiKeys(env: Env): string[] {
   const file = optional(env, "API_KEYS_FILE");
   if (file !== undefined && !existsSync(file)) throw new ConfigError(`API_KEYS_FILE: file not found: ${file}`);
   const fromFile = file === undefined ? "" : readFileSync(file, "utf8").replace(/#.*$/gm, "");
-  const keys = `${env.API_KEYS ?? ""},${fromFile}`.split(/[,\n]/).map((key) => key.trim()).filter((key) => key !== "");
+  const keys = `${env.API_KEYS ?? ""},${fromFile}`
+    .split(/[,\n]/)
+    .map((key) => key.trim())
+    .filter((key) => key !== "");
   for (const key of keys) {
     // Token characters only, so a key also fits a Sec-WebSocket-Protocol header; long enough not to be guessed.
     if (!/^[A-Za-z0-9._~-]{16,256}$/.test(key)) {
-      throw new ConfigError(`${file ? "API_KEYS/API_KEYS_FILE" : "API_KEYS"}: each key needs 16-256 characters from A-Z a-z 0-9 . _ ~ - (a key of ${key.length} characters is not)`);
+      throw new ConfigError(
+        `${file ? "API_KEYS/API_KEYS_FILE" : "API_KEYS"}: each key needs 16-256 characters from A-Z a-z 0-9 . _ ~ - (a key of ${key.length} characters is not)`,
+      );
     }
   }
   return keys;
@@ -191,7 +196,11 @@ function allowedOrigins(env: Env): string[] | undefined {
   const raw = optional(env, "ALLOWED_ORIGINS");
   if (raw === undefined) return undefined;
   try {
-    return raw.split(",").map((entry) => entry.trim()).filter((entry) => entry !== "").map(normalizeOrigin);
+    return raw
+      .split(",")
+      .map((entry) => entry.trim())
+      .filter((entry) => entry !== "")
+      .map(normalizeOrigin);
   } catch (error) {
     throw new ConfigError(`ALLOWED_ORIGINS: ${(error as Error).message}`);
   }
@@ -222,7 +231,8 @@ function cpus(env: Env, name: string, fallback: number): number {
   const raw = optional(env, name);
   if (raw === undefined) return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0.01 || value > 1024) throw new ConfigError(`${name}: expected a number of CPUs such as 1 or 0.5 (got '${raw}')`);
+  if (!Number.isFinite(value) || value < 0.01 || value > 1024)
+    throw new ConfigError(`${name}: expected a number of CPUs such as 1 or 0.5 (got '${raw}')`);
   return value;
 }
 
@@ -273,7 +283,8 @@ const GATEWAY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 function gatewayId(env: Env): string {
   const raw = optional(env, "GATEWAY_ID");
   if (raw === undefined) return `gw-${crypto.randomUUID().slice(0, 8)}`;
-  if (!GATEWAY_ID.test(raw)) throw new ConfigError(`GATEWAY_ID: expected 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (got '${raw}')`);
+  if (!GATEWAY_ID.test(raw))
+    throw new ConfigError(`GATEWAY_ID: expected 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit (got '${raw}')`);
   return raw;
 }
 
@@ -284,7 +295,10 @@ function redisUrl(env: Env, store: "memory" | "redis"): string | undefined {
     return undefined;
   }
   const problem = redisUrlProblem(raw);
-  if (problem) throw new ConfigError(`REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://... (got '${redactUrl(raw)}': ${problem})`);
+  if (problem)
+    throw new ConfigError(
+      `REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://... (got '${redactUrl(raw)}': ${problem})`,
+    );
   return raw;
 }
 
@@ -332,7 +346,8 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     tokenSecret: tokenSecret(env),
     tokenTtlMs: duration(env, "TOKEN_TTL", "5m"),
     allowedOrigins: allowedOrigins(env),
-    maxConnectionsPerIp: optional(env, "MAX_CONNECTIONS_PER_IP") === undefined ? undefined : integer(env, "MAX_CONNECTIONS_PER_IP", 0, 1, 1_000_000),
+    maxConnectionsPerIp:
+      optional(env, "MAX_CONNECTIONS_PER_IP") === undefined ? undefined : integer(env, "MAX_CONNECTIONS_PER_IP", 0, 1, 1_000_000),
     rateLimitPerIp: rateLimit(env),
     containerMemoryBytes: memoryBytes(env, "CONTAINER_MEMORY", "512m"),
     containerCpus: cpus(env, "CONTAINER_CPUS", 1),

@@ -30,22 +30,38 @@ async function waitForLine(stream: ReadableStream<Uint8Array>, line: string, tim
   return text;
 }
 
-recognizerTest("dev without OPENAI_API_KEY: the local recognizer, said plainly, and real words for a LibriVox clip", async () => {
-  const port = await freePort();
-  child = Bun.spawn([process.execPath, "app/dev.ts"], {
-    cwd: `${import.meta.dir}/..`,
-    env: { PATH: process.env.PATH ?? "", HOME: process.env.HOME ?? "/tmp", PORT: String(port), CONTAINER_DRIVER: "process", ROUTING_MODE: "shared", LOG_FORMAT: "json", LOG_LEVEL: "warn" },
-    stdout: "pipe",
-    stderr: "inherit",
-  });
-  const printed = await waitForLine(child.stdout as ReadableStream<Uint8Array>, "local recognizer: pocketsphinx en-us, demo quality; set OPENAI_API_KEY for OpenAI", 60_000);
-  expect(printed).not.toContain("STAND-IN");
-  const clip = librivoxClips()[3]!; // "had he married a more a amiable woman he might have been made still more respectable ..."
-  const run = await streamClip(`ws://127.0.0.1:${port}/v1/listen`, clip, 10, "&sessionId=dev-demo");
-  expect(run.closeCode).toBe(1000);
-  const reference = new Set(words(clip.reference));
-  const matching = new Set(words(run.hypothesis).filter((word) => reference.has(word)));
-  // 18 distinct reference words; a fresh decoder (its live cepstral mean not yet adapted) gets 9-14 of them.
-  expect(matching.size, run.hypothesis).toBeGreaterThanOrEqual(6);
-  expect(run.hypothesis).not.toMatch(/ms of speech/);
-}, 90_000);
+recognizerTest(
+  "dev without OPENAI_API_KEY: the local recognizer, said plainly, and real words for a LibriVox clip",
+  async () => {
+    const port = await freePort();
+    child = Bun.spawn([process.execPath, "app/dev.ts"], {
+      cwd: `${import.meta.dir}/..`,
+      env: {
+        PATH: process.env.PATH ?? "",
+        HOME: process.env.HOME ?? "/tmp",
+        PORT: String(port),
+        CONTAINER_DRIVER: "process",
+        ROUTING_MODE: "shared",
+        LOG_FORMAT: "json",
+        LOG_LEVEL: "warn",
+      },
+      stdout: "pipe",
+      stderr: "inherit",
+    });
+    const printed = await waitForLine(
+      child.stdout as ReadableStream<Uint8Array>,
+      "local recognizer: pocketsphinx en-us, demo quality; set OPENAI_API_KEY for OpenAI",
+      60_000,
+    );
+    expect(printed).not.toContain("STAND-IN");
+    const clip = librivoxClips()[3]!; // "had he married a more a amiable woman he might have been made still more respectable ..."
+    const run = await streamClip(`ws://127.0.0.1:${port}/v1/listen`, clip, 10, "&sessionId=dev-demo");
+    expect(run.closeCode).toBe(1000);
+    const reference = new Set(words(clip.reference));
+    const matching = new Set(words(run.hypothesis).filter((word) => reference.has(word)));
+    // 18 distinct reference words; a fresh decoder (its live cepstral mean not yet adapted) gets 9-14 of them.
+    expect(matching.size, run.hypothesis).toBeGreaterThanOrEqual(6);
+    expect(run.hypothesis).not.toMatch(/ms of speech/);
+  },
+  90_000,
+);

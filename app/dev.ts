@@ -44,7 +44,9 @@ if (!env.OPENAI_API_KEY && (env.TRANSCRIBER_BACKEND ?? "openai") === "openai") {
 } else if (env.TRANSCRIBER_BACKEND === "local") {
   banner.push("local recognizer: pocketsphinx en-us, demo quality; set OPENAI_API_KEY for OpenAI");
 } else if (env.OPENAI_API_KEY) {
-  banner.push(`transcription backend: OpenAI Realtime (${env.OPENAI_BASE_URL ?? "default endpoint"}, model ${env.TRANSCRIBE_MODEL ?? "gpt-4o-transcribe"})`);
+  banner.push(
+    `transcription backend: OpenAI Realtime (${env.OPENAI_BASE_URL ?? "default endpoint"}, model ${env.TRANSCRIBE_MODEL ?? "gpt-4o-transcribe"})`,
+  );
 } else {
   banner.push(`transcription backend: ${env.TRANSCRIBER_BACKEND}`);
 }

@@ -10,19 +10,23 @@ describe("end to end (podman driver)", () => {
     if (engine) await ensureImage({ log: (line: string) => console.log(`[image] ${line}`) });
   }, 300_000);
 
-  endToEndScenarios(engineTest, { CONTAINER_DRIVER: "podman" }, {
-    async killInstance(ctx, instanceId) {
-      const id = ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId;
-      if (!id) throw new Error(`${instanceId} has no container`);
-      await podman("kill", "--signal", "KILL", id);
+  endToEndScenarios(
+    engineTest,
+    { CONTAINER_DRIVER: "podman" },
+    {
+      async killInstance(ctx, instanceId) {
+        const id = ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId;
+        if (!id) throw new Error(`${instanceId} has no container`);
+        await podman("kill", "--signal", "KILL", id);
+      },
+      async stopInstance(ctx, instanceId) {
+        const id = ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId;
+        if (!id) throw new Error(`${instanceId} has no container`);
+        await podman("stop", id);
+      },
+      async leftovers(ctx) {
+        return (await containersOf(ctx.gateway.gateway.config.gatewayName)).length;
+      },
     },
-    async stopInstance(ctx, instanceId) {
-      const id = ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId;
-      if (!id) throw new Error(`${instanceId} has no container`);
-      await podman("stop", id);
-    },
-    async leftovers(ctx) {
-      return (await containersOf(ctx.gateway.gateway.config.gatewayName)).length;
-    },
-  });
+  );
 });

@@ -10,30 +10,34 @@ function instancePid(containerId: string | null | undefined): number {
 
 describe("end to end (process driver)", () => {
   const pids = new Set<number>();
-  endToEndScenarios(test, { CONTAINER_DRIVER: "process" }, {
-    async killInstance(ctx, instanceId) {
-      const pid = instancePid(ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId);
-      pids.add(pid);
-      process.kill(pid, "SIGKILL");
-    },
-    async stopInstance(ctx, instanceId) {
-      const pid = instancePid(ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId);
-      pids.add(pid);
-      process.kill(pid, "SIGTERM");
-    },
-    async leftovers(ctx) {
-      for (const instance of ctx.gateway.gateway.state.registry.list()) {
-        const id = instance.snapshot().containerId;
-        if (id) pids.add(instancePid(id));
-      }
-      return [...pids].filter((pid) => {
-        try {
-          process.kill(pid, 0);
-          return true;
-        } catch {
-          return false;
+  endToEndScenarios(
+    test,
+    { CONTAINER_DRIVER: "process" },
+    {
+      async killInstance(ctx, instanceId) {
+        const pid = instancePid(ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId);
+        pids.add(pid);
+        process.kill(pid, "SIGKILL");
+      },
+      async stopInstance(ctx, instanceId) {
+        const pid = instancePid(ctx.gateway.gateway.state.registry.get(instanceId).snapshot().containerId);
+        pids.add(pid);
+        process.kill(pid, "SIGTERM");
+      },
+      async leftovers(ctx) {
+        for (const instance of ctx.gateway.gateway.state.registry.list()) {
+          const id = instance.snapshot().containerId;
+          if (id) pids.add(instancePid(id));
         }
-      }).length;
+        return [...pids].filter((pid) => {
+          try {
+            process.kill(pid, 0);
+            return true;
+          } catch {
+            return false;
+          }
+        }).length;
+      },
     },
-  });
+  );
 });

@@ -24,12 +24,23 @@ test("a session's life is announced as events: routed, instance starting and run
   const running = events.find((e) => e.type === "instance" && e.to === "running");
   expect(running).toMatchObject({ instanceId: metadata.container, start: { kind: "cold" } });
   const closed = events.at(-1)!;
-  expect(closed).toMatchObject({ type: "session_closed", sessionId: "evented", code: 1000, bytesIn: 10 + '{"type":"CloseStream"}'.length, bytesOut: 10 });
+  expect(closed).toMatchObject({
+    type: "session_closed",
+    sessionId: "evented",
+    code: 1000,
+    bytesIn: 10 + '{"type":"CloseStream"}'.length,
+    bytesOut: 10,
+  });
 });
 
 test("a refusal is announced with its reason and status", async () => {
   const response = await fetch(`${gw.httpUrl}/v1/listen`, {
-    headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    },
   });
   expect(response.status).toBe(400);
   expect(events.at(-1)).toEqual({ type: "rejected", reason: "session_required", status: 400 });

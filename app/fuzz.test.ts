@@ -55,11 +55,14 @@ function randomMessage(random: () => number, opus: readonly Uint8Array[]): strin
 }
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway({
-    ROUTING_MODE: "shared",
-    CONTAINER_DRIVER: "process",
-    LOG_LEVEL: "warn",
-  }, { standin: true });
+  gw = await startTestGateway(
+    {
+      ROUTING_MODE: "shared",
+      CONTAINER_DRIVER: "process",
+      LOG_LEVEL: "warn",
+    },
+    { standin: true },
+  );
 }, 60_000);
 afterAll(async () => {
   await gw?.stop();
@@ -95,7 +98,10 @@ test(`${TOTAL_MESSAGES} random frames and control messages: no crash, no leaked 
           resolve();
         }),
       );
-      const opened = await Promise.race([new Promise<boolean>((r) => ws.addEventListener("open", () => r(true))), closed.then(() => false)]);
+      const opened = await Promise.race([
+        new Promise<boolean>((r) => ws.addEventListener("open", () => r(true))),
+        closed.then(() => false),
+      ]);
       if (!opened) continue;
       while (remaining > 0 && ws.readyState === WebSocket.OPEN) {
         ws.send(randomMessage(random, opus));

@@ -63,7 +63,10 @@ export class Gateway {
   readonly metrics: GatewayMetrics;
   readonly status: StatusHub;
 
-  constructor(config: GatewayConfig, private readonly deps: GatewayDeps) {
+  constructor(
+    config: GatewayConfig,
+    private readonly deps: GatewayDeps,
+  ) {
     this.store = deps.store ?? createRoutingStore(config, () => this.address());
     // Read at each container start, so a reload's transcriber settings reach the next container.
     const registry = new InstanceRegistry({ driver: deps.driver, env: () => transcriberEnv(this.state.config), logger: deps.logger });

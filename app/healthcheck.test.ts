@@ -12,7 +12,11 @@ describe("gateway healthcheck (the image's HealthCmd)", () => {
 
   test("exits 0 on 200, 1 on another status or no answer", async () => {
     let status = 200;
-    const server = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => new Response("", { status: new URL(req.url).pathname === "/healthz" ? status : 404 }) });
+    const server = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => new Response("", { status: new URL(req.url).pathname === "/healthz" ? status : 404 }),
+    });
     try {
       const env = { HOST: "127.0.0.1", PORT: String(server.port) };
       expect(await healthcheck(env)).toBe(0);

@@ -30,11 +30,14 @@ describe("hostile input", () => {
   let gw: TestGateway;
   let bystander: TestClient;
   beforeAll(async () => {
-    gw = await startTestGateway({
-      ROUTING_MODE: "shared",
-      CONTAINER_DRIVER: "process",
-      BACKPRESSURE_LIMIT_BYTES: String(256 * 1024),
-    }, { standin: true });
+    gw = await startTestGateway(
+      {
+        ROUTING_MODE: "shared",
+        CONTAINER_DRIVER: "process",
+        BACKPRESSURE_LIMIT_BYTES: String(256 * 1024),
+      },
+      { standin: true },
+    );
     bystander = TestClient.connect(`${gw.listenUrl}?sessionId=bystander&${QUERY}`);
     await bystander.next("Metadata", 30_000);
   }, 60_000);
@@ -55,7 +58,16 @@ describe("hostile input", () => {
   test("malformed, oversized and unknown JSON control messages get an Error each; the stream goes on", async () => {
     const client = TestClient.connect(`${gw.listenUrl}?sessionId=json&${QUERY}`);
     await client.next("Metadata", 30_000);
-    const bad = ["{", '{"type":"Bogus"}', "[]", "null", "42", '"text"', '{"type":{"nested":true}}', JSON.stringify({ type: "KeepAlive", pad: "x".repeat(20_000) })];
+    const bad = [
+      "{",
+      '{"type":"Bogus"}',
+      "[]",
+      "null",
+      "42",
+      '"text"',
+      '{"type":{"nested":true}}',
+      JSON.stringify({ type: "KeepAlive", pad: "x".repeat(20_000) }),
+    ];
     for (const message of bad) client.send(message);
     await client.waitFor((m) => m.type === "Error" && m.code === "bad_message", bad.length, 10_000);
     await client.stream(await speechPackets(220, 1, 600), 2, { sleepEach: true });
@@ -66,7 +78,10 @@ describe("hostile input", () => {
   }, 60_000);
 
   test("a 100 KB query string and a header flood are refused (431) without harm", async () => {
-    const big = await rawRequest(gw.port, `GET /v1/listen?sessionId=a&pad=${"a".repeat(100_000)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`);
+    const big = await rawRequest(
+      gw.port,
+      `GET /v1/listen?sessionId=a&pad=${"a".repeat(100_000)} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n`,
+    );
     const headers = Array.from({ length: 10_000 }, (_, i) => `X-Flood-${i}: ${"v".repeat(20)}\r\n`).join("");
     const flood = await rawRequest(gw.port, `GET /v1/listen?sessionId=b HTTP/1.1\r\nHost: x\r\n${headers}\r\n`);
     console.log(`[hostile] 100 KB query: ${big.status}; 10,000-header flood: ${flood.status}`);
@@ -85,29 +100,38 @@ describe("hostile input", () => {
 
   test("slowloris handshakes (a header byte per second) are closed by the server's header deadline", async () => {
     const request = `GET /v1/listen?sessionId=slow HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n`;
-    const slow = Array.from({ length: 20 }, () =>
-      new Promise<number>((resolve) => {
-        const startedAt = performance.now();
-        const socket = net.connect(gw.port, "127.0.0.1");
-        let sent = 0;
-        const timer = setInterval(() => socket.write(sent < request.length ? request[sent++]! : "X-Slow: 1\r\n"), 1000);
-        socket.on("error", () => undefined);
-        socket.on("close", () => {
-          clearInterval(timer);
-          resolve(performance.now() - startedAt);
-        });
-        setTimeout(() => socket.destroy(), 30_000);
-      }),
+    const slow = Array.from(
+      { length: 20 },
+      () =>
+        new Promise<number>((resolve) => {
+          const startedAt = performance.now();
+          const socket = net.connect(gw.port, "127.0.0.1");
+          let sent = 0;
+          const timer = setInterval(() => socket.write(sent < request.length ? request[sent++]! : "X-Slow: 1\r\n"), 1000);
+          socket.on("error", () => undefined);
+          socket.on("close", () => {
+            clearInterval(timer);
+            resolve(performance.now() - startedAt);
+          });
+          setTimeout(() => socket.destroy(), 30_000);
+        }),
     );
     const closedAfterMs = await Promise.all(slow);
-    console.log(`[hostile] 20 slowloris handshakes closed after ${Math.min(...closedAfterMs).toFixed(0)}-${Math.max(...closedAfterMs).toFixed(0)} ms`);
+    console.log(
+      `[hostile] 20 slowloris handshakes closed after ${Math.min(...closedAfterMs).toFixed(0)}-${Math.max(...closedAfterMs).toFixed(0)} ms`,
+    );
     expect(Math.max(...closedAfterMs)).toBeLessThan(20_000);
     await bystanderUnaffected();
   }, 60_000);
 
   test("a transcriber that stops reading closes that session with 1013 at the backpressure limit", async () => {
     // A second transcriber process, frozen with SIGSTOP: its socket stops draining, as a wedged container would.
-    const own = await startTestGateway({ ROUTING_MODE: "shared", CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo", BACKPRESSURE_LIMIT_BYTES: String(256 * 1024) });
+    const own = await startTestGateway({
+      ROUTING_MODE: "shared",
+      CONTAINER_DRIVER: "process",
+      TRANSCRIBER_BACKEND: "echo",
+      BACKPRESSURE_LIMIT_BYTES: String(256 * 1024),
+    });
     try {
       const client = TestClient.connect(`${own.listenUrl}?sessionId=frozen`);
       await client.next("Metadata", 30_000);

@@ -25,7 +25,13 @@ afterEach(async () => {
 });
 
 async function expectClipsRecognised(env: Record<string, string>): Promise<void> {
-  gateway = await startTestGateway({ ROUTING_MODE: "shared", TRANSCRIBER_BACKEND: "local", CONTAINER_NETWORK: "host", LOG_LEVEL: "warn", ...env });
+  gateway = await startTestGateway({
+    ROUTING_MODE: "shared",
+    TRANSCRIBER_BACKEND: "local",
+    CONTAINER_NETWORK: "host",
+    LOG_LEVEL: "warn",
+    ...env,
+  });
   const pairs: Array<{ reference: string; hypothesis: string }> = [];
   for (const [index, clip] of librivoxClips().entries()) {
     const run = await streamClip(gateway.listenUrl, clip, PACKET_INTERVAL_MS, `&sessionId=clip-${index}`);
@@ -52,27 +58,50 @@ describe("local recognizer through the gateway", () => {
     if (engine && !recognizerSkipReason) await ensureImage({ log: (line: string) => console.log(`[image] ${line}`) });
   }, 300_000);
 
-  recognizerTest("process driver: LibriVox clips as Opus, WER <= 40 %, finals in order, CloseStream -> 1000", async () => {
-    await expectClipsRecognised({ CONTAINER_DRIVER: "process" });
-  }, 120_000);
+  recognizerTest(
+    "process driver: LibriVox clips as Opus, WER <= 40 %, finals in order, CloseStream -> 1000",
+    async () => {
+      await expectClipsRecognised({ CONTAINER_DRIVER: "process" });
+    },
+    120_000,
+  );
 
-  recognizerTest("past LOCAL_MAX_SESSIONS on the container: that session gets Error at_capacity and 1013 through the gateway, the first goes on", async () => {
-    gateway = await startTestGateway({ ROUTING_MODE: "shared", TRANSCRIBER_BACKEND: "local", CONTAINER_DRIVER: "process", LOCAL_MAX_SESSIONS: "1", LOG_LEVEL: "warn" });
-    const first = TestClient.connect(`${gateway.listenUrl}?encoding=opus&sample_rate=48000&channels=1`);
-    await first.next("Metadata", 30_000);
-    // The transcriber holds the first session's decoder (its /health counts them) before the second arrives.
-    const stats = await gateway.stats();
-    const endpoint = stats.instances.find((i: { id: string }) => i.id === "shared").endpoint;
-    await pollUntil(async () => (await (await fetch(`http://${endpoint}/health`)).json()).recognizers?.inUse === 1, "the first decoder in use", 10_000, 20);
-    const second = TestClient.connect(`${gateway.listenUrl}?encoding=opus&sample_rate=48000&channels=1`);
-    expect((await second.closed).code).toBe(1013);
-    expect(second.ofType("Error")).toEqual([expect.objectContaining({ code: "at_capacity" })]);
-    first.send({ type: "CloseStream" });
-    expect((await first.closed).code).toBe(1000);
-  }, 60_000);
+  recognizerTest(
+    "past LOCAL_MAX_SESSIONS on the container: that session gets Error at_capacity and 1013 through the gateway, the first goes on",
+    async () => {
+      gateway = await startTestGateway({
+        ROUTING_MODE: "shared",
+        TRANSCRIBER_BACKEND: "local",
+        CONTAINER_DRIVER: "process",
+        LOCAL_MAX_SESSIONS: "1",
+        LOG_LEVEL: "warn",
+      });
+      const first = TestClient.connect(`${gateway.listenUrl}?encoding=opus&sample_rate=48000&channels=1`);
+      await first.next("Metadata", 30_000);
+      // The transcriber holds the first session's decoder (its /health counts them) before the second arrives.
+      const stats = await gateway.stats();
+      const endpoint = stats.instances.find((i: { id: string }) => i.id === "shared").endpoint;
+      await pollUntil(
+        async () => (await (await fetch(`http://${endpoint}/health`)).json()).recognizers?.inUse === 1,
+        "the first decoder in use",
+        10_000,
+        20,
+      );
+      const second = TestClient.connect(`${gateway.listenUrl}?encoding=opus&sample_rate=48000&channels=1`);
+      expect((await second.closed).code).toBe(1013);
+      expect(second.ofType("Error")).toEqual([expect.objectContaining({ code: "at_capacity" })]);
+      first.send({ type: "CloseStream" });
+      expect((await first.closed).code).toBe(1000);
+    },
+    60_000,
+  );
 
-  engineTest("podman driver (FROM-scratch image with the recognizer): LibriVox clips as Opus, WER <= 40 %, finals in order, CloseStream -> 1000", async () => {
-    if (recognizerSkipReason) throw new Error(`the image needs the recognizer on the build host: ${recognizerSkipReason}`);
-    await expectClipsRecognised({ CONTAINER_DRIVER: "podman" });
-  }, 180_000);
+  engineTest(
+    "podman driver (FROM-scratch image with the recognizer): LibriVox clips as Opus, WER <= 40 %, finals in order, CloseStream -> 1000",
+    async () => {
+      if (recognizerSkipReason) throw new Error(`the image needs the recognizer on the build host: ${recognizerSkipReason}`);
+      await expectClipsRecognised({ CONTAINER_DRIVER: "podman" });
+    },
+    180_000,
+  );
 });

@@ -33,7 +33,12 @@ test("/metrics counts known traffic under conventional names, with no session id
   await echoSession("metrics-secret-a", 100);
   await echoSession("metrics-secret-b", 50);
   const refused = await fetch(`${gw.httpUrl}/v1/listen`, {
-    headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    },
   });
   expect(refused.status).toBe(400);
   await Bun.sleep(50);

@@ -14,7 +14,6 @@ import { adminGuard } from "./security/admin-guard.ts";
 /** Every metric of the gateway starts with this; default process metrics keep their conventional names. */
 export const METRIC_PREFIX = "transcribe_edge_";
 
-
 /** Container starts take 0.3-2 s on an engine and ~50-300 ms as a process; the top buckets catch slow pulls. */
 const START_BUCKETS_S = [0.05, 0.1, 0.25, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10, 30];
 /** Routing decisions run in microseconds (docs/performance.md); anything past 1 ms is a regression. */
@@ -66,9 +65,24 @@ export function createMetrics(state: GatewayState): GatewayMetrics {
     },
   });
 
-  const sessions = new Counter({ name: name("sessions_total"), help: "Sessions connected to a transcriber, by routing mode.", labelNames: ["mode"], registers });
-  const closes = new Counter({ name: name("session_closes_total"), help: "Ended sessions by WebSocket close code.", labelNames: ["code"], registers });
-  const sessionSeconds = new Histogram({ name: name("session_duration_seconds"), help: "Session length, open to close.", buckets: SESSION_BUCKETS_S, registers });
+  const sessions = new Counter({
+    name: name("sessions_total"),
+    help: "Sessions connected to a transcriber, by routing mode.",
+    labelNames: ["mode"],
+    registers,
+  });
+  const closes = new Counter({
+    name: name("session_closes_total"),
+    help: "Ended sessions by WebSocket close code.",
+    labelNames: ["code"],
+    registers,
+  });
+  const sessionSeconds = new Histogram({
+    name: name("session_duration_seconds"),
+    help: "Session length, open to close.",
+    buckets: SESSION_BUCKETS_S,
+    registers,
+  });
   const waitSeconds = new Histogram({
     name: name("session_wait_seconds"),
     help: "Upgrade to Metadata: what a client waited for its transcriber, by how the instance was found (warm, wake, cold).",
@@ -76,10 +90,29 @@ export function createMetrics(state: GatewayState): GatewayMetrics {
     buckets: START_BUCKETS_S,
     registers,
   });
-  const coldStart = new Histogram({ name: name("cold_start_duration_seconds"), help: "First start of an instance until healthy.", buckets: START_BUCKETS_S, registers });
-  const wake = new Histogram({ name: name("wake_duration_seconds"), help: "Start of a sleeping (or crashed) instance until healthy.", buckets: START_BUCKETS_S, registers });
-  const instanceFailures = new Counter({ name: name("instance_failures_total"), help: "Instances that entered the failed state.", registers });
-  const decisions = new Counter({ name: name("routing_decisions_total"), help: "Sessions routed to an instance, by mode.", labelNames: ["mode"], registers });
+  const coldStart = new Histogram({
+    name: name("cold_start_duration_seconds"),
+    help: "First start of an instance until healthy.",
+    buckets: START_BUCKETS_S,
+    registers,
+  });
+  const wake = new Histogram({
+    name: name("wake_duration_seconds"),
+    help: "Start of a sleeping (or crashed) instance until healthy.",
+    buckets: START_BUCKETS_S,
+    registers,
+  });
+  const instanceFailures = new Counter({
+    name: name("instance_failures_total"),
+    help: "Instances that entered the failed state.",
+    registers,
+  });
+  const decisions = new Counter({
+    name: name("routing_decisions_total"),
+    help: "Sessions routed to an instance, by mode.",
+    labelNames: ["mode"],
+    registers,
+  });
   const decisionSeconds = new Histogram({
     name: name("routing_decision_duration_seconds"),
     help: "Time the routing strategy took to pick an instance.",
@@ -87,8 +120,18 @@ export function createMetrics(state: GatewayState): GatewayMetrics {
     buckets: DECISION_BUCKETS_S,
     registers,
   });
-  const rejections = new Counter({ name: name("rejections_total"), help: "Sessions refused before the upgrade, by reason.", labelNames: ["reason"], registers });
-  const reloads = new Counter({ name: name("config_reloads_total"), help: "SIGHUP configuration reloads by result (ok, error).", labelNames: ["result"], registers });
+  const rejections = new Counter({
+    name: name("rejections_total"),
+    help: "Sessions refused before the upgrade, by reason.",
+    labelNames: ["reason"],
+    registers,
+  });
+  const reloads = new Counter({
+    name: name("config_reloads_total"),
+    help: "SIGHUP configuration reloads by result (ok, error).",
+    labelNames: ["result"],
+    registers,
+  });
 
   // Bytes of open sessions count as they flow, not only when a session ends: the sum over closed sessions
   // (kept by the state) plus the live relays' counters, which only grow, so the counter stays monotonic.
@@ -148,7 +191,8 @@ export function createMetrics(state: GatewayState): GatewayMetrics {
 /** `GET /metrics`, behind ADMIN_TOKEN when it is set (Prometheus sends it with `authorization.credentials`). */
 export function metricsRoute(state: GatewayState, metrics: GatewayMetrics) {
   const guard = adminGuard(() => state.config.adminToken);
-  return new Elysia({ name: "metrics" }).get("/metrics", async ({ request }) =>
-    guard(request) ?? new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } }),
+  return new Elysia({ name: "metrics" }).get(
+    "/metrics",
+    async ({ request }) => guard(request) ?? new Response(await metrics.render(), { headers: { "content-type": metrics.contentType } }),
   );
 }

@@ -16,16 +16,24 @@ export async function ensureHaproxy(log: (line: string) => void): Promise<string
   if (process.getuid?.() !== 0) throw new Error("haproxy is missing and installing it needs root: apt-get install -y haproxy");
   log("haproxy missing: apt-get install -y haproxy");
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  let install = Bun.spawnSync(["apt-get", "install", "-y", "--no-install-recommends", "haproxy"], { env, stdout: "ignore", stderr: "pipe" });
+  let install = Bun.spawnSync(["apt-get", "install", "-y", "--no-install-recommends", "haproxy"], {
+    env,
+    stdout: "ignore",
+    stderr: "pipe",
+  });
   if (install.exitCode !== 0) {
     // A fresh machine may have no package lists yet.
     Bun.spawnSync(["apt-get", "update"], { env, stdout: "ignore", stderr: "ignore" });
     install = Bun.spawnSync(["apt-get", "install", "-y", "--no-install-recommends", "haproxy"], { env, stdout: "ignore", stderr: "pipe" });
   }
   const path = Bun.which("haproxy", { PATH: "/usr/sbin:/usr/bin:/sbin:/bin" });
-  if (install.exitCode !== 0 || !path) throw new Error(`apt-get install haproxy failed: ${install.stderr.toString().trim().split("\n").pop()}`);
+  if (install.exitCode !== 0 || !path)
+    throw new Error(`apt-get install haproxy failed: ${install.stderr.toString().trim().split("\n").pop()}`);
   // Debian's package starts its own service on :80 we do not want; our instance runs separately.
-  Bun.spawnSync(["sh", "-c", "command -v systemctl >/dev/null && systemctl disable --now haproxy || service haproxy stop || true"], { stdout: "ignore", stderr: "ignore" });
+  Bun.spawnSync(["sh", "-c", "command -v systemctl >/dev/null && systemctl disable --now haproxy || service haproxy stop || true"], {
+    stdout: "ignore",
+    stderr: "ignore",
+  });
   return path;
 }
 
@@ -74,7 +82,10 @@ export async function startHaproxy(binary: string, backends: readonly Backend[])
   const child: Subprocess = Bun.spawn([binary, "-db", "-f", file], { stdout: "ignore", stderr: "pipe" });
   for (let i = 0; i < 200; i++) {
     if (child.exitCode !== null) throw new Error(`haproxy exited: ${await new Response(child.stderr as ReadableStream).text()}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then((r) => r.arrayBuffer().then(() => true), () => false);
+    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
+      (r) => r.arrayBuffer().then(() => true),
+      () => false,
+    );
     if (ok) break;
     await Bun.sleep(25);
   }

@@ -16,10 +16,7 @@ const connects = connectsAt > 0 ? Number(process.argv[connectsAt + 1] ?? 2000) :
 const sessions = Number(process.argv[2] ?? 200);
 const seconds = Number(process.argv[3] ?? 10);
 const dir = mkdtempSync(join(tmpdir(), "bench-prof-"));
-const gateway = await startGateway(
-  prewarmedPoolEnv(4, { TRANSCRIBER_BACKEND: "echo" }),
-  ["--cpu-prof", `--cpu-prof-dir=${dir}`],
-);
+const gateway = await startGateway(prewarmedPoolEnv(4, { TRANSCRIBER_BACKEND: "echo" }), ["--cpu-prof", `--cpu-prof-dir=${dir}`]);
 try {
   await gateway.waitRunning(poolIds(4));
   if (connects > 0) await warmConnects(gateway.listenUrl, connects);

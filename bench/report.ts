@@ -64,37 +64,123 @@ export class Report {
     const fmt = (v: unknown) => (v === undefined ? "-" : typeof v === "number" ? String(v) : JSON.stringify(v));
     const meets = (v: number | undefined, ok: (v: number) => boolean) => (v === undefined ? "-" : ok(v) ? "yes" : "NO");
     const rows: string[][] = [
-      ["cold start, podman (ms)", `p50 ${fmt(g("cold_start_ms.p50"))} / p95 ${fmt(g("cold_start_ms.p95"))}`, "p50 <= 600; Cloudflare 8-15 s", meets(g("cold_start_ms.p50"), (v) => v <= 600)],
-      ["cold start, process (ms)", `p50 ${fmt(g("cold_start_ms.process.p50"))} / p95 ${fmt(g("cold_start_ms.process.p95"))}`, "p50 <= 600", meets(g("cold_start_ms.process.p50"), (v) => v <= 600)],
-      ["wake, podman (ms)", `p50 ${fmt(g("wake_ms.p50"))} / p95 ${fmt(g("wake_ms.p95"))}`, "p50 <= 500; Cloudflare 1-3 s", meets(g("wake_ms.p50"), (v) => v <= 500)],
-      ["wake, process (ms)", `p50 ${fmt(g("wake_ms.process.p50"))} / p95 ${fmt(g("wake_ms.process.p95"))}`, "p50 <= 500", meets(g("wake_ms.process.p50"), (v) => v <= 500)],
-      ["warm connect (ms)", `p50 ${fmt(g("warm_connect_ms.p50"))} / p99 ${fmt(g("warm_connect_ms.p99"))}`, "p99 <= 5; Cloudflare < 100 ms", meets(g("warm_connect_ms.p99"), (v) => v <= 5)],
-      ["engine API CPU, pool running idle (%)", `${fmt(g("engine_api_cpu_percent_idle.percent"))} with ${fmt(g("engine_api_cpu_percent_idle.containers"))} containers`, "~0; Podman 4.3's compat wait spun at 112", meets(g("engine_api_cpu_percent_idle.percent"), (v) => v < 5)],
-      ["warm connect, straight to a transcriber (ms)", `p50 ${fmt(g("warm_connect_ms.direct.p50"))} / p99 ${fmt(g("warm_connect_ms.direct.p99"))}`, "baseline (one upgrade, no gateway)", ""],
+      [
+        "cold start, podman (ms)",
+        `p50 ${fmt(g("cold_start_ms.p50"))} / p95 ${fmt(g("cold_start_ms.p95"))}`,
+        "p50 <= 600; Cloudflare 8-15 s",
+        meets(g("cold_start_ms.p50"), (v) => v <= 600),
+      ],
+      [
+        "cold start, process (ms)",
+        `p50 ${fmt(g("cold_start_ms.process.p50"))} / p95 ${fmt(g("cold_start_ms.process.p95"))}`,
+        "p50 <= 600",
+        meets(g("cold_start_ms.process.p50"), (v) => v <= 600),
+      ],
+      [
+        "wake, podman (ms)",
+        `p50 ${fmt(g("wake_ms.p50"))} / p95 ${fmt(g("wake_ms.p95"))}`,
+        "p50 <= 500; Cloudflare 1-3 s",
+        meets(g("wake_ms.p50"), (v) => v <= 500),
+      ],
+      [
+        "wake, process (ms)",
+        `p50 ${fmt(g("wake_ms.process.p50"))} / p95 ${fmt(g("wake_ms.process.p95"))}`,
+        "p50 <= 500",
+        meets(g("wake_ms.process.p50"), (v) => v <= 500),
+      ],
+      [
+        "warm connect (ms)",
+        `p50 ${fmt(g("warm_connect_ms.p50"))} / p99 ${fmt(g("warm_connect_ms.p99"))}`,
+        "p99 <= 5; Cloudflare < 100 ms",
+        meets(g("warm_connect_ms.p99"), (v) => v <= 5),
+      ],
+      [
+        "engine API CPU, pool running idle (%)",
+        `${fmt(g("engine_api_cpu_percent_idle.percent"))} with ${fmt(g("engine_api_cpu_percent_idle.containers"))} containers`,
+        "~0; Podman 4.3's compat wait spun at 112",
+        meets(g("engine_api_cpu_percent_idle.percent"), (v) => v < 5),
+      ],
+      [
+        "warm connect, straight to a transcriber (ms)",
+        `p50 ${fmt(g("warm_connect_ms.direct.p50"))} / p99 ${fmt(g("warm_connect_ms.direct.p99"))}`,
+        "baseline (one upgrade, no gateway)",
+        "",
+      ],
     ];
     for (const target of ["direct", "gateway", "haproxy", "haproxy_uds"]) {
       const r = g(`relay.${target}`);
-      rows.push([`relay ${target}, 200 x 50/s (ms)`, r ? `p50 ${r.p50} / p99 ${r.p99} / ${r.msgs_per_s} msg/s / lost ${r.lost}${r.cpu_us_per_frame === undefined ? "" : ` / CPU ${r.cpu_us_per_frame} us per frame`}` : "-", target === "gateway" ? "p99 <= haproxy, msg/s >= haproxy" : target === "haproxy_uds" ? "baseline on the gateway's transport" : "baseline", ""]);
+      rows.push([
+        `relay ${target}, 200 x 50/s (ms)`,
+        r
+          ? `p50 ${r.p50} / p99 ${r.p99} / ${r.msgs_per_s} msg/s / lost ${r.lost}${r.cpu_us_per_frame === undefined ? "" : ` / CPU ${r.cpu_us_per_frame} us per frame`}`
+          : "-",
+        target === "gateway"
+          ? "p99 <= haproxy, msg/s >= haproxy"
+          : target === "haproxy_uds"
+            ? "baseline on the gateway's transport"
+            : "baseline",
+        "",
+      ]);
     }
     const gw = g("relay.gateway");
     const hp = g("relay.haproxy");
     if (gw && hp) {
-      rows.push(["gateway / haproxy", `p99 ${ratio(gw.p99, hp.p99)}, msg/s ${ratio(gw.msgs_per_s, hp.msgs_per_s)}, CPU per frame ${ratio(gw.cpu_us_per_frame, hp.cpu_us_per_frame)}`, "p99 <= 1x, msg/s >= 1x (both carry the offered load: within 0.5 %)", gw.p99 <= hp.p99 && gw.msgs_per_s >= 0.995 * hp.msgs_per_s ? "yes" : "NO"]);
+      rows.push([
+        "gateway / haproxy",
+        `p99 ${ratio(gw.p99, hp.p99)}, msg/s ${ratio(gw.msgs_per_s, hp.msgs_per_s)}, CPU per frame ${ratio(gw.cpu_us_per_frame, hp.cpu_us_per_frame)}`,
+        "p99 <= 1x, msg/s >= 1x (both carry the offered load: within 0.5 %)",
+        gw.p99 <= hp.p99 && gw.msgs_per_s >= 0.995 * hp.msgs_per_s ? "yes" : "NO",
+      ]);
     }
     const cap = g("relay.max_sessions_p99_under_20ms");
-    rows.push(["sessions at p99 < 20 ms", cap ? `gateway ${cap.gateway} / haproxy ${cap.haproxy}` : "-", ">= haproxy", cap ? (cap.gateway >= cap.haproxy ? "yes" : "NO") : "-"]);
+    rows.push([
+      "sessions at p99 < 20 ms",
+      cap ? `gateway ${cap.gateway} / haproxy ${cap.haproxy}` : "-",
+      ">= haproxy",
+      cap ? (cap.gateway >= cap.haproxy ? "yes" : "NO") : "-",
+    ]);
     for (const mode of ["pool", "session", "shared", "autoscale", "autoscale_100_per_instance"]) {
-      rows.push([`routing ${mode}, 10k live (us)`, `p99 ${fmt(g(`routing_decision_us.${mode}.p99`))}`, "<= 50; Cloudflare +20-50 ms", meets(g(`routing_decision_us.${mode}.p99`), (v) => v <= 50)]);
+      rows.push([
+        `routing ${mode}, 10k live (us)`,
+        `p99 ${fmt(g(`routing_decision_us.${mode}.p99`))}`,
+        "<= 50; Cloudflare +20-50 ms",
+        meets(g(`routing_decision_us.${mode}.p99`), (v) => v <= 50),
+      ]);
     }
     rows.push(["hash max/mean, 10k ids / 20", fmt(g("hash.max_over_mean")), "1.0 ideal", ""]);
     rows.push(["hash moved 20 -> 21", fmt(g("hash.moved_fraction")), `${(1 / 21).toFixed(4)} ideal`, ""]);
-    rows.push(["opus decode x realtime / core", fmt(g("opus_decode_x_realtime")), ">= 300", meets(g("opus_decode_x_realtime"), (v) => v >= 300)]);
-    rows.push(["RSS per idle session (KiB)", fmt(g("rss_per_session_kib.idle")), "<= 32", meets(g("rss_per_session_kib.idle"), (v) => v <= 32)]);
+    rows.push([
+      "opus decode x realtime / core",
+      fmt(g("opus_decode_x_realtime")),
+      ">= 300",
+      meets(g("opus_decode_x_realtime"), (v) => v >= 300),
+    ]);
+    rows.push([
+      "RSS per idle session (KiB)",
+      fmt(g("rss_per_session_kib.idle")),
+      "<= 32",
+      meets(g("rss_per_session_kib.idle"), (v) => v <= 32),
+    ]);
     rows.push(["RSS per streaming session (KiB)", fmt(g("rss_per_session_kib.streaming")), "", ""]);
     rows.push(["end to end, real transcribers", `${fmt(g("end_to_end.max_sessions"))} sessions`, "no drop, hop p99 < 20 ms", ""]);
-    rows.push(["local recognizer: CPU s per audio s (one decoder)", fmt(g("local.real_time_factor")), "< 1 (real time); issue measured 0.27-0.37", meets(g("local.real_time_factor"), (v) => v < 1)]);
-    rows.push(["local recognizer: RSS per session (MiB)", fmt(g("local.session_mib")), "LOCAL_MAX_SESSIONS default assumes 120", meets(g("local.session_mib"), (v) => v <= 120)]);
-    rows.push(["local recognizer: real-time sessions per container, no growing lag", fmt(g("local.max_realtime_sessions_per_container.sessions")), "CONTAINER_CPUS=1; default LOCAL_MAX_SESSIONS 2", meets(g("local.max_realtime_sessions_per_container.sessions"), (v) => v >= 2)]);
+    rows.push([
+      "local recognizer: CPU s per audio s (one decoder)",
+      fmt(g("local.real_time_factor")),
+      "< 1 (real time); issue measured 0.27-0.37",
+      meets(g("local.real_time_factor"), (v) => v < 1),
+    ]);
+    rows.push([
+      "local recognizer: RSS per session (MiB)",
+      fmt(g("local.session_mib")),
+      "LOCAL_MAX_SESSIONS default assumes 120",
+      meets(g("local.session_mib"), (v) => v <= 120),
+    ]);
+    rows.push([
+      "local recognizer: real-time sessions per container, no growing lag",
+      fmt(g("local.max_realtime_sessions_per_container.sessions")),
+      "CONTAINER_CPUS=1; default LOCAL_MAX_SESSIONS 2",
+      meets(g("local.max_realtime_sessions_per_container.sessions"), (v) => v >= 2),
+    ]);
     const header = ["measure", "result", "target / baseline", "met"];
     return [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
   }

@@ -14,8 +14,14 @@ import { relaySection } from "./sections/relay.ts";
 import { startupSection } from "./sections/startup.ts";
 
 const quick = process.argv.includes("--quick");
-const only = process.argv.find((a) => a.startsWith("--only="))?.slice(7).split(",");
-const skip = process.argv.find((a) => a.startsWith("--skip="))?.slice(7).split(",");
+const only = process.argv
+  .find((a) => a.startsWith("--only="))
+  ?.slice(7)
+  .split(",");
+const skip = process.argv
+  .find((a) => a.startsWith("--skip="))
+  ?.slice(7)
+  .split(",");
 const report = new Report();
 const wanted = (section: string) => !only || only.includes(section);
 

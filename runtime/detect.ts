@@ -55,7 +55,9 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
       tell(`process driver: no container engine answered (tried ${tried})`);
       return new ProcessDriver(options.process);
     }
-    throw new Error(`CONTAINER_DRIVER=${choice} but no container engine answered on ${tried}; start one (scripts/engine-setup.sh) or use CONTAINER_DRIVER=process`);
+    throw new Error(
+      `CONTAINER_DRIVER=${choice} but no container engine answered on ${tried}; start one (scripts/engine-setup.sh) or use CONTAINER_DRIVER=process`,
+    );
   }
   if (choice !== "auto" && choice !== engine.name) {
     tell(`${engine.name} driver: CONTAINER_DRIVER=${choice} asked, ${engine.dockerHost} is ${engine.name} (Docker-compatible API)`);
@@ -71,5 +73,13 @@ export function driverCandidates(options: Pick<CreateDriverOptions, "candidates"
 }
 
 function engineDriver(engine: EngineSocket, options: CreateDriverOptions): PodmanDriver {
-  return new PodmanDriver({ engine, gatewayName: options.gatewayName, network: options.network, image: options.image, limits: options.limits, socketParentDir: options.socketParentDir, logger: options.logger });
+  return new PodmanDriver({
+    engine,
+    gatewayName: options.gatewayName,
+    network: options.network,
+    image: options.image,
+    limits: options.limits,
+    socketParentDir: options.socketParentDir,
+    logger: options.logger,
+  });
 }

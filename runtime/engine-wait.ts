@@ -13,7 +13,10 @@ export const LIBPOD_WAIT_INTERVAL = "100ms";
 
 /** An engine answer with an HTTP status (404: the container is gone). */
 export class EngineWaitError extends Error {
-  constructor(message: string, readonly statusCode: number | undefined) {
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+  ) {
     super(message);
   }
 }

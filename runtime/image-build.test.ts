@@ -16,11 +16,7 @@ describe("image", () => {
       "\t/lib64/ld-linux-x86-64.so.2 (0x00007f72)",
       "\tlibm.so.6 => /lib/x86_64-linux-gnu/libm.so.6 (0x00007f72)",
     ].join("\n");
-    expect(parseLdd(output)).toEqual([
-      "/lib/x86_64-linux-gnu/libc.so.6",
-      "/lib64/ld-linux-x86-64.so.2",
-      "/lib/x86_64-linux-gnu/libm.so.6",
-    ]);
+    expect(parseLdd(output)).toEqual(["/lib/x86_64-linux-gnu/libc.so.6", "/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/libm.so.6"]);
   });
 
   test("ensureImage does not rebuild an image newer than its sources", async () => {

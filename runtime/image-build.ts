@@ -33,12 +33,20 @@ export interface ImageSpec {
 
 export const IMAGES = {
   transcriber: {
-    name: "image", entry: "transcriber/main.ts", containerfile: "Containerfile", binary: "transcriber", minify: true,
+    name: "image",
+    entry: "transcriber/main.ts",
+    containerfile: "Containerfile",
+    binary: "transcriber",
+    minify: true,
     tag: () => transcriberImage(),
     extraFiles: recognizerImageFiles,
   },
   gateway: {
-    name: "gateway-image", entry: "app/main.ts", containerfile: "deploy/Containerfile.gateway", binary: "gateway", minify: false,
+    name: "gateway-image",
+    entry: "app/main.ts",
+    containerfile: "deploy/Containerfile.gateway",
+    binary: "gateway",
+    minify: false,
     tag: () => gatewayImage(),
   },
 } satisfies Record<string, ImageSpec>;
@@ -72,11 +80,7 @@ export function engineCli(): EngineCli {
 /** Runs a command; resolves its stdout, rejects with its output when it fails. */
 async function run(argv: string[], cwd = PROJECT_ROOT): Promise<string> {
   const child = Bun.spawn(argv, { cwd, stdout: "pipe", stderr: "pipe" });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(child.stdout).text(),
-    new Response(child.stderr).text(),
-    child.exited,
-  ]);
+  const [stdout, stderr, code] = await Promise.all([new Response(child.stdout).text(), new Response(child.stderr).text(), child.exited]);
   if (code !== 0) throw new Error(`${argv.slice(0, 2).join(" ")} failed (exit ${code}):\n${stderr || stdout}`);
   return stdout;
 }
@@ -121,8 +125,14 @@ export async function buildImage(options: BuildImageOptions = {}): Promise<Built
 
 /** Steps 1-3: compile, copy the libraries, run the engine's build; removes the image this one replaces. */
 async function prepareAndBuild(step: {
-  cli: EngineCli; image: ImageSpec; tag: string; entry: string; context: string; base: string;
-  log: (line: string) => void; elapsed: () => string;
+  cli: EngineCli;
+  image: ImageSpec;
+  tag: string;
+  entry: string;
+  context: string;
+  base: string;
+  log: (line: string) => void;
+  elapsed: () => string;
 }): Promise<void> {
   const { cli, image, tag, entry, context, base, log, elapsed } = step;
   const binary = join(context, image.binary);
@@ -159,10 +169,18 @@ async function prepareAndBuild(step: {
   const version = ((await Bun.file(join(PROJECT_ROOT, "package.json")).json()) as { version?: string }).version;
   const source = await run(["git", "config", "--get", "remote.origin.url"]).catch(() => "");
   await run([
-    cli, "build", "-f", join(PROJECT_ROOT, image.containerfile), "-t", tag,
-    "--build-arg", `BASE=${base}`,
-    "--build-arg", `VERSION=${version ?? "0.0.0"}`,
-    "--build-arg", `SOURCE=${source.trim()}`,
+    cli,
+    "build",
+    "-f",
+    join(PROJECT_ROOT, image.containerfile),
+    "-t",
+    tag,
+    "--build-arg",
+    `BASE=${base}`,
+    "--build-arg",
+    `VERSION=${version ?? "0.0.0"}`,
+    "--build-arg",
+    `SOURCE=${source.trim()}`,
     // Podman keeps an intermediate image per instruction by default; nothing here is worth caching.
     ...(cli === "podman" ? ["--layers=false"] : []),
     context,

@@ -22,7 +22,9 @@ describe("start-failure backoff", () => {
     await expect(instance.acquire()).rejects.toThrow(/failed to start/); // first failure: retried at once
     expect(driver.starts).toHaveLength(2);
     const attempts = await Promise.allSettled(Array.from({ length: 50 }, () => instance.acquire()));
-    expect(attempts.every((a) => a.status === "rejected" && /not starting again for 1000 ms after 2 failed starts/.test(String(a.reason)))).toBe(true);
+    expect(
+      attempts.every((a) => a.status === "rejected" && /not starting again for 1000 ms after 2 failed starts/.test(String(a.reason))),
+    ).toBe(true);
     expect(driver.starts).toHaveLength(2);
     expect(instance.snapshot()).toMatchObject({ state: "failed", startFailures: 2, connections: 0 });
     expect(instance.snapshot().nextStartAt).toBe(new Date(1_000_000 + 1000).toISOString());

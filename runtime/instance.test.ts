@@ -82,7 +82,9 @@ describe("Instance", () => {
     first.onCrash(() => late.push(1));
     await Bun.sleep(0);
     expect(late).toEqual([1]);
-    expect(logger.lines.some((line) => line.msg === "Transcriber container stopped" && String(line.obj.reason).startsWith("crash"))).toBe(true);
+    expect(logger.lines.some((line) => line.msg === "Transcriber container stopped" && String(line.obj.reason).startsWith("crash"))).toBe(
+      true,
+    );
 
     const next = await instance.acquire();
     expect(next.start).toBe("wake");

@@ -164,9 +164,12 @@ export class Instance {
       } else {
         const waitMs = this.startBlockedForMs();
         if (waitMs > 0) {
-          throw new Error(`instance ${this.id}: not starting again for ${waitMs} ms after ${this.startFailures} failed starts: ${this.lastError}`);
+          throw new Error(
+            `instance ${this.id}: not starting again for ${waitMs} ms after ${this.startFailures} failed starts: ${this.lastError}`,
+          );
         }
-        if (++attempt > MAX_START_ATTEMPTS) throw new Error(`instance ${this.id}: container kept dying right after start (${this.lastError})`);
+        if (++attempt > MAX_START_ATTEMPTS)
+          throw new Error(`instance ${this.id}: container kept dying right after start (${this.lastError})`);
         kind = this.everRan ? "wake" : "cold";
         this.beginStart(kind);
       }
@@ -240,7 +243,10 @@ export class Instance {
     if (state.name === "stopping") return state.done;
     if (state.name !== "starting") return;
     // The start in flight sees it is no longer current and stops its own container (see beginStart).
-    const done = state.ready.then(() => undefined, () => undefined);
+    const done = state.ready.then(
+      () => undefined,
+      () => undefined,
+    );
     this.state = { name: "stopping", done };
     await done;
     if (this.state.name === "stopping" && this.state.done === done) this.state = { name: "sleeping" };
@@ -273,7 +279,10 @@ export class Instance {
         if (!isCurrent()) {
           // Stopped while starting: this container must not outlive the stop that was asked for.
           await this.driver.stop(container).catch(() => undefined);
-          this.logger.info({ instance: this.id, container: container.id, reason: "stopped while starting" }, "Transcriber container stopped");
+          this.logger.info(
+            { instance: this.id, container: container.id, reason: "stopped while starting" },
+            "Transcriber container stopped",
+          );
           throw new Error(`instance ${this.id} was stopped while starting`);
         }
         this.everRan = true;
@@ -284,7 +293,10 @@ export class Instance {
         this.lastStart = { kind, ms: this.startedAt - beganAtMs };
         // Announced last, so listeners see the counters and the start time already updated.
         this.state = { name: "running", container };
-        this.logger.info({ instance: this.id, container: container.id, start: kind, ms: this.lastStart.ms }, "Transcriber container started");
+        this.logger.info(
+          { instance: this.id, container: container.id, start: kind, ms: this.lastStart.ms },
+          "Transcriber container started",
+        );
         void container.exited.then((info) => this.onExit(container, info));
         return container;
       },
@@ -330,18 +342,28 @@ export class Instance {
     }
     this.state = { name: "failed", error: this.lastError };
     this.startedAt = undefined;
-    this.logger.info({ instance: this.id, container: container.id, reason: `crash: ${info.reason}`, exitCode: info.exitCode }, "Transcriber container stopped");
+    this.logger.info(
+      { instance: this.id, container: container.id, reason: `crash: ${info.reason}`, exitCode: info.exitCode },
+      "Transcriber container stopped",
+    );
     for (const lease of this.leases) if (lease.containerId === container.id) lease.crash(info);
   }
 
   private lease(container: RunningContainer, kind: StartKind, waitMs: number): Lease {
     this.connections++;
     this.lastActiveAt = this.clock();
-    const lease = new InstanceLease(this.id, { host: container.host, port: container.port, socketPath: container.socketPath }, container.id, kind, waitMs, (released) => {
-      this.leases.delete(released);
-      this.connections = Math.max(0, this.connections - 1);
-      this.lastActiveAt = this.clock();
-    });
+    const lease = new InstanceLease(
+      this.id,
+      { host: container.host, port: container.port, socketPath: container.socketPath },
+      container.id,
+      kind,
+      waitMs,
+      (released) => {
+        this.leases.delete(released);
+        this.connections = Math.max(0, this.connections - 1);
+        this.lastActiveAt = this.clock();
+      },
+    );
     this.leases.add(lease);
     return lease;
   }

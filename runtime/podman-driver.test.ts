@@ -12,7 +12,13 @@ const requireEngine = process.env.REQUIRE_ENGINE === "1";
 
 async function exists(id: string): Promise<boolean> {
   const client = await getContainerRuntimeClient();
-  return client.container.getById(id).inspect().then(() => true, () => false);
+  return client.container
+    .getById(id)
+    .inspect()
+    .then(
+      () => true,
+      () => false,
+    );
 }
 
 function harness(engineSocket: EngineSocket, network: ContainerNetwork, gatewayName: string) {
@@ -39,7 +45,11 @@ function harness(engineSocket: EngineSocket, network: ContainerNetwork, gatewayN
         const ours = await plant(gatewayName);
         const theirs = await plant(`${gatewayName}-other`);
         const cleanup = async () => {
-          for (const id of [ours, theirs]) await client.container.getById(id).remove({ force: true }).catch(() => undefined);
+          for (const id of [ours, theirs])
+            await client.container
+              .getById(id)
+              .remove({ force: true })
+              .catch(() => undefined);
         };
         return { ours, theirs, cleanup };
       },
@@ -50,46 +60,67 @@ function harness(engineSocket: EngineSocket, network: ContainerNetwork, gatewayN
 
 for (const network of ["bridge", "host"] as const) {
   const gatewayName = `conf-${network}-${crypto.randomUUID().slice(0, 6)}`;
-  driverConformance(`${engine?.name ?? "engine"} (${network})`, engine ? harness(engine, network, gatewayName) : async () => {
-    throw new Error("unreachable");
-  }, { skipReason, requireEngine, expectedLabels: { [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: gatewayName } });
+  driverConformance(
+    `${engine?.name ?? "engine"} (${network})`,
+    engine
+      ? harness(engine, network, gatewayName)
+      : async () => {
+          throw new Error("unreachable");
+        },
+    { skipReason, requireEngine, expectedLabels: { [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: gatewayName } },
+  );
 }
 
 import { expect } from "bun:test";
 import { engineTest } from "../test/engine.ts";
 
-engineTest("host networking serves over a Unix socket in its own directory, or over TCP only with socketParentDir null", async () => {
-  await ensureImage();
-  const client = await getContainerRuntimeClient();
-  for (const socketParentDir of [`/tmp/te-sockets-${process.pid}`, null]) {
-    const driver = new PodmanDriver({ engine: engine!, gatewayName: `sock-${crypto.randomUUID().slice(0, 6)}`, network: "host", socketParentDir });
-    const container = await driver.start({ instanceId: "probe", env: { TRANSCRIBER_BACKEND: "echo" } });
-    try {
-      const mounts = (await client.container.getById(container.id).inspect()).Mounts ?? [];
-      if (socketParentDir) {
-        expect(container.socketPath?.startsWith(`${socketParentDir}/`)).toBe(true);
-        expect(mounts.map((m) => m.Source).some((source) => source.startsWith(socketParentDir))).toBe(true);
-        const viaSocket = await fetch("http://transcriber/health", { unix: container.socketPath! });
-        expect(viaSocket.status).toBe(200);
-      } else {
-        expect(container.socketPath).toBeUndefined();
-        expect(mounts).toEqual([]);
+engineTest(
+  "host networking serves over a Unix socket in its own directory, or over TCP only with socketParentDir null",
+  async () => {
+    await ensureImage();
+    const client = await getContainerRuntimeClient();
+    for (const socketParentDir of [`/tmp/te-sockets-${process.pid}`, null]) {
+      const driver = new PodmanDriver({
+        engine: engine!,
+        gatewayName: `sock-${crypto.randomUUID().slice(0, 6)}`,
+        network: "host",
+        socketParentDir,
+      });
+      const container = await driver.start({ instanceId: "probe", env: { TRANSCRIBER_BACKEND: "echo" } });
+      try {
+        const mounts = (await client.container.getById(container.id).inspect()).Mounts ?? [];
+        if (socketParentDir) {
+          expect(container.socketPath?.startsWith(`${socketParentDir}/`)).toBe(true);
+          expect(mounts.map((m) => m.Source).some((source) => source.startsWith(socketParentDir))).toBe(true);
+          const viaSocket = await fetch("http://transcriber/health", { unix: container.socketPath! });
+          expect(viaSocket.status).toBe(200);
+        } else {
+          expect(container.socketPath).toBeUndefined();
+          expect(mounts).toEqual([]);
+        }
+        expect((await fetch(`http://${container.host}:${container.port}/health`)).status).toBe(200);
+      } finally {
+        await driver.close();
       }
-      expect((await fetch(`http://${container.host}:${container.port}/health`)).status).toBe(200);
-    } finally {
-      await driver.close();
     }
-  }
-}, 60_000);
+  },
+  60_000,
+);
 
-engineTest("a localhost/ image that is not on the engine fails at once with ImageMissingError (as the cause), naming the image and how to build it", async () => {
-  const image = `localhost/te-never-built-${crypto.randomUUID().slice(0, 8)}:none`;
-  const driver = new PodmanDriver({ engine: engine!, gatewayName: `noimg-${crypto.randomUUID().slice(0, 6)}`, image });
-  const t0 = performance.now();
-  const error = await driver.start({ instanceId: "probe", env: { TRANSCRIBER_BACKEND: "echo" } }).then(() => undefined, (e: Error) => e);
-  await driver.close();
-  expect(error?.cause).toBeInstanceOf(ImageMissingError);
-  expect((error?.cause as ImageMissingError).image).toBe(image);
-  expect(error?.message).toContain(`${image} is not on this engine (build it: npm run build:image)`);
-  expect(performance.now() - t0).toBeLessThan(2000); // no pull attempted
-});
+engineTest(
+  "a localhost/ image that is not on the engine fails at once with ImageMissingError (as the cause), naming the image and how to build it",
+  async () => {
+    const image = `localhost/te-never-built-${crypto.randomUUID().slice(0, 8)}:none`;
+    const driver = new PodmanDriver({ engine: engine!, gatewayName: `noimg-${crypto.randomUUID().slice(0, 6)}`, image });
+    const t0 = performance.now();
+    const error = await driver.start({ instanceId: "probe", env: { TRANSCRIBER_BACKEND: "echo" } }).then(
+      () => undefined,
+      (e: Error) => e,
+    );
+    await driver.close();
+    expect(error?.cause).toBeInstanceOf(ImageMissingError);
+    expect((error?.cause as ImageMissingError).image).toBe(image);
+    expect(error?.message).toContain(`${image} is not on this engine (build it: npm run build:image)`);
+    expect(performance.now() - t0).toBeLessThan(2000); // no pull attempted
+  },
+);

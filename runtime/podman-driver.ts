@@ -113,7 +113,10 @@ class NoWait implements WaitStrategy {
 
 /** GenericContainer plus what its builder cannot say: a loopback-only port binding, and the id as soon as created. */
 class TranscriberContainer extends GenericContainer {
-  constructor(image: string, private readonly onCreated: (id: string) => void) {
+  constructor(
+    image: string,
+    private readonly onCreated: (id: string) => void,
+  ) {
     super(image);
   }
 
@@ -326,7 +329,10 @@ export class PodmanDriver implements ContainerDriver {
     // Stopped is not removed: a refused removal (a connection broken by an engine restart, a concurrent one
     // still running) is asked again until the engine says the container is gone, so none stays `Exited`.
     for (let attempt = 1; ; attempt++) {
-      const error = await container.remove({ force: true, v: true }).then(() => undefined, (e: unknown) => e);
+      const error = await container.remove({ force: true, v: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
       if (error === undefined || (error as { statusCode?: number }).statusCode === 404) break;
       if (attempt === REMOVE_ATTEMPTS) {
         this.logger.warn({ container: id, error: String(error) }, "container could not be removed; the next start's sweep removes it");

@@ -16,11 +16,14 @@ const dir = mkdtempSync(join(tmpdir(), "te-cli-"));
 let gateway: TestGateway;
 
 beforeAll(async () => {
-  gateway = await startTestGateway({
-    ROUTING_MODE: "shared",
-    CONTAINER_DRIVER: "process",
-    CONTAINER_NETWORK: "host",
-  }, { standin: true });
+  gateway = await startTestGateway(
+    {
+      ROUTING_MODE: "shared",
+      CONTAINER_DRIVER: "process",
+      CONTAINER_NETWORK: "host",
+    },
+    { standin: true },
+  );
 });
 
 afterAll(async () => {
@@ -50,7 +53,10 @@ function file(name: string, bytes: Uint8Array): string {
  * transcribe the trailing pause too ("700 ms of silence"): those lines are left out.
  */
 function heard(stdout: string): Array<{ ms: number; hz: number }> {
-  const lines = stdout.trim().split("\n").filter((line) => !/^\d+ ms of silence$/.test(line));
+  const lines = stdout
+    .trim()
+    .split("\n")
+    .filter((line) => !/^\d+ ms of silence$/.test(line));
   return lines.map((line) => {
     const m = /^(\d+) ms of speech at (\d+) hz$/.exec(line);
     if (!m) throw new Error(`unexpected transcript line: ${line}`);

@@ -4,7 +4,13 @@ import { startTestGateway, type TestGateway } from "../test/gateway.ts";
 
 let gw: TestGateway;
 beforeAll(async () => {
-  gw = await startTestGateway({ ROUTING_MODE: "pool", CONTAINER_POOL_SIZE: "2", CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo", ADMIN_TOKEN: "admin-secret" });
+  gw = await startTestGateway({
+    ROUTING_MODE: "pool",
+    CONTAINER_POOL_SIZE: "2",
+    CONTAINER_DRIVER: "process",
+    TRANSCRIBER_BACKEND: "echo",
+    ADMIN_TOKEN: "admin-secret",
+  });
 });
 afterAll(() => gw.stop());
 

@@ -22,7 +22,10 @@ if (!response.ok) {
   console.error(`containers: ${base}/stats answered HTTP ${response.status}${response.status === 401 ? " (set ADMIN_TOKEN)" : ""}`);
   process.exit(1);
 }
-const stats = (await response.json()) as { mode: string; instances: Array<{ id: string; state: string; requests: number; connections: number }> };
+const stats = (await response.json()) as {
+  mode: string;
+  instances: Array<{ id: string; state: string; requests: number; connections: number }>;
+};
 const number = new Intl.NumberFormat("en-US");
 if (stats.instances.length === 0) console.log(`no instances yet (mode ${stats.mode})`);
 for (const i of stats.instances) {

@@ -25,13 +25,28 @@ const engine = await findEngine(process.env, 1000);
 if (engine) {
   await ensureImage({ log: (line: string) => console.log(`[image] ${line}`) });
 }
-const driverEnv: Record<string, string> = engine ? { CONTAINER_DRIVER: "podman", DOCKER_HOST: engine.dockerHost } : { CONTAINER_DRIVER: "process" };
-const base = { ...driverEnv, CONTAINER_NETWORK: "host", TRANSCRIBER_BACKEND: "echo", SLEEP_AFTER: "4s", LOG_LEVEL: "info", DRAIN_TIMEOUT: "5s" };
+const driverEnv: Record<string, string> = engine
+  ? { CONTAINER_DRIVER: "podman", DOCKER_HOST: engine.dockerHost }
+  : { CONTAINER_DRIVER: "process" };
+const base = {
+  ...driverEnv,
+  CONTAINER_NETWORK: "host",
+  TRANSCRIBER_BACKEND: "echo",
+  SLEEP_AFTER: "4s",
+  LOG_LEVEL: "info",
+  DRAIN_TIMEOUT: "5s",
+};
 const modes: Record<string, Record<string, string>> = {
   pool: { ROUTING_MODE: "pool", CONTAINER_POOL_SIZE: "2" },
   session: { ROUTING_MODE: "session", MAX_INSTANCES: "4" },
   shared: { ROUTING_MODE: "shared" },
-  autoscale: { ROUTING_MODE: "autoscale", MIN_CONTAINERS: "1", MAX_CONNECTIONS_PER_CONTAINER: "2", MAX_INSTANCES: "3", SCALE_DOWN_AFTER: "4s" },
+  autoscale: {
+    ROUTING_MODE: "autoscale",
+    MIN_CONTAINERS: "1",
+    MAX_CONNECTIONS_PER_CONTAINER: "2",
+    MAX_INSTANCES: "3",
+    SCALE_DOWN_AFTER: "4s",
+  },
 };
 
 interface Lane {
@@ -58,7 +73,9 @@ for (const [mode, env] of Object.entries(modes)) {
   const gw = await spawnGateway({ ...base, ...env, GATEWAY_NAME: `soak-${mode}-${process.pid}` });
   lanes.push({ mode, gw, open: 0, steady: 0, live: 0, quietUntil: 0, rssMiB: [], drift: {} });
 }
-console.log(`[soak] ${Object.keys(modes).join(", ")} gateways up (${driverEnv.CONTAINER_DRIVER} driver); running ${values.minutes} min, a fault every ${values["fault-every"]} s`);
+console.log(
+  `[soak] ${Object.keys(modes).join(", ")} gateways up (${driverEnv.CONTAINER_DRIVER} driver); running ${values.minutes} min, a fault every ${values["fault-every"]} s`,
+);
 
 /** One session: numbered frames every 50 ms for `lifeMs`, then CloseStream; every frame must echo back. */
 async function session(lane: Lane, id: string, lifeMs: number): Promise<void> {
@@ -200,7 +217,8 @@ await Promise.all(loads);
 await Bun.sleep(1500);
 for (const lane of lanes) {
   const stats = await lane.gw.stats();
-  if (stats.totals.openSessions !== 0 || lane.open !== 0) problems.push(`${lane.mode}: ${stats.totals.openSessions} sessions open after the load stopped (held: ${lane.open})`);
+  if (stats.totals.openSessions !== 0 || lane.open !== 0)
+    problems.push(`${lane.mode}: ${stats.totals.openSessions} sessions open after the load stopped (held: ${lane.open})`);
   await sample(lane, true);
 }
 for (const lane of lanes) lane.gw.kill("SIGTERM");

@@ -28,8 +28,12 @@ describe("server VAD", () => {
   test("reports each burst's start and end, then commits it with its voiced length and pitch", () => {
     const events = feed(newBuffer(), [{ ms: 300 }, { ms: 1000, hz: 220 }, { ms: 800 }, { ms: 700, hz: 440 }, { ms: 800 }]);
     expect(events.map((e) => e.type)).toEqual([
-      "speech_started", "speech_stopped", "committed",
-      "speech_started", "speech_stopped", "committed",
+      "speech_started",
+      "speech_stopped",
+      "committed",
+      "speech_started",
+      "speech_stopped",
+      "committed",
     ]);
     const [s1, e1, c1, s2, e2, c2] = events as [any, any, any, any, any, any];
     expectWithin(s1.audioStartMs, 300, 10);

@@ -50,7 +50,10 @@ export class InputAudioBuffer {
   #speech: { itemId: string; audioStartMs: number } | undefined;
   #lastItemId: string | null = null;
 
-  constructor(vad: VadOptions | null, private readonly newItemId: () => string) {
+  constructor(
+    vad: VadOptions | null,
+    private readonly newItemId: () => string,
+  ) {
     this.setVad(vad);
   }
 

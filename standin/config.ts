@@ -89,12 +89,20 @@ export function applySessionUpdate(config: SessionConfig, session: unknown): Ses
     }
     const base = config.vad ?? DEFAULT_VAD;
     const numberOr = (v: unknown, fallback: number, param: string, max: number): number | ConfigError =>
-      v === undefined ? fallback : typeof v === "number" && v >= 0 && v <= max ? v : invalid(`session.audio.input.turn_detection.${param}`, `Expected a number in 0..${max}.`);
+      v === undefined
+        ? fallback
+        : typeof v === "number" && v >= 0 && v <= max
+          ? v
+          : invalid(`session.audio.input.turn_detection.${param}`, `Expected a number in 0..${max}.`);
     const threshold = numberOr(td.threshold, base.threshold, "threshold", 1);
     const prefixPaddingMs = numberOr(td.prefix_padding_ms, base.prefixPaddingMs, "prefix_padding_ms", 10_000);
     const silenceDurationMs = numberOr(td.silence_duration_ms, base.silenceDurationMs, "silence_duration_ms", 10_000);
     for (const v of [threshold, prefixPaddingMs, silenceDurationMs]) if (typeof v !== "number") return v;
-    next.vad = { threshold: threshold as number, prefixPaddingMs: prefixPaddingMs as number, silenceDurationMs: silenceDurationMs as number };
+    next.vad = {
+      threshold: threshold as number,
+      prefixPaddingMs: prefixPaddingMs as number,
+      silenceDurationMs: silenceDurationMs as number,
+    };
   }
   return next;
 }

@@ -55,7 +55,11 @@ export class RealtimeConnection {
   readonly #buffer: InputAudioBuffer;
   readonly #schedule: (run: () => void, delayMs: number) => void;
 
-  constructor(readonly record: StandinSession, vad: VadOptions, private readonly ports: ConnectionPorts) {
+  constructor(
+    readonly record: StandinSession,
+    vad: VadOptions,
+    private readonly ports: ConnectionPorts,
+  ) {
     this.#config = initialConfig(vad, record.model);
     this.#buffer = new InputAudioBuffer(vad, () => newId("item"));
     this.#schedule = ports.schedule ?? ((run, delayMs) => void setTimeout(run, delayMs));
@@ -68,7 +72,8 @@ export class RealtimeConnection {
 
   /** Handles one client frame; never throws, never closes: bad input gets an `error` event. */
   receive(frame: string | Uint8Array): void {
-    if (typeof frame !== "string") return this.#error("binary_frame_not_supported", "Binary frames are not supported; send JSON text events.");
+    if (typeof frame !== "string")
+      return this.#error("binary_frame_not_supported", "Binary frames are not supported; send JSON text events.");
     let event: unknown;
     try {
       event = JSON.parse(frame);
@@ -91,7 +96,12 @@ export class RealtimeConnection {
         this.#buffer.clear();
         return this.#send({ type: "input_audio_buffer.cleared", event_id: newId("event") });
       default:
-        return this.#error("invalid_value", `Invalid value: '${e.type}'. The stand-in supports session.update and input_audio_buffer.append/commit/clear.`, "type", clientEventId);
+        return this.#error(
+          "invalid_value",
+          `Invalid value: '${e.type}'. The stand-in supports session.update and input_audio_buffer.append/commit/clear.`,
+          "type",
+          clientEventId,
+        );
     }
   }
 
@@ -106,7 +116,8 @@ export class RealtimeConnection {
   }
 
   #append(audio: unknown, clientEventId: string | null): void {
-    if (typeof audio !== "string") return this.#error("missing_required_parameter", "Missing required parameter: 'audio'.", "audio", clientEventId);
+    if (typeof audio !== "string")
+      return this.#error("missing_required_parameter", "Missing required parameter: 'audio'.", "audio", clientEventId);
     const bytes = Buffer.from(audio, "base64");
     this.record.receivedBytes += bytes.length;
     this.record.receivedAudioMs = this.record.receivedBytes / BYTES_PER_MS;
@@ -125,12 +136,22 @@ export class RealtimeConnection {
   #emit(events: BufferEvent[]): void {
     for (const e of events) {
       if (e.type === "speech_started") {
-        this.#send({ type: "input_audio_buffer.speech_started", event_id: newId("event"), item_id: e.itemId, audio_start_ms: e.audioStartMs });
+        this.#send({
+          type: "input_audio_buffer.speech_started",
+          event_id: newId("event"),
+          item_id: e.itemId,
+          audio_start_ms: e.audioStartMs,
+        });
       } else if (e.type === "speech_stopped") {
         this.#send({ type: "input_audio_buffer.speech_stopped", event_id: newId("event"), item_id: e.itemId, audio_end_ms: e.audioEndMs });
       } else {
         this.record.commits++;
-        this.#send({ type: "input_audio_buffer.committed", event_id: newId("event"), item_id: e.item.itemId, previous_item_id: e.item.previousItemId });
+        this.#send({
+          type: "input_audio_buffer.committed",
+          event_id: newId("event"),
+          item_id: e.item.itemId,
+          previous_item_id: e.item.previousItemId,
+        });
         this.#transcribe(e.item);
       }
     }
@@ -142,24 +163,51 @@ export class RealtimeConnection {
     if (fault === "stall") return;
     if (fault === "error") {
       const error = { type: "server_error", code: "transcription_failed", message: "Stand-in: injected transcription failure." };
-      return this.#send({ type: "conversation.item.input_audio_transcription.failed", event_id: newId("event"), item_id: item.itemId, content_index: 0, error });
+      return this.#send({
+        type: "conversation.item.input_audio_transcription.failed",
+        event_id: newId("event"),
+        item_id: item.itemId,
+        content_index: 0,
+        error,
+      });
     }
     const transcript = transcriptOf(item);
     const deltas = deltasOf(transcript);
     const gapMs = this.ports.deltaGapMs;
     deltas.forEach((delta, i) =>
-      this.#schedule(() => this.#send({ type: "conversation.item.input_audio_transcription.delta", event_id: newId("event"), item_id: item.itemId, content_index: 0, delta }), i * gapMs),
+      this.#schedule(
+        () =>
+          this.#send({
+            type: "conversation.item.input_audio_transcription.delta",
+            event_id: newId("event"),
+            item_id: item.itemId,
+            content_index: 0,
+            delta,
+          }),
+        i * gapMs,
+      ),
     );
     this.#schedule(() => {
       if (!this.record.open) return;
       this.record.transcripts.push(transcript);
       const usage = { type: "duration" as const, seconds: (item.endMs - item.startMs) / 1000 };
-      this.#send({ type: "conversation.item.input_audio_transcription.completed", event_id: newId("event"), item_id: item.itemId, content_index: 0, transcript, usage });
+      this.#send({
+        type: "conversation.item.input_audio_transcription.completed",
+        event_id: newId("event"),
+        item_id: item.itemId,
+        content_index: 0,
+        transcript,
+        usage,
+      });
     }, deltas.length * gapMs);
   }
 
   #error(code: string, message: string, param?: string, clientEventId: string | null = null): void {
-    this.#send({ type: "error", event_id: newId("event"), error: { type: "invalid_request_error", code, message, param: param ?? null, event_id: clientEventId } });
+    this.#send({
+      type: "error",
+      event_id: newId("event"),
+      error: { type: "invalid_request_error", code, message, param: param ?? null, event_id: clientEventId },
+    });
   }
 
   #send(event: RealtimeServerEvent): void {

@@ -20,8 +20,7 @@ afterAll(async () => {
   await standin.close();
 });
 
-const within = (actual: number, expected: number, tolerance: number) =>
-  expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tolerance);
+const within = (actual: number, expected: number, tolerance: number) => expect(Math.abs(actual - expected)).toBeLessThanOrEqual(tolerance);
 
 /** Configures a session like the transcriber does, with `turn_detection` as given. */
 async function configure(c: RecordingClient, turnDetection: object | null) {
@@ -46,7 +45,10 @@ describe("through the real openai SDK", () => {
   test("server VAD finds each burst, and the transcripts state its duration and pitch", async () => {
     const c = open();
     const updated = await configure(c, { type: "server_vad", prefix_padding_ms: 0, silence_duration_ms: 500 });
-    expect(updated.session).toMatchObject({ type: "transcription", audio: { input: { transcription: { model: "gpt-4o-transcribe", language: "en" } } } });
+    expect(updated.session).toMatchObject({
+      type: "transcription",
+      audio: { input: { transcription: { model: "gpt-4o-transcribe", language: "en" } } },
+    });
     const bursts = [
       { startMs: 300, ms: 1000, hz: 220 },
       { startMs: 2100, ms: 700, hz: 440 },
@@ -106,7 +108,12 @@ describe("through the real openai SDK", () => {
     c.rt.socket.send("{not json");
     expect((await c.nextError()).error).toMatchObject({ type: "invalid_request_error", code: "invalid_json" });
     c.rt.socket.send(JSON.stringify({ type: "response.create", event_id: "evt_1" }));
-    expect((await c.nextError()).error).toMatchObject({ type: "invalid_request_error", code: "invalid_value", param: "type", event_id: "evt_1" });
+    expect((await c.nextError()).error).toMatchObject({
+      type: "invalid_request_error",
+      code: "invalid_value",
+      param: "type",
+      event_id: "evt_1",
+    });
     c.rt.send({ type: "input_audio_buffer.clear" });
     await c.waitFor("input_audio_buffer.cleared");
     expect(standin.sessions().at(-1)!.open).toBe(true);

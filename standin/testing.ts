@@ -21,7 +21,11 @@ export interface RecordingClient {
     timeoutMs?: number,
   ): Promise<Extract<RealtimeServerEvent, { type: T }>>;
   /** Resolves with the first `count` recorded events of `type`, once there are that many. */
-  waitForCount<T extends RealtimeServerEvent["type"]>(type: T, count: number, timeoutMs?: number): Promise<Extract<RealtimeServerEvent, { type: T }>[]>;
+  waitForCount<T extends RealtimeServerEvent["type"]>(
+    type: T,
+    count: number,
+    timeoutMs?: number,
+  ): Promise<Extract<RealtimeServerEvent, { type: T }>[]>;
   /** Resolves with the next SDK error (API `error` event or transport failure) not yet taken by this call. */
   nextError(timeoutMs?: number): Promise<OpenAIRealtimeError>;
   /** Sends base64 PCM chunks as `input_audio_buffer.append` events. */
@@ -54,10 +58,14 @@ export function connect(baseUrl: string, caPem: string | undefined, apiKey = "te
     waitFor: (type, match = () => true, timeoutMs = 5000) =>
       changes.until(() => events.find((e) => e.type === type && match(e as never)) as never, timeoutMs, type),
     waitForCount: (type, count, timeoutMs = 5000) =>
-      changes.until(() => {
-        const found = events.filter((e) => e.type === type) as Extract<RealtimeServerEvent, { type: typeof type }>[];
-        return found.length >= count ? found.slice(0, count) : undefined;
-      }, timeoutMs, `${count} x ${type}`),
+      changes.until(
+        () => {
+          const found = events.filter((e) => e.type === type) as Extract<RealtimeServerEvent, { type: typeof type }>[];
+          return found.length >= count ? found.slice(0, count) : undefined;
+        },
+        timeoutMs,
+        `${count} x ${type}`,
+      ),
     nextError: async (timeoutMs = 5000) => {
       const error = await changes.until(() => errors[errorsTaken], timeoutMs, "an error");
       errorsTaken++;

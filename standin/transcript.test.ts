@@ -3,7 +3,13 @@ import type { CommittedItem } from "./buffer.ts";
 import { deltasOf, parseTranscript, transcriptOf } from "./transcript.ts";
 
 const item = (over: Partial<CommittedItem>): CommittedItem => ({
-  itemId: "item_1", previousItemId: null, startMs: 0, endMs: 1500, voicedMs: 0, pitchHz: undefined, ...over,
+  itemId: "item_1",
+  previousItemId: null,
+  startMs: 0,
+  endMs: 1500,
+  voicedMs: 0,
+  pitchHz: undefined,
+  ...over,
 });
 
 test("states voiced duration and pitch, rounded to 10", () => {

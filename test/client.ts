@@ -23,10 +23,12 @@ export class TestClient<M extends { type: string } = JsonMessage> {
       ws.addEventListener("error", () => reject(new Error("websocket error before open")));
     });
     this.opened.catch(() => {});
-    this.closed = new Promise((resolve) => ws.addEventListener("close", (e) => {
-      resolve({ code: e.code, reason: e.reason });
-      this.changes.notify();
-    }));
+    this.closed = new Promise((resolve) =>
+      ws.addEventListener("close", (e) => {
+        resolve({ code: e.code, reason: e.reason });
+        this.changes.notify();
+      }),
+    );
     ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") this.json.push(JSON.parse(event.data));
       else this.binary.push(new Uint8Array(event.data as ArrayBuffer));
@@ -61,10 +63,14 @@ export class TestClient<M extends { type: string } = JsonMessage> {
 
   /** Resolves with every message `match` accepts once there are at least `count`; rejects after `timeoutMs`. */
   waitFor(match: (m: M) => boolean, count = 1, timeoutMs = 10_000): Promise<M[]> {
-    return this.changes.until(() => {
-      const found = this.json.filter(match);
-      return found.length >= count ? found : undefined;
-    }, timeoutMs, `${count} matching messages`);
+    return this.changes.until(
+      () => {
+        const found = this.json.filter(match);
+        return found.length >= count ? found : undefined;
+      },
+      timeoutMs,
+      `${count} matching messages`,
+    );
   }
 
   send(data: string | Uint8Array | object): void {

@@ -25,13 +25,18 @@ export function librivoxMissing(): string | undefined {
 
 /** The clips in the order of the package's `transcription` file. */
 export function librivoxClips(): LibrivoxClip[] {
-  const lines = readFileSync(join(LIBRIVOX_DIR, "transcription"), "utf8").split("\n").filter((line) => line.trim());
+  const lines = readFileSync(join(LIBRIVOX_DIR, "transcription"), "utf8")
+    .split("\n")
+    .filter((line) => line.trim());
   return lines.map((line) => {
     // "<s> words ... </s> (id)"
     const match = /^(.*)\(([^)]+)\)\s*$/.exec(line);
     if (!match) throw new Error(`unexpected line in ${LIBRIVOX_DIR}/transcription: ${line}`);
     const id = match[2]!;
-    const reference = match[1]!.replace(/<\/?s>/g, " ").trim().replace(/\s+/g, " ");
+    const reference = match[1]!
+      .replace(/<\/?s>/g, " ")
+      .trim()
+      .replace(/\s+/g, " ");
     return { id, pcm16k: wavSamples(readFileSync(join(LIBRIVOX_DIR, `${id}.wav`))), reference };
   });
 }

@@ -11,7 +11,15 @@ export async function podman(...args: string[]): Promise<string> {
 
 /** Names of the containers a gateway labelled; only running ones with `running`. */
 export async function containersOf(gatewayName: string, options: { running?: boolean } = {}): Promise<string[]> {
-  const args = ["ps", "--filter", `label=${LABEL_MANAGED}=true`, "--filter", `label=${LABEL_GATEWAY}=${gatewayName}`, "--format", "{{.Names}}"];
+  const args = [
+    "ps",
+    "--filter",
+    `label=${LABEL_MANAGED}=true`,
+    "--filter",
+    `label=${LABEL_GATEWAY}=${gatewayName}`,
+    "--format",
+    "{{.Names}}",
+  ];
   if (!options.running) args.splice(1, 0, "-a");
   const out = await podman(...args);
   return out ? out.split("\n") : [];

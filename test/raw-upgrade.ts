@@ -14,10 +14,15 @@ export interface UpgradeAnswer {
  * Sends a WebSocket upgrade request for `url` with extra `headers` and resolves with the answer's head (and,
  * for a refusal, its body). With `upgrade: false` the same GET goes out without the Upgrade headers.
  */
-export function rawUpgrade(url: string, headers: Record<string, string> = {}, { upgrade = true, timeoutMs = 5000 } = {}): Promise<UpgradeAnswer> {
+export function rawUpgrade(
+  url: string,
+  headers: Record<string, string> = {},
+  { upgrade = true, timeoutMs = 5000 } = {},
+): Promise<UpgradeAnswer> {
   const { hostname, port, pathname, search } = new URL(url);
   const lines = [`GET ${pathname}${search} HTTP/1.1`, `Host: ${hostname}:${port}`];
-  if (upgrade) lines.push("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13");
+  if (upgrade)
+    lines.push("Upgrade: websocket", "Connection: Upgrade", "Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version: 13");
   for (const [name, value] of Object.entries(headers)) lines.push(`${name}: ${value}`);
   return new Promise((resolve, reject) => {
     const socket = net.connect(Number(port), hostname, () => socket.write(`${lines.join("\r\n")}\r\n\r\n`));

@@ -51,10 +51,12 @@ export async function streamClip(listenUrl: string, clip: LibrivoxClip, packetIn
   client.send({ type: "CloseStream" });
   const { code } = await client.closed;
   const results = client.ofType("Results");
-  const finals = results.filter((m) => m.is_final).map((m) => ({
-    transcript: String(m.channel.alternatives[0].transcript),
-    start: Number(m.start),
-    duration: Number(m.duration),
-  }));
+  const finals = results
+    .filter((m) => m.is_final)
+    .map((m) => ({
+      transcript: String(m.channel.alternatives[0].transcript),
+      start: Number(m.start),
+      duration: Number(m.duration),
+    }));
   return { finals, interims: results.length - finals.length, closeCode: code, hypothesis: finals.map((f) => f.transcript).join(" ") };
 }

@@ -2,7 +2,11 @@
 
 /** Lower-case words without punctuation. */
 export function words(text: string): string[] {
-  return text.toLowerCase().replace(/[^a-z0-9' ]+/g, " ").split(/\s+/).filter(Boolean);
+  return text
+    .toLowerCase()
+    .replace(/[^a-z0-9' ]+/g, " ")
+    .split(/\s+/)
+    .filter(Boolean);
 }
 
 /** Edits turning `hypothesis` into `reference`, word by word (Levenshtein, one row at a time). */

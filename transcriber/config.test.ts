@@ -20,9 +20,8 @@ describe("loadConfig", () => {
   });
 
   test("joins the CA from OPENAI_CA_PEM and OPENAI_CA_FILE", () => {
-    const config = loadConfig(
-      { OPENAI_API_KEY: "k", OPENAI_CA_PEM: PEM, OPENAI_CA_FILE: "/ca.pem" },
-      (path) => (path === "/ca.pem" ? PEM : noFiles(path)),
+    const config = loadConfig({ OPENAI_API_KEY: "k", OPENAI_CA_PEM: PEM, OPENAI_CA_FILE: "/ca.pem" }, (path) =>
+      path === "/ca.pem" ? PEM : noFiles(path),
     );
     expect(config.caPem?.match(/BEGIN CERTIFICATE/g)?.length).toBe(2);
   });

@@ -83,13 +83,7 @@ function oneOf(env: TranscriberEnv, name: TranscriberVariable, allowed: string[]
   return value;
 }
 
-function integer(
-  env: TranscriberEnv,
-  name: TranscriberVariable,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
+function integer(env: TranscriberEnv, name: TranscriberVariable, fallback: number, min: number, max: number): number {
   const value = nonEmpty(env[name]);
   if (value === undefined) return fallback;
   const parsed = Number(value);
@@ -112,7 +106,8 @@ function memoryBytes(env: TranscriberEnv): number {
 function cpus(env: TranscriberEnv): number {
   const value = nonEmpty(env.CONTAINER_CPUS) ?? "1";
   const parsed = Number(value);
-  if (!/^\d+(\.\d+)?$/.test(value) || parsed <= 0) throw new ConfigError(`CONTAINER_CPUS must be a number of cores like 1 or 0.5, got "${value}"`);
+  if (!/^\d+(\.\d+)?$/.test(value) || parsed <= 0)
+    throw new ConfigError(`CONTAINER_CPUS must be a number of cores like 1 or 0.5, got "${value}"`);
   return parsed;
 }
 

@@ -18,7 +18,12 @@ function namesRead(env: Record<string, string>): Set<string> {
 describe("the transcriber's environment allowlist", () => {
   test("names exactly what loadConfig reads, under every backend", () => {
     const read = new Set([
-      ...namesRead({ TRANSCRIBER_BACKEND: "openai", OPENAI_API_KEY: "sk-x", OPENAI_CA_PEM: "-----BEGIN CERTIFICATE-----\n", OPENAI_CA_FILE: "/ca.pem" }),
+      ...namesRead({
+        TRANSCRIBER_BACKEND: "openai",
+        OPENAI_API_KEY: "sk-x",
+        OPENAI_CA_PEM: "-----BEGIN CERTIFICATE-----\n",
+        OPENAI_CA_FILE: "/ca.pem",
+      }),
       ...namesRead({ TRANSCRIBER_BACKEND: "echo" }),
     ]);
     for (const name of read) expect({ name, allowed: isTranscriberVariable(name) }).toEqual({ name, allowed: true });

@@ -46,7 +46,10 @@ async function startAgainstStandin(extraEnv: Record<string, string> = {}) {
 
 /** Audio received by the stand-in on connections opened after `since` (an index into its sessions). */
 const standinAudioMs = (since: number) =>
-  standin.sessions().slice(since).reduce((sum, s) => sum + s.receivedAudioMs, 0);
+  standin
+    .sessions()
+    .slice(since)
+    .reduce((sum, s) => sum + s.receivedAudioMs, 0);
 
 beforeAll(async () => {
   standin = await startStandin({ certDir: mkdtempSync(join(tmpdir(), "transcriber-standin-")) });
@@ -62,7 +65,10 @@ describe("transcriber with the realtime stand-in", () => {
     const url = await startAgainstStandin();
     const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 220, turns: TURNS }));
     const since = standin.sessions().length;
-    const client = TestClient.listen<ClientMessage>(url, "encoding=opus&sample_rate=48000&channels=1&language=en&session_id=it-1&interim_results=true&vad_events=true&utterance_end_ms=1000");
+    const client = TestClient.listen<ClientMessage>(
+      url,
+      "encoding=opus&sample_rate=48000&channels=1&language=en&session_id=it-1&interim_results=true&vad_events=true&utterance_end_ms=1000",
+    );
     await client.stream(packets, 2, { sleepEach: true });
     const finals = (await client.waitFor(isFinal, 2)) as Results[];
     // Each final is followed by its UtteranceEnd in a message of its own.
@@ -119,7 +125,10 @@ describe("transcriber with the realtime stand-in", () => {
       }),
     );
     for (const [i, client] of clients.entries()) {
-      const speech = client.json.filter(isFinal).map((m) => parseTranscript(transcriptOf(m))).filter((h) => h?.kind === "speech");
+      const speech = client.json
+        .filter(isFinal)
+        .map((m) => parseTranscript(transcriptOf(m)))
+        .filter((h) => h?.kind === "speech");
       expect(speech.length).toBe(2);
       expect(speech.every((h) => h!.hz === pitches[i])).toBe(true);
     }

@@ -170,7 +170,9 @@ export class UpstreamLink {
     const language = this.#options.language;
     const endpointingMs = this.#options.endpointingMs;
     const turnDetection =
-      endpointingMs === false ? null : { type: "server_vad" as const, ...(endpointingMs === undefined ? {} : { silence_duration_ms: endpointingMs }) };
+      endpointingMs === false
+        ? null
+        : { type: "server_vad" as const, ...(endpointingMs === undefined ? {} : { silence_duration_ms: endpointingMs }) };
     this.#upstream!.send({
       type: "session.update",
       session: {
@@ -190,13 +192,16 @@ export class UpstreamLink {
   /** Treats an open connection that owes transcripts and delivers none for stallTimeoutMs as dropped. */
   #watchForStall(): void {
     const stallMs = this.#options.stallTimeoutMs ?? 3_000;
-    this.#stallTimer = setInterval(() => {
-      if (this.state !== "open" || this.tracker.outstanding === 0) return;
-      const silentMs = this.#now() - this.#progressAtMs;
-      if (silentMs < stallMs) return;
-      this.#upstream?.close();
-      this.#onClose(`upstream stalled: no transcript for ${silentMs} ms`);
-    }, Math.min(250, stallMs / 4));
+    this.#stallTimer = setInterval(
+      () => {
+        if (this.state !== "open" || this.tracker.outstanding === 0) return;
+        const silentMs = this.#now() - this.#progressAtMs;
+        if (silentMs < stallMs) return;
+        this.#upstream?.close();
+        this.#onClose(`upstream stalled: no transcript for ${silentMs} ms`);
+      },
+      Math.min(250, stallMs / 4),
+    );
     this.#stallTimer.unref?.();
   }
 

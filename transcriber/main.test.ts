@@ -46,7 +46,9 @@ describe("transcriber/main.ts", () => {
     const child = spawnMain({ TRANSCRIBER_BACKEND: "local", PORT: "0", HOST: "127.0.0.1", LOCAL_MODEL_DIR: "/nonexistent/model" });
     expect(await child.exited).toBe(1);
     const stderr = await new Response(child.stderr).text();
-    expect(stderr.trim().split("\n")).toEqual([expect.stringMatching(/^(LOCAL_MODEL_DIR: \/nonexistent\/model\/en-us is missing|local recognizer: \S+ is missing)/)]);
+    expect(stderr.trim().split("\n")).toEqual([
+      expect.stringMatching(/^(LOCAL_MODEL_DIR: \/nonexistent\/model\/en-us is missing|local recognizer: \S+ is missing)/),
+    ]);
   });
 
   test("SIGTERM ends open sessions with 1012 (reconnect) and exits promptly, never logging the API key", async () => {

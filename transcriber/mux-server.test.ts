@@ -16,7 +16,14 @@ const started: RunningTranscriber[] = [];
 const linkSets: MuxLinks[] = [];
 
 async function start(env: Record<string, string>, upstreams = new FakeUpstreams()) {
-  const transcriber = await startTranscriber({ port: 0, host: "127.0.0.1", env: { OPENAI_API_KEY: "k", ...env }, upstream: upstreams.factory, logger, closeWaitMs: 500 });
+  const transcriber = await startTranscriber({
+    port: 0,
+    host: "127.0.0.1",
+    env: { OPENAI_API_KEY: "k", ...env },
+    upstream: upstreams.factory,
+    logger,
+    closeWaitMs: 500,
+  });
   started.push(transcriber);
   const links = new MuxLinks(2000);
   linkSets.push(links);
@@ -28,13 +35,16 @@ async function start(env: Record<string, string>, upstreams = new FakeUpstreams(
 async function channel(links: MuxLinks, url: string, query: string) {
   const got: Array<string | Uint8Array> = [];
   let closed: { code: number; reason: string } | undefined;
-  const upstream: Upstream = await links.attach("t", url, query)({
+  const upstream: Upstream = await links.attach(
+    "t",
+    url,
+    query,
+  )({
     message: (data) => got.push(typeof data === "string" ? data : data.slice()),
     closed: (code, reason) => (closed = { code, reason }),
   });
   return { upstream, got, closed: () => closed };
 }
-
 
 afterAll(async () => {
   for (const links of linkSets) links.closeAll();
@@ -108,7 +118,10 @@ describe("transcriber /v1/mux", () => {
     a.upstream.send('{"type":"CloseStream"}');
     await pollUntil(() => a.closed() !== undefined, "a's close");
     expect(a.closed()!.code).toBe(1000);
-    const finals = a.got.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m)).filter((m) => m.type === "Results" && m.is_final);
+    const finals = a.got
+      .filter((m): m is string => typeof m === "string")
+      .map((m) => JSON.parse(m))
+      .filter((m) => m.type === "Results" && m.is_final);
     expect(finals.length).toBeGreaterThanOrEqual(1);
     expect(b.got.some((m) => typeof m === "string" && m.includes('"is_final":true'))).toBe(false);
   });
@@ -144,7 +157,10 @@ describe("transcriber /v1/mux", () => {
     await pollUntil(() => a.closed() !== undefined && b.closed() !== undefined && late.closed() !== undefined, "three closes");
     for (const session of [a, b, late]) {
       expect(session.closed()).toEqual({ code: 1012, reason: "server shutting down" });
-      const errors = session.got.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m)).filter((m) => m.type === "Error");
+      const errors = session.got
+        .filter((m): m is string => typeof m === "string")
+        .map((m) => JSON.parse(m))
+        .filter((m) => m.type === "Error");
       expect(errors.map((m) => m.code)).toEqual(["container_stopped"]);
     }
   });

@@ -30,7 +30,11 @@ export interface MuxHooks {
   /** A session's largest message; a bigger one ends that session with 1009, as on a socket of its own. */
   maxFrameBytes: number;
   /** Starts a session for `params` talking to `peer`; `sendBinary` is for the echo backend. */
-  startSession(params: ListenParams, opus: OpusStreamDecoder | undefined, peer: SessionPeer & { sendBinary(frame: Uint8Array): void }): SessionHandle;
+  startSession(
+    params: ListenParams,
+    opus: OpusStreamDecoder | undefined,
+    peer: SessionPeer & { sendBinary(frame: Uint8Array): void },
+  ): SessionHandle;
   /** A session's end (for logs); `code` as sent to the gateway. */
   ended?(params: ListenParams, code: number): void;
 }
@@ -51,7 +55,10 @@ export class MuxPeer {
   /** Set by shutDownAll: a channel opened after it is refused the same way. */
   private shuttingDown = false;
 
-  constructor(send: (batch: Uint8Array) => void, private readonly hooks: MuxHooks) {
+  constructor(
+    send: (batch: Uint8Array) => void,
+    private readonly hooks: MuxHooks,
+  ) {
     this.out = new Batcher(send);
   }
 
@@ -113,11 +120,14 @@ export class MuxPeer {
     if (!this.hooks.decodesOpus || params.encoding !== "opus") return this.start(id, channel);
     // The decoder is made asynchronously (wasm): frames wait for it, in order.
     channel.waiting = [];
-    void OpusStreamDecoder.create(this.hooks.pcmRateHz).then((opus) => {
-      if (channel.ended) return opus.free();
-      channel.opus = opus;
-      this.start(id, channel);
-    }, (error: Error) => this.end(id, 1011, `could not create an Opus decoder: ${error.message}`));
+    void OpusStreamDecoder.create(this.hooks.pcmRateHz).then(
+      (opus) => {
+        if (channel.ended) return opus.free();
+        channel.opus = opus;
+        this.start(id, channel);
+      },
+      (error: Error) => this.end(id, 1011, `could not create an Opus decoder: ${error.message}`),
+    );
   }
 
   private start(id: number, channel: Channel): void {

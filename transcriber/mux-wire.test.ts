@@ -20,7 +20,12 @@ describe("mux wire format", () => {
     await new Promise((resolve) => setImmediate(resolve));
     expect(batches).toHaveLength(1);
     const read = records(batches[0]!);
-    expect(read.map(([kind, channel]) => [kind, channel])).toEqual([[1, 7], [2, 7], [3, 4_000_000_000], [4, 7]]);
+    expect(read.map(([kind, channel]) => [kind, channel])).toEqual([
+      [1, 7],
+      [2, 7],
+      [3, 4_000_000_000],
+      [4, 7],
+    ]);
     expect(payloadText(read[0]![2])).toBe("encoding=opus&session_id=a");
     expect(read[1]![2]).toEqual(new Uint8Array([1, 2, 3]));
     expect(parseClose(read[3]![2])).toEqual({ code: 1000, reason: "done" });

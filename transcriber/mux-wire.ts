@@ -126,7 +126,8 @@ export function readBatch(batch: Uint8Array, each: (kind: RecordKind, channel: n
     const channel = view.getUint32(at + 1);
     const length = view.getUint32(at + 5);
     const end = at + RECORD_HEADER_BYTES + length;
-    if (end > batch.byteLength) throw new Error(`mux batch: record at byte ${at} claims ${length} bytes, ${batch.byteLength - at - RECORD_HEADER_BYTES} left`);
+    if (end > batch.byteLength)
+      throw new Error(`mux batch: record at byte ${at} claims ${length} bytes, ${batch.byteLength - at - RECORD_HEADER_BYTES} left`);
     each(kind as RecordKind, channel, batch.subarray(at + RECORD_HEADER_BYTES, end));
     at = end;
   }

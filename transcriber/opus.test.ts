@@ -5,7 +5,7 @@ import { OpusStreamDecoder, PCM_RATE_HZ } from "./opus.ts";
 /** Pitch by zero crossings: enough for a pure tone. */
 function zeroCrossingHz(pcm: Int16Array, rateHz: number): number {
   let crossings = 0;
-  for (let i = 1; i < pcm.length; i++) if ((pcm[i - 1]! < 0) !== (pcm[i]! < 0)) crossings++;
+  for (let i = 1; i < pcm.length; i++) if (pcm[i - 1]! < 0 !== pcm[i]! < 0) crossings++;
   return (crossings / 2) * (rateHz / pcm.length);
 }
 

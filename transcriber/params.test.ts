@@ -5,7 +5,21 @@ const parse = (query: string) => parseListenParams(new URLSearchParams(query));
 
 describe("parseListenParams", () => {
   test("defaults to a 48 kHz mono Opus stream", () => {
-    expect(parse("")).toEqual({ encoding: "opus", sampleRateHz: 48000, channels: 1, language: undefined, sessionId: undefined, interimResults: false, vadEvents: false, utteranceEndMs: undefined, endpointingMs: undefined, model: undefined, requestId: undefined, tags: [], extra: {} });
+    expect(parse("")).toEqual({
+      encoding: "opus",
+      sampleRateHz: 48000,
+      channels: 1,
+      language: undefined,
+      sessionId: undefined,
+      interimResults: false,
+      vadEvents: false,
+      utteranceEndMs: undefined,
+      endpointingMs: undefined,
+      model: undefined,
+      requestId: undefined,
+      tags: [],
+      extra: {},
+    });
   });
 
   test("accepts the documented parameters, with session_id or the gateway's sessionId", () => {
@@ -41,7 +55,9 @@ describe("parseListenParams", () => {
   });
 
   test("reads Deepgram's feature switches; interim results, VAD events and UtteranceEnd are off unless asked for", () => {
-    expect(parse("interim_results=true&vad_events=true&utterance_end_ms=1000&endpointing=300&model=whisper-1&request_id=r-1")).toMatchObject({
+    expect(
+      parse("interim_results=true&vad_events=true&utterance_end_ms=1000&endpointing=300&model=whisper-1&request_id=r-1"),
+    ).toMatchObject({
       interimResults: true,
       vadEvents: true,
       utteranceEndMs: 1000,

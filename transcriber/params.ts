@@ -46,8 +46,7 @@ export function parseListenParams(query: URLSearchParams): ListenParams | { erro
     return { error: `encoding must be opus or linear16, got "${encoding.slice(0, 32)}"` };
   }
   const sampleRateHz = integerParam(query, "sample_rate", 48000);
-  const rateOk =
-    encoding === "opus" ? OPUS_RATES.includes(sampleRateHz) : sampleRateHz >= 8000 && sampleRateHz <= 192_000;
+  const rateOk = encoding === "opus" ? OPUS_RATES.includes(sampleRateHz) : sampleRateHz >= 8000 && sampleRateHz <= 192_000;
   if (!rateOk) {
     const accepted = encoding === "opus" ? OPUS_RATES.join(", ") : "an integer from 8000 to 192000";
     return { error: `sample_rate must be ${accepted} for ${encoding}, got "${query.get("sample_rate")?.slice(0, 32)}"` };
@@ -66,7 +65,10 @@ export function parseListenParams(query: URLSearchParams): ListenParams | { erro
     return { error: "session_id must match [A-Za-z0-9._:-]{1,128}" };
   }
   const flags = {} as Record<"interimResults" | "vadEvents", boolean>;
-  for (const [name, key] of [["interim_results", "interimResults"], ["vad_events", "vadEvents"]] as const) {
+  for (const [name, key] of [
+    ["interim_results", "interimResults"],
+    ["vad_events", "vadEvents"],
+  ] as const) {
     const raw = query.get(name);
     if (raw !== null && raw !== "true" && raw !== "false") return { error: `${name} must be true or false, got "${raw.slice(0, 32)}"` };
     flags[key] = raw === "true";
@@ -77,7 +79,12 @@ export function parseListenParams(query: URLSearchParams): ListenParams | { erro
     return { error: `utterance_end_ms must be an integer from 0 to 60000, got "${utteranceEnd?.slice(0, 32)}"` };
   }
   const endpointing = query.get("endpointing");
-  const endpointingMs = endpointing === null || endpointing === "true" ? undefined : endpointing === "false" ? false : integerParam(query, "endpointing", Number.NaN);
+  const endpointingMs =
+    endpointing === null || endpointing === "true"
+      ? undefined
+      : endpointing === "false"
+        ? false
+        : integerParam(query, "endpointing", Number.NaN);
   if (typeof endpointingMs === "number" && !(endpointingMs >= 0 && endpointingMs <= 10_000)) {
     return { error: `endpointing must be false or an integer from 0 to 10000, got "${endpointing?.slice(0, 32)}"` };
   }
@@ -85,7 +92,10 @@ export function parseListenParams(query: URLSearchParams): ListenParams | { erro
   if (model !== undefined && !MODEL.test(model)) return { error: `model must be a model name, got "${model.slice(0, 32)}"` };
   const requestId = query.get("request_id") || undefined;
   if (requestId !== undefined && !SESSION_ID.test(requestId)) return { error: "request_id must match [A-Za-z0-9._:-]{1,128}" };
-  const tags = query.getAll("tag").slice(0, MAX_ECHOED).map((tag) => tag.slice(0, MAX_ECHOED_CHARS));
+  const tags = query
+    .getAll("tag")
+    .slice(0, MAX_ECHOED)
+    .map((tag) => tag.slice(0, MAX_ECHOED_CHARS));
   const extra: Record<string, string> = {};
   for (const pair of query.getAll("extra").slice(0, MAX_ECHOED)) {
     const at = pair.indexOf(":");

@@ -8,7 +8,13 @@ const logger = pino({ level: "silent" });
 const started: RunningTranscriber[] = [];
 
 async function start(env: Record<string, string>, upstreams = new FakeUpstreams()) {
-  const transcriber = await startTranscriber({ port: 0, host: "127.0.0.1", env: { OPENAI_API_KEY: "k", ...env }, upstream: upstreams.factory, logger });
+  const transcriber = await startTranscriber({
+    port: 0,
+    host: "127.0.0.1",
+    env: { OPENAI_API_KEY: "k", ...env },
+    upstream: upstreams.factory,
+    logger,
+  });
   started.push(transcriber);
   return { transcriber, upstreams, http: `http://127.0.0.1:${transcriber.port}`, ws: `ws://127.0.0.1:${transcriber.port}` };
 }

@@ -71,9 +71,10 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const config = loadConfig(options.env ?? process.env);
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: "transcriber" } });
   const echo = config.backend === "echo";
-  const local = config.backend === "local"
-    ? new LocalBackend({ maxSessions: config.localMaxSessions, modelDir: config.localModelDir, log })
-    : undefined;
+  const local =
+    config.backend === "local"
+      ? new LocalBackend({ maxSessions: config.localMaxSessions, modelDir: config.localModelDir, log })
+      : undefined;
   const connect = options.upstream ?? (echo || local ? undefined : openAIUpstreamFactory(upstreamOptions(config)));
   const pcmRateHz = local ? RECOGNIZER_RATE_HZ : undefined;
   const sockets = new Set<ServerWebSocket<SocketData>>();
@@ -91,7 +92,11 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       connect: connect!,
       model,
       language: params.language,
-      features: { interimResults: params.interimResults, speechStarted: params.vadEvents, utteranceEnd: params.utteranceEndMs !== undefined },
+      features: {
+        interimResults: params.interimResults,
+        speechStarted: params.vadEvents,
+        utteranceEnd: params.utteranceEndMs !== undefined,
+      },
       context: { requestId: params.requestId ?? crypto.randomUUID(), modelName: model, arch: config.backend },
       endpointingMs: params.endpointingMs,
       channels: params.channels,
@@ -111,85 +116,92 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const openSessions = () => sockets.size - links.size + [...links].reduce((sum, link) => sum + link.size, 0);
 
   // The same routes on TCP and, when LISTEN_SOCKET is set, on a Unix socket (the gateway's data path).
-  const listen = (where: { port: number; hostname: string } | { unix: string }) => Bun.serve({
-    ...where,
-    async fetch(request, srv) {
-      const url = new URL(request.url);
-      if (url.pathname === "/health") {
-        const recognizers = local ? { recognizers: { inUse: local.pool.inUse, max: local.pool.maxSessions } } : {};
-        return Response.json({ status: draining ? "draining" : "ok", sessions: openSessions(), backend: config.backend, ...recognizers });
-      }
-      if (url.pathname !== "/v1/listen" && url.pathname !== "/v1/mux") return new Response("not found\n", { status: 404 });
-      if (draining) return new Response("draining\n", { status: 503, headers: { "Retry-After": "1" } });
-      if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
-        return new Response("expected a WebSocket upgrade\n", { status: 426 });
-      }
-      if (url.pathname === "/v1/mux") {
-        const data: MuxSocket = { kind: "mux" };
-        return srv.upgrade(request, { data }) ? undefined : new Response("upgrade failed\n", { status: 400 });
-      }
-      const params = parseListenParams(url.searchParams);
-      if ("error" in params) return new Response(`${params.error}\n`, { status: 400 });
-      // Decoder creation is async (wasm), so it happens before the upgrade: no frame can beat it.
-      const opus = !echo && params.encoding === "opus" ? await OpusStreamDecoder.create(pcmRateHz) : undefined;
-      const data: ListenSocket = { kind: "listen", params, opus };
-      if (srv.upgrade(request, { data })) return undefined;
-      opus?.free();
-      return new Response("upgrade failed\n", { status: 400 });
-    },
-    websocket: {
-      data: {} as SocketData,
-      // The mux link carries batches; a session's own frames are held to MAX_FRAME_BYTES in message().
-      maxPayloadLength: MAX_LINK_MESSAGE_BYTES,
-      idleTimeout: 120,
-      open(ws) {
-        sockets.add(ws);
-        const data = ws.data;
-        if (data.kind === "mux") {
-          data.peer = new MuxPeer((batch) => ws.send(batch), muxHooks);
-          links.add(data.peer);
-          return;
+  const listen = (where: { port: number; hostname: string } | { unix: string }) =>
+    Bun.serve({
+      ...where,
+      async fetch(request, srv) {
+        const url = new URL(request.url);
+        if (url.pathname === "/health") {
+          const recognizers = local ? { recognizers: { inUse: local.pool.inUse, max: local.pool.maxSessions } } : {};
+          return Response.json({ status: draining ? "draining" : "ok", sessions: openSessions(), backend: config.backend, ...recognizers });
         }
-        data.session = startSession(data.params, data.opus, {
-          send: (message) => ws.send(message),
-          sendBinary: (frame) => ws.send(frame),
-          close: (code, reason) => ws.close(code, reason),
-        });
+        if (url.pathname !== "/v1/listen" && url.pathname !== "/v1/mux") return new Response("not found\n", { status: 404 });
+        if (draining) return new Response("draining\n", { status: 503, headers: { "Retry-After": "1" } });
+        if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+          return new Response("expected a WebSocket upgrade\n", { status: 426 });
+        }
+        if (url.pathname === "/v1/mux") {
+          const data: MuxSocket = { kind: "mux" };
+          return srv.upgrade(request, { data }) ? undefined : new Response("upgrade failed\n", { status: 400 });
+        }
+        const params = parseListenParams(url.searchParams);
+        if ("error" in params) return new Response(`${params.error}\n`, { status: 400 });
+        // Decoder creation is async (wasm), so it happens before the upgrade: no frame can beat it.
+        const opus = !echo && params.encoding === "opus" ? await OpusStreamDecoder.create(pcmRateHz) : undefined;
+        const data: ListenSocket = { kind: "listen", params, opus };
+        if (srv.upgrade(request, { data })) return undefined;
+        opus?.free();
+        return new Response("upgrade failed\n", { status: 400 });
       },
-      message(ws, message) {
-        const data = ws.data;
-        if (data.kind === "mux") {
-          if (typeof message === "string") return ws.close(1003, "the mux link carries binary batches only");
-          try {
-            data.peer!.receive(message);
-          } catch (error) {
-            log.error({ error: (error as Error).message }, "malformed mux batch; closing the link");
-            ws.close(1002, "malformed mux batch");
+      websocket: {
+        data: {} as SocketData,
+        // The mux link carries batches; a session's own frames are held to MAX_FRAME_BYTES in message().
+        maxPayloadLength: MAX_LINK_MESSAGE_BYTES,
+        idleTimeout: 120,
+        open(ws) {
+          sockets.add(ws);
+          const data = ws.data;
+          if (data.kind === "mux") {
+            data.peer = new MuxPeer((batch) => ws.send(batch), muxHooks);
+            links.add(data.peer);
+            return;
           }
-          return;
-        }
-        if (message.length > MAX_FRAME_BYTES) return ws.close(1009, `frame over ${MAX_FRAME_BYTES} bytes`);
-        if (typeof message === "string") data.session!.onText(message);
-        else data.session!.onBinary(message);
+          data.session = startSession(data.params, data.opus, {
+            send: (message) => ws.send(message),
+            sendBinary: (frame) => ws.send(frame),
+            close: (code, reason) => ws.close(code, reason),
+          });
+        },
+        message(ws, message) {
+          const data = ws.data;
+          if (data.kind === "mux") {
+            if (typeof message === "string") return ws.close(1003, "the mux link carries binary batches only");
+            try {
+              data.peer!.receive(message);
+            } catch (error) {
+              log.error({ error: (error as Error).message }, "malformed mux batch; closing the link");
+              ws.close(1002, "malformed mux batch");
+            }
+            return;
+          }
+          if (message.length > MAX_FRAME_BYTES) return ws.close(1009, `frame over ${MAX_FRAME_BYTES} bytes`);
+          if (typeof message === "string") data.session!.onText(message);
+          else data.session!.onBinary(message);
+        },
+        close(ws, code) {
+          sockets.delete(ws);
+          const data = ws.data;
+          if (data.kind === "mux") {
+            if (data.peer) links.delete(data.peer);
+            return data.peer?.dispose();
+          }
+          data.session?.dispose();
+          data.opus?.free();
+          sessionEnded(data.params, code);
+        },
       },
-      close(ws, code) {
-        sockets.delete(ws);
-        const data = ws.data;
-        if (data.kind === "mux") {
-          if (data.peer) links.delete(data.peer);
-          return data.peer?.dispose();
-        }
-        data.session?.dispose();
-        data.opus?.free();
-        sessionEnded(data.params, code);
-      },
-    },
-  });
+    });
   const socketServer = config.socketPath === undefined ? undefined : listenOnSocket(config.socketPath, listen, log);
   const server = listen({ port: options.port ?? config.port, hostname: options.host ?? config.host });
 
   log.info(
-    { port: server.port, socket: socketServer ? config.socketPath : null, backend: config.backend, model: config.model, baseUrl: config.baseUrl ?? "default" },
+    {
+      port: server.port,
+      socket: socketServer ? config.socketPath : null,
+      backend: config.backend,
+      model: config.model,
+      baseUrl: config.baseUrl ?? "default",
+    },
     "Transcriber listening",
   );
 

@@ -124,7 +124,12 @@ describe("TranscriptionSession", () => {
     await tick(20);
     expect(closes).toEqual([]);
     connection.emit({ type: "input_audio_buffer.committed", item_id: "a", event_id: "e" });
-    connection.emit({ type: "conversation.item.input_audio_transcription.completed", item_id: "a", transcript: "bye", event_id: "e" } as never);
+    connection.emit({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "a",
+      transcript: "bye",
+      event_id: "e",
+    } as never);
     await tick();
     expect(messages.at(-3)).toMatchObject({ type: "Results", is_final: true, duration: 0.5 });
     expect(messages.at(-1)).toMatchObject({ type: "Metadata", duration: 0.5 });
@@ -181,11 +186,7 @@ describe("TranscriptionSession", () => {
     // The replayed turn starts again at 0.24 s: the client already heard that; a later turn is new.
     second.emit({ type: "input_audio_buffer.speech_started", item_id: "c", audio_start_ms: 80, event_id: "e" });
     second.emit({ type: "input_audio_buffer.speech_started", item_id: "d", audio_start_ms: 200, event_id: "e" });
-    expect(messages.filter((m) => m.type === "SpeechStarted")).toEqual([
-      speechStarted(80),
-      speechStarted(240),
-      speechStarted(360),
-    ]);
+    expect(messages.filter((m) => m.type === "SpeechStarted")).toEqual([speechStarted(80), speechStarted(240), speechStarted(360)]);
     session.dispose();
   });
 
@@ -253,7 +254,12 @@ describe("Deepgram's optional messages and closing Metadata", () => {
     connection.emit({ type: "input_audio_buffer.speech_stopped", item_id: "t", audio_end_ms: 200, event_id: "e" });
     connection.emit({ type: "input_audio_buffer.committed", item_id: "t", event_id: "e" });
     connection.emit({ type: "conversation.item.input_audio_transcription.delta", item_id: "t", delta: "so", event_id: "e" } as never);
-    connection.emit({ type: "conversation.item.input_audio_transcription.completed", item_id: "t", transcript: "so", event_id: "e" } as never);
+    connection.emit({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "t",
+      transcript: "so",
+      event_id: "e",
+    } as never);
   }
 
   test("without interim_results, vad_events and utterance_end_ms only finals are sent", async () => {
@@ -261,7 +267,7 @@ describe("Deepgram's optional messages and closing Metadata", () => {
     await tick();
     session.onBinary(frameMs(200));
     turn(upstreams.last);
-    expect(messages.map((m) => m.type === "Results" ? `Results/${m.is_final}` : m.type)).toEqual(["Results/true"]);
+    expect(messages.map((m) => (m.type === "Results" ? `Results/${m.is_final}` : m.type))).toEqual(["Results/true"]);
     session.dispose();
   });
 
@@ -270,12 +276,20 @@ describe("Deepgram's optional messages and closing Metadata", () => {
     await tick();
     session.onBinary(frameMs(200));
     turn(upstreams.last);
-    expect(messages.map((m) => m.type === "Results" ? `Results/${m.is_final}` : m.type)).toEqual(["SpeechStarted", "Results/false", "Results/true", "UtteranceEnd"]);
+    expect(messages.map((m) => (m.type === "Results" ? `Results/${m.is_final}` : m.type))).toEqual([
+      "SpeechStarted",
+      "Results/false",
+      "Results/true",
+      "UtteranceEnd",
+    ]);
     session.dispose();
   });
 
   test("endpointing sets the server VAD's silence, and false turns the VAD off", async () => {
-    for (const [endpointingMs, expected] of [[300, { type: "server_vad", silence_duration_ms: 300 }], [false, null]] as const) {
+    for (const [endpointingMs, expected] of [
+      [300, { type: "server_vad", silence_duration_ms: 300 }],
+      [false, null],
+    ] as const) {
       const { upstreams, session } = harness({ endpointingMs });
       await tick();
       expect((upstreams.last.sent[0] as any).session.audio.input.turn_detection).toEqual(expected);
@@ -293,7 +307,15 @@ describe("Deepgram's optional messages and closing Metadata", () => {
     session.onBinary(frame);
     await session.closeStream();
     const metadata = messages.at(-1) as any;
-    expect(metadata).toMatchObject({ type: "Metadata", transaction_key: "deprecated", request_id: "r-9", duration: 0.3, channels: 2, tags: ["t1"], extra: { k: "v" } });
+    expect(metadata).toMatchObject({
+      type: "Metadata",
+      transaction_key: "deprecated",
+      request_id: "r-9",
+      duration: 0.3,
+      channels: 2,
+      tags: ["t1"],
+      extra: { k: "v" },
+    });
     expect(metadata.sha256).toBe(new Bun.CryptoHasher("sha256").update(frame).digest("hex"));
     expect(Date.parse(metadata.created)).toBeGreaterThan(Date.now() - 60_000);
     expect(Object.values(metadata.model_info)).toEqual([{ name: "whisper-1", version: "unknown", arch: "openai" }]);

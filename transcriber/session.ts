@@ -8,7 +8,15 @@ import type { Logger } from "pino";
 import { ALL_FEATURES, type SessionFeatures, wanted } from "./features.ts";
 import { UpstreamLink } from "./link.ts";
 import type { DecodedPacket } from "./opus.ts";
-import { type ClientMessage, closingMetadata, DEFAULT_CONTEXT, errorMessage, parseControl, type ResultsContext, SHUTDOWN } from "./protocol.ts";
+import {
+  type ClientMessage,
+  closingMetadata,
+  DEFAULT_CONTEXT,
+  errorMessage,
+  parseControl,
+  type ResultsContext,
+  SHUTDOWN,
+} from "./protocol.ts";
 import type { UpstreamFactory, UpstreamRefusal } from "./realtime.ts";
 import { ReplayDedupe } from "./replay-dedupe.ts";
 
@@ -162,12 +170,16 @@ export class TranscriptionSession {
     }
     if (this.#ended) return;
     this.#options.send(
-      closingMetadata(this.#context, {
-        sha256: this.#audioHash.digest("hex"),
-        createdAtMs: this.#createdAtMs,
-        durationMs: this.receivedMs,
-        channels: this.#options.channels ?? 1,
-      }, this.#options.echo),
+      closingMetadata(
+        this.#context,
+        {
+          sha256: this.#audioHash.digest("hex"),
+          createdAtMs: this.#createdAtMs,
+          durationMs: this.receivedMs,
+          channels: this.#options.channels ?? 1,
+        },
+        this.#options.echo,
+      ),
     );
     this.dispose();
     if (notice) this.#options.send(notice);

@@ -24,10 +24,7 @@ describe("TranscriptTracker", () => {
       event_id: "e",
       content_index: 0,
     } as never);
-    expect(done).toEqual([
-      results("hello world.", 500, 1750, true),
-      utteranceEnd(1750),
-    ]);
+    expect(done).toEqual([results("hello world.", 500, 1750, true), utteranceEnd(1750)]);
     expect(tracker.outstanding).toBe(0);
   });
 
@@ -45,7 +42,12 @@ describe("TranscriptTracker", () => {
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "m1", event_id: "e" });
     tracker.noteManualCommit(1200);
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "m2", event_id: "e" });
-    const [final] = tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "m2", transcript: "x", event_id: "e" } as never);
+    const [final] = tracker.handle({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "m2",
+      transcript: "x",
+      event_id: "e",
+    } as never);
     expect(final).toMatchObject({ is_final: true, start: 1.8, duration: 0.4 });
     expect(tracker.uncommittedMs(1500)).toBe(300);
   });
@@ -53,12 +55,22 @@ describe("TranscriptTracker", () => {
   test("hides the empty-commit error that follows our own Finalize, but reports other errors and failures", () => {
     const tracker = new TranscriptTracker(0);
     tracker.noteManualCommit(500);
-    const emptyCommit = { type: "error", event_id: "e", error: { type: "invalid_request_error", code: "input_audio_buffer_commit_empty", message: "buffer too small" } };
+    const emptyCommit = {
+      type: "error",
+      event_id: "e",
+      error: { type: "invalid_request_error", code: "input_audio_buffer_commit_empty", message: "buffer too small" },
+    };
     expect(tracker.handle(emptyCommit)).toEqual([]);
     expect(tracker.outstanding).toBe(0);
     expect(tracker.handle(emptyCommit)).toEqual([{ type: "Error", code: "input_audio_buffer_commit_empty", message: "buffer too small" }]);
     expect(
-      tracker.handle({ type: "conversation.item.input_audio_transcription.failed", item_id: "i", content_index: 0, event_id: "e", error: { code: "bad", message: "nope" } }),
+      tracker.handle({
+        type: "conversation.item.input_audio_transcription.failed",
+        item_id: "i",
+        content_index: 0,
+        event_id: "e",
+        error: { code: "bad", message: "nope" },
+      }),
     ).toEqual([{ type: "Error", code: "bad", message: "nope" }]);
   });
 
@@ -67,7 +79,12 @@ describe("TranscriptTracker", () => {
     tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "a", audio_start_ms: 300, event_id: "e" });
     tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "a", audio_end_ms: 900, event_id: "e" });
     expect(tracker.replayFromMs()).toBe(300);
-    tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "a", transcript: "t", event_id: "e" } as never);
+    tracker.handle({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "a",
+      transcript: "t",
+      event_id: "e",
+    } as never);
     expect(tracker.replayFromMs()).toBe(900);
   });
 });
@@ -92,7 +109,12 @@ describe("Deepgram shape", () => {
     tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "a", audio_start_ms: 1000, event_id: "e" });
     tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "a", audio_end_ms: 2000, event_id: "e" });
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "a", event_id: "e" });
-    const [final] = tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "a", transcript: "Hi, there!", event_id: "e" } as never);
+    const [final] = tracker.handle({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "a",
+      transcript: "Hi, there!",
+      event_id: "e",
+    } as never);
     expect(final).toMatchObject({
       type: "Results",
       channel_index: [0, 1],
@@ -120,8 +142,18 @@ describe("Deepgram shape", () => {
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "f", event_id: "e" });
     tracker.noteManualCommit(900, false);
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "c", event_id: "e" });
-    const [finalize] = tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "f", transcript: "x", event_id: "e" } as never);
-    const [close] = tracker.handle({ type: "conversation.item.input_audio_transcription.completed", item_id: "c", transcript: "y", event_id: "e" } as never);
+    const [finalize] = tracker.handle({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "f",
+      transcript: "x",
+      event_id: "e",
+    } as never);
+    const [close] = tracker.handle({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "c",
+      transcript: "y",
+      event_id: "e",
+    } as never);
     expect(finalize).toMatchObject({ is_final: true, from_finalize: true, speech_final: false, start: 0, duration: 0.5 });
     expect(close).toMatchObject({ is_final: true, from_finalize: false, speech_final: false, start: 0.5, duration: 0.4 });
   });

@@ -3,7 +3,15 @@
  * owe a transcript. Upstream audio_*_ms count from that connection's first sample; `offsetMs` places them
  * on the session timeline, which survives reconnects.
  */
-import { type ClientMessage, DEFAULT_CONTEXT, errorMessage, results, type ResultsContext, speechStarted, utteranceEnd } from "./protocol.ts";
+import {
+  type ClientMessage,
+  DEFAULT_CONTEXT,
+  errorMessage,
+  results,
+  type ResultsContext,
+  speechStarted,
+  utteranceEnd,
+} from "./protocol.ts";
 import type { UpstreamEvent } from "./realtime.ts";
 
 interface Item {

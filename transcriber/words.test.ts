@@ -11,7 +11,10 @@ test("words share the span in proportion to their length, first at its start, la
 
 test("an empty transcript has no words, and a zero-length span puts every word at its start", () => {
   expect(spreadWords("  ", 0, 500, 1)).toEqual([]);
-  expect(spreadWords("one two", 700, 700, 1).map((w) => [w.start, w.end])).toEqual([[0.7, 0.7], [0.7, 0.7]]);
+  expect(spreadWords("one two", 700, 700, 1).map((w) => [w.start, w.end])).toEqual([
+    [0.7, 0.7],
+    [0.7, 0.7],
+  ]);
 });
 
 test("`word` is lower case without punctuation; apostrophes, hyphens and digits stay", () => {

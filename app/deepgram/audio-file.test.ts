@@ -25,7 +25,11 @@ describe("audioFrames", () => {
 
   test("raw audio needs encoding=linear16; its rate and channels come from the query", async () => {
     const raw = new Uint8Array(32_000);
-    expect(await audioFrames(raw, { encoding: "linear16", sampleRateHz: 8000, channels: 2 })).toMatchObject({ durationS: 1, channels: 2, sampleRateHz: 8000 });
+    expect(await audioFrames(raw, { encoding: "linear16", sampleRateHz: 8000, channels: 2 })).toMatchObject({
+      durationS: 1,
+      channels: 2,
+      sampleRateHz: 8000,
+    });
     await expect(audioFrames(raw, {})).rejects.toThrow(/^unrecognised audio: expected a WAV/);
   });
 

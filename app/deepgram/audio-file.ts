@@ -32,7 +32,10 @@ const OPUS_PACKET_MS = 20;
  * ignored for a file whose header says them.
  * @throws AudioFileError naming what is wrong.
  */
-export async function audioFrames(body: Uint8Array<ArrayBuffer>, declared: { encoding?: string; sampleRateHz?: number; channels?: number }): Promise<AudioFrames> {
+export async function audioFrames(
+  body: Uint8Array<ArrayBuffer>,
+  declared: { encoding?: string; sampleRateHz?: number; channels?: number },
+): Promise<AudioFrames> {
   if (body.length === 0) throw new AudioFileError("the request body is empty: send the audio file as the body");
   const magic = fourCC(body);
   try {
@@ -47,7 +50,9 @@ export async function audioFrames(body: Uint8Array<ArrayBuffer>, declared: { enc
     const channels = declared.channels ?? 1;
     return { encoding: "linear16", sampleRateHz, channels, frames: blocks(body), durationS: body.length / (2 * channels * sampleRateHz) };
   }
-  throw new AudioFileError("unrecognised audio: expected a WAV (16-bit PCM) or Ogg Opus file, or raw audio with encoding=linear16&sample_rate=N");
+  throw new AudioFileError(
+    "unrecognised audio: expected a WAV (16-bit PCM) or Ogg Opus file, or raw audio with encoding=linear16&sample_rate=N",
+  );
 }
 
 async function wav(body: Uint8Array<ArrayBuffer>): Promise<AudioFrames> {
@@ -55,7 +60,13 @@ async function wav(body: Uint8Array<ArrayBuffer>): Promise<AudioFrames> {
   const format = await readWavHeader(reader);
   const samples = await reader.read(body.length);
   const bytesPerS = format.sampleRate * format.channels * 2;
-  return { encoding: "linear16", sampleRateHz: format.sampleRate, channels: format.channels, frames: blocks(samples), durationS: samples.length / bytesPerS };
+  return {
+    encoding: "linear16",
+    sampleRateHz: format.sampleRate,
+    channels: format.channels,
+    frames: blocks(samples),
+    durationS: samples.length / bytesPerS,
+  };
 }
 
 async function oggOpus(body: Uint8Array<ArrayBuffer>): Promise<AudioFrames> {

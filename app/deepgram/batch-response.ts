@@ -30,7 +30,12 @@ export function batchResponse(messages: ReadonlyArray<Record<string, unknown>>, 
   const alternatives = finals.map((f) => f.channel.alternatives[0]!).filter((a) => a.transcript.trim() !== "");
   const closing = [...messages].reverse().find((m) => m.type === "Metadata" && typeof m.duration === "number" && "model_info" in m) ?? {};
   const totalS = finals.reduce((sum, f) => sum + f.duration, 0);
-  const confidence = totalS > 0 ? finals.reduce((sum, f) => sum + f.duration * f.channel.alternatives[0]!.confidence, 0) / totalS : alternatives.length > 0 ? 1 : 0;
+  const confidence =
+    totalS > 0
+      ? finals.reduce((sum, f) => sum + f.duration * f.channel.alternatives[0]!.confidence, 0) / totalS
+      : alternatives.length > 0
+        ? 1
+        : 0;
   const { type: _type, ...metadata } = closing as Record<string, unknown>;
   return {
     metadata: {

@@ -15,7 +15,14 @@ let gw: TestGateway;
 
 beforeAll(async () => {
   gw = await startTestGateway(
-    { ROUTING_MODE: "shared", CONTAINER_DRIVER: "process", CONTAINER_NETWORK: "host", API_KEYS: KEY, TOKEN_SECRET: "g".repeat(40), TOKEN_TTL: "2m" },
+    {
+      ROUTING_MODE: "shared",
+      CONTAINER_DRIVER: "process",
+      CONTAINER_NETWORK: "host",
+      API_KEYS: KEY,
+      TOKEN_SECRET: "g".repeat(40),
+      TOKEN_TTL: "2m",
+    },
     { standin: true },
   );
 });
@@ -25,7 +32,11 @@ afterAll(async () => {
 });
 
 const grant = (headers: Record<string, string>, body?: object) =>
-  fetch(`${gw.httpUrl}/v1/auth/grant`, { method: "POST", headers: { "content-type": "application/json", ...headers }, body: body && JSON.stringify(body) });
+  fetch(`${gw.httpUrl}/v1/auth/grant`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: body && JSON.stringify(body),
+  });
 
 describe("POST /v1/auth/grant", () => {
   test("an API key gets { access_token, expires_in }, TOKEN_TTL by default or ttl_seconds", async () => {
@@ -70,7 +81,9 @@ describe("the live handshake", () => {
     expect(answer.headers["x-transcribe-edge-session-id"]).toBe("hs-1");
     expect(answer.headers["x-transcribe-edge-container"]).toBe("shared");
     expect(answer.headers["x-transcribe-edge-routing"]).toBe("shared");
-    const client = new TestClient(new WebSocket(`${gw.listenUrl}?sessionId=hs-2`, { headers: { authorization: `Token ${KEY}` } } as unknown as string[]));
+    const client = new TestClient(
+      new WebSocket(`${gw.listenUrl}?sessionId=hs-2`, { headers: { authorization: `Token ${KEY}` } } as unknown as string[]),
+    );
     const metadata = await client.next("Metadata", 15_000);
     expect(metadata).toMatchObject({ container: "shared", session_id: "hs-2", duration: 0, channels: 1, transaction_key: "deprecated" });
     client.ws.close();
@@ -78,8 +91,16 @@ describe("the live handshake", () => {
 });
 
 describe("POST /v1/listen (pre-recorded)", () => {
-  const post = (query: string, body: Uint8Array<ArrayBuffer> | string, headers: Record<string, string> = { authorization: `Token ${KEY}` }) =>
-    fetch(`${gw.httpUrl}/v1/listen?${query}`, { method: "POST", headers: { "content-type": "application/octet-stream", ...headers }, body });
+  const post = (
+    query: string,
+    body: Uint8Array<ArrayBuffer> | string,
+    headers: Record<string, string> = { authorization: `Token ${KEY}` },
+  ) =>
+    fetch(`${gw.httpUrl}/v1/listen?${query}`, {
+      method: "POST",
+      headers: { "content-type": "application/octet-stream", ...headers },
+      body,
+    });
 
   test("raw linear16 with its rate is transcribed, through the shared container", async () => {
     const pcm = speechLikePcm48k({ pitchHz: 260, turns: [{ speechMs: 700, silenceMs: 700 }] });
@@ -91,7 +112,9 @@ describe("POST /v1/listen (pre-recorded)", () => {
     expect(heard).toMatchObject({ kind: "speech", hz: 260 });
     expect(Math.abs(heard!.ms - 700)).toBeLessThanOrEqual(35);
     expect(body.metadata).toMatchObject({ request_id: response.headers.get("dg-request-id"), duration: 1.4, channels: 1 });
-    expect(gw.logs.some((line) => line.msg === `Using dispatcher for sessionId: ${body.metadata.request_id}, container: shared`)).toBe(true);
+    expect(gw.logs.some((line) => line.msg === `Using dispatcher for sessionId: ${body.metadata.request_id}, container: shared`)).toBe(
+      true,
+    );
     expect((await gw.stats()).totals.sessions).toBeGreaterThanOrEqual(1);
   }, 30_000);
 
@@ -105,7 +128,10 @@ describe("POST /v1/listen (pre-recorded)", () => {
     const brokenWav = await post("", "RIFF\u0000\u0000\u0000\u0000WAVEfmt ");
     expect(brokenWav.status).toBe(400);
     expect(brokenWav.headers.get("dg-error")).toStartWith("cannot read the audio file: truncated");
-    const byUrl = await post("", JSON.stringify({ url: "http://127.0.0.1:9/a.wav" }), { authorization: `Token ${KEY}`, "content-type": "application/json" });
+    const byUrl = await post("", JSON.stringify({ url: "http://127.0.0.1:9/a.wav" }), {
+      authorization: `Token ${KEY}`,
+      "content-type": "application/json",
+    });
     expect(byUrl.status).toBe(400);
     expect(byUrl.headers.get("dg-error")).toStartWith("transcribing a URL is not supported");
     const noKey = await post("", "RIFF", {});

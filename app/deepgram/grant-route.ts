@@ -28,7 +28,9 @@ export function grantRoute(state: GatewayState) {
       if (limited) return refusalResponse(429, limited.message, { "retry-after": String(limited.retryAfterS) });
       const key = presentedCredential(request);
       if (key === undefined || !security.auth.apiKeys.has(key)) {
-        return refusalResponse(401, "API key required: Authorization: Token <API key>", { "www-authenticate": 'Token realm="transcribe-edge"' });
+        return refusalResponse(401, "API key required: Authorization: Token <API key>", {
+          "www-authenticate": 'Token realm="transcribe-edge"',
+        });
       }
       const maxS = Math.floor(signer.ttlMs / 1000);
       const ttlS = body?.ttl_seconds ?? maxS;

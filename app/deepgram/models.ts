@@ -19,10 +19,15 @@ const NAME = /^[A-Za-z0-9._:-]{1,64}$/;
  */
 export function parseModels(raw: string | undefined): Record<string, string> {
   const explicit: Record<string, string> = {};
-  for (const entry of (raw ?? "").split(",").map((part) => part.trim()).filter((part) => part !== "")) {
+  for (const entry of (raw ?? "")
+    .split(",")
+    .map((part) => part.trim())
+    .filter((part) => part !== "")) {
     const [name, model, extra] = entry.split("=").map((part) => part.trim());
     if (extra !== undefined || !name || !model || !NAME.test(name) || !NAME.test(model)) {
-      throw new ModelTableError(`MODELS: expected name=model pairs separated by commas (e.g. nova-3=gpt-4o-transcribe), got "${entry.slice(0, 64)}"`);
+      throw new ModelTableError(
+        `MODELS: expected name=model pairs separated by commas (e.g. nova-3=gpt-4o-transcribe), got "${entry.slice(0, 64)}"`,
+      );
     }
     explicit[name] = model;
   }

@@ -10,15 +10,33 @@ describe("parseDeepgramQuery", () => {
   test("defaults as Deepgram: no interim results, no VAD events, no UtteranceEnd, the backend's endpointing and model", () => {
     expect(parse("")).toEqual({
       ok: true,
-      options: { interimResults: false, vadEvents: false, utteranceEndMs: undefined, endpointingMs: undefined, model: undefined, tags: [], extra: {} },
+      options: {
+        interimResults: false,
+        vadEvents: false,
+        utteranceEndMs: undefined,
+        endpointingMs: undefined,
+        model: undefined,
+        tags: [],
+        extra: {},
+      },
     });
   });
 
   test("reads the honoured parameters", () => {
-    const parsed = parse("interim_results=true&vad_events=true&utterance_end_ms=1500&endpointing=250&model=house&tag=a&tag=b&extra=team:x&extra=k:v:w");
+    const parsed = parse(
+      "interim_results=true&vad_events=true&utterance_end_ms=1500&endpointing=250&model=house&tag=a&tag=b&extra=team:x&extra=k:v:w",
+    );
     expect(parsed).toEqual({
       ok: true,
-      options: { interimResults: true, vadEvents: true, utteranceEndMs: 1500, endpointingMs: 250, model: "whisper-1", tags: ["a", "b"], extra: { team: "x", k: "v:w" } },
+      options: {
+        interimResults: true,
+        vadEvents: true,
+        utteranceEndMs: 1500,
+        endpointingMs: 250,
+        model: "whisper-1",
+        tags: ["a", "b"],
+        extra: { team: "x", k: "v:w" },
+      },
     });
     expect(parse("endpointing=false")).toMatchObject({ options: { endpointingMs: false } });
   });
@@ -37,7 +55,13 @@ describe("parseDeepgramQuery", () => {
   });
 
   test("refuses bad values naming the parameter", () => {
-    for (const [query, name] of [["interim_results=yes", "interim_results"], ["vad_events=1", "vad_events"], ["utterance_end_ms=500", "utterance_end_ms"], ["endpointing=soon", "endpointing"], ["extra=novalue", "extra"]]) {
+    for (const [query, name] of [
+      ["interim_results=yes", "interim_results"],
+      ["vad_events=1", "vad_events"],
+      ["utterance_end_ms=500", "utterance_end_ms"],
+      ["endpointing=soon", "endpointing"],
+      ["extra=novalue", "extra"],
+    ]) {
       expect(parse(query!)).toEqual({ ok: false, message: expect.stringMatching(new RegExp(`^${name}: `)) });
     }
   });
@@ -73,6 +97,9 @@ describe("MODELS", () => {
   test("a malformed entry fails the configuration, naming MODELS", () => {
     expect(() => loadConfig({ TRANSCRIBER_BACKEND: "echo", MODELS: "nova-3" })).toThrow(/^MODELS: expected name=model pairs/);
     expect(() => loadConfig({ TRANSCRIBER_BACKEND: "echo", MODELS: "a=b=c" })).toThrow(/^MODELS: /);
-    expect(loadConfig({ TRANSCRIBER_BACKEND: "echo", MODELS: " nova-3 = whisper-1 , x=y" }).models).toEqual({ "nova-3": "whisper-1", x: "y" });
+    expect(loadConfig({ TRANSCRIBER_BACKEND: "echo", MODELS: " nova-3 = whisper-1 , x=y" }).models).toEqual({
+      "nova-3": "whisper-1",
+      x: "y",
+    });
   });
 });

@@ -22,12 +22,39 @@ export interface DeepgramOptions {
 }
 
 /** Parameters the gateway acts on. */
-export const HONOURED = ["model", "interim_results", "vad_events", "utterance_end_ms", "endpointing", "encoding", "sample_rate", "channels", "language", "tag", "extra"] as const;
+export const HONOURED = [
+  "model",
+  "interim_results",
+  "vad_events",
+  "utterance_end_ms",
+  "endpointing",
+  "encoding",
+  "sample_rate",
+  "channels",
+  "language",
+  "tag",
+  "extra",
+] as const;
 
 /** Parameters accepted and ignored: the backend has no such switch (its output is punctuated and formatted already). */
 export const NO_OPS = [
-  "punctuate", "smart_format", "numerals", "profanity_filter", "dictation", "filler_words", "diarize", "diarize_model",
-  "detect_entities", "keywords", "keyterm", "search", "replace", "mip_opt_out", "version", "alternatives", "tier",
+  "punctuate",
+  "smart_format",
+  "numerals",
+  "profanity_filter",
+  "dictation",
+  "filler_words",
+  "diarize",
+  "diarize_model",
+  "detect_entities",
+  "keywords",
+  "keyterm",
+  "search",
+  "replace",
+  "mip_opt_out",
+  "version",
+  "alternatives",
+  "tier",
 ] as const;
 
 /** Parameters refused when switched on: honouring them is impossible here, and ignoring them would break a promise. */
@@ -41,7 +68,10 @@ export const REFUSED = {
 const BOOLEAN = /^(true|false)$/;
 
 /** Deepgram's options from the query, or the one-line reason they are refused. */
-export function parseDeepgramQuery(params: URLSearchParams, models: ModelTable): { ok: true; options: DeepgramOptions } | { ok: false; message: string } {
+export function parseDeepgramQuery(
+  params: URLSearchParams,
+  models: ModelTable,
+): { ok: true; options: DeepgramOptions } | { ok: false; message: string } {
   for (const [name, message] of Object.entries(REFUSED)) {
     const value = params.get(name);
     if (value === null || value === "" || value === "false") continue;
@@ -50,7 +80,8 @@ export function parseDeepgramQuery(params: URLSearchParams, models: ModelTable):
   const flags: Record<string, boolean> = {};
   for (const name of ["interim_results", "vad_events"]) {
     const value = params.get(name);
-    if (value !== null && !BOOLEAN.test(value)) return { ok: false, message: `${name}: expected true or false, got "${value.slice(0, 32)}"` };
+    if (value !== null && !BOOLEAN.test(value))
+      return { ok: false, message: `${name}: expected true or false, got "${value.slice(0, 32)}"` };
     flags[name] = value === "true";
   }
   const utterance = params.get("utterance_end_ms");
@@ -58,7 +89,10 @@ export function parseDeepgramQuery(params: URLSearchParams, models: ModelTable):
   if (utterance !== null) {
     utteranceEndMs = /^\d{1,5}$/.test(utterance) ? Number(utterance) : Number.NaN;
     if (!(utteranceEndMs >= 1000 && utteranceEndMs <= 60_000)) {
-      return { ok: false, message: `utterance_end_ms: expected an integer from 1000 to 60000 (milliseconds), got "${utterance.slice(0, 32)}"` };
+      return {
+        ok: false,
+        message: `utterance_end_ms: expected an integer from 1000 to 60000 (milliseconds), got "${utterance.slice(0, 32)}"`,
+      };
     }
   }
   const endpointing = params.get("endpointing");
@@ -67,14 +101,18 @@ export function parseDeepgramQuery(params: URLSearchParams, models: ModelTable):
   else if (endpointing !== null && endpointing !== "true") {
     endpointingMs = /^\d{1,5}$/.test(endpointing) ? Number(endpointing) : Number.NaN;
     if (!(endpointingMs >= 0 && endpointingMs <= 10_000)) {
-      return { ok: false, message: `endpointing: expected false or an integer from 0 to 10000 (milliseconds of silence), got "${endpointing.slice(0, 32)}"` };
+      return {
+        ok: false,
+        message: `endpointing: expected false or an integer from 0 to 10000 (milliseconds of silence), got "${endpointing.slice(0, 32)}"`,
+      };
     }
   }
   const modelName = params.get("model");
   let model: string | undefined;
   if (modelName !== null && modelName !== "") {
     model = models.resolve(modelName);
-    if (model === undefined) return { ok: false, message: `model: unknown model "${modelName.slice(0, 64)}"; expected one of ${models.describe()}` };
+    if (model === undefined)
+      return { ok: false, message: `model: unknown model "${modelName.slice(0, 64)}"; expected one of ${models.describe()}` };
   }
   const extra: Record<string, string> = {};
   for (const pair of params.getAll("extra")) {

@@ -29,7 +29,9 @@ const TRANSCRIBE_GRACE_MS = 30_000;
 
 /** The pre-recorded route as an Elysia plugin. */
 export function prerecordedRoute(state: GatewayState) {
-  return new Elysia({ name: "deepgram-prerecorded" }).post("/v1/listen", ({ request, server }) => transcribe(state, request, server), { parse: "none" });
+  return new Elysia({ name: "deepgram-prerecorded" }).post("/v1/listen", ({ request, server }) => transcribe(state, request, server), {
+    parse: "none",
+  });
 }
 
 type Server = Parameters<typeof clientIp>[0];
@@ -49,7 +51,11 @@ async function transcribe(state: GatewayState, request: Request, server: Server)
   }
   let audio: AudioFrames;
   try {
-    audio = await audioFrames(new Uint8Array(await request.arrayBuffer()), { encoding: query.encoding, sampleRateHz: query.sample_rate, channels: query.channels });
+    audio = await audioFrames(new Uint8Array(await request.arrayBuffer()), {
+      encoding: query.encoding,
+      sampleRateHz: query.sample_rate,
+      channels: query.channels,
+    });
   } catch (error) {
     if (error instanceof AudioFileError) return refusalResponse(400, error.message);
     throw error;
@@ -81,7 +87,11 @@ async function transcribe(state: GatewayState, request: Request, server: Server)
   const close = await client.closed;
   if (close.code !== CLOSE.normal) {
     const error = client.messages.find((m) => m.type === "Error");
-    return refusalResponse(close.code === CLOSE.tryAgainLater ? 503 : 502, `transcription failed (${close.code}): ${String(error?.message ?? close.reason)}`, { "dg-request-id": requestId });
+    return refusalResponse(
+      close.code === CLOSE.tryAgainLater ? 503 : 502,
+      `transcription failed (${close.code}): ${String(error?.message ?? close.reason)}`,
+      { "dg-request-id": requestId },
+    );
   }
   return Response.json(batchResponse(client.messages, deepgram.options, requestId), { headers: { "dg-request-id": requestId } });
 }

@@ -67,17 +67,34 @@ async function sessionInPage(auth: { apiKey: string } | { accessToken: string })
   return page.evaluate(
     async ({ auth, wsUrl, httpUrl, blocks }) => {
       const sdk = (globalThis as unknown as { Deepgram: { DeepgramClient: new (options: object) => any } }).Deepgram;
-      const client = new sdk.DeepgramClient({ ...auth, environment: { base: httpUrl, production: wsUrl, agent: wsUrl, agentRest: httpUrl } });
-      const socket = await client.listen.v1.connect({ model: "nova-3", encoding: "linear16", sample_rate: "16000", channels: "1", reconnectAttempts: 0 });
+      const client = new sdk.DeepgramClient({
+        ...auth,
+        environment: { base: httpUrl, production: wsUrl, agent: wsUrl, agentRest: httpUrl },
+      });
+      const socket = await client.listen.v1.connect({
+        model: "nova-3",
+        encoding: "linear16",
+        sample_rate: "16000",
+        channels: "1",
+        reconnectAttempts: 0,
+      });
       const messages: PageOutcome["messages"] = [];
-      const closed = new Promise<{ code: number }>((resolve) => socket.on("close", (event: { code: number }) => resolve({ code: event.code })));
+      const closed = new Promise<{ code: number }>((resolve) =>
+        socket.on("close", (event: { code: number }) => resolve({ code: event.code })),
+      );
       socket.on("message", (message: PageOutcome["messages"][number]) => messages.push(message));
       socket.connect();
-      const opened = await socket.waitForOpen().then(() => true, () => false);
+      const opened = await socket.waitForOpen().then(
+        () => true,
+        () => false,
+      );
       if (!opened) return { messages, close: { code: -1 } };
       for (const block of blocks) socket.sendMedia(Uint8Array.from(atob(block), (c) => c.charCodeAt(0)));
       socket.sendCloseStream({ type: "CloseStream" });
-      const close = await Promise.race([closed, new Promise<{ code: number }>((resolve) => setTimeout(() => resolve({ code: -1 }), 20_000))]);
+      const close = await Promise.race([
+        closed,
+        new Promise<{ code: number }>((resolve) => setTimeout(() => resolve({ code: -1 }), 20_000)),
+      ]);
       return { messages, close };
     },
     { auth, wsUrl, httpUrl: gateway.httpUrl, blocks: pcmBlocksBase64() },
@@ -96,16 +113,28 @@ function expectTranscribed(outcome: PageOutcome): void {
   expect(outcome.messages.at(-1)).toMatchObject({ type: "Metadata", duration: 1.7 });
 }
 
-browserTest("the SDK's browser build connects with an API key as the `token` subprotocol and gets the transcript", async () => {
-  expectTranscribed(await sessionInPage({ apiKey: API_KEY }));
-  // A browser cannot send headers: the key did travel as the subprotocol, since a wrong one is refused.
-  const refused = await sessionInPage({ apiKey: "wrong-key-0123456789abcdef" });
-  expect(refused).toEqual({ messages: [], close: { code: -1 } });
-}, 60_000);
+browserTest(
+  "the SDK's browser build connects with an API key as the `token` subprotocol and gets the transcript",
+  async () => {
+    expectTranscribed(await sessionInPage({ apiKey: API_KEY }));
+    // A browser cannot send headers: the key did travel as the subprotocol, since a wrong one is refused.
+    const refused = await sessionInPage({ apiKey: "wrong-key-0123456789abcdef" });
+    expect(refused).toEqual({ messages: [], close: { code: -1 } });
+  },
+  60_000,
+);
 
-browserTest("the SDK's browser build connects with an access token from /v1/auth/grant as the `bearer` subprotocol", async () => {
-  const grant = await fetch(`${gateway.httpUrl}/v1/auth/grant`, { method: "POST", headers: { authorization: `Token ${API_KEY}` }, body: JSON.stringify({ ttl_seconds: 60 }) });
-  const { access_token } = (await grant.json()) as { access_token: string };
-  expectTranscribed(await sessionInPage({ accessToken: access_token }));
-  expect(gateway.logs.filter((line) => String(line.msg).startsWith("Using dispatcher")).length).toBe(2);
-}, 60_000);
+browserTest(
+  "the SDK's browser build connects with an access token from /v1/auth/grant as the `bearer` subprotocol",
+  async () => {
+    const grant = await fetch(`${gateway.httpUrl}/v1/auth/grant`, {
+      method: "POST",
+      headers: { authorization: `Token ${API_KEY}` },
+      body: JSON.stringify({ ttl_seconds: 60 }),
+    });
+    const { access_token } = (await grant.json()) as { access_token: string };
+    expectTranscribed(await sessionInPage({ accessToken: access_token }));
+    expect(gateway.logs.filter((line) => String(line.msg).startsWith("Using dispatcher")).length).toBe(2);
+  },
+  60_000,
+);

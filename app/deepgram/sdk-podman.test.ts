@@ -23,7 +23,11 @@ const TURNS: Turn[] = [
 ];
 const AUDIO_MS = TURNS.reduce((sum, t) => sum + t.speechMs + t.silenceMs, 0);
 
-type Message = Deepgram.listen.ListenV1Results | Deepgram.listen.ListenV1Metadata | Deepgram.listen.ListenV1SpeechStarted | Deepgram.listen.ListenV1UtteranceEnd;
+type Message =
+  | Deepgram.listen.ListenV1Results
+  | Deepgram.listen.ListenV1Metadata
+  | Deepgram.listen.ListenV1SpeechStarted
+  | Deepgram.listen.ListenV1UtteranceEnd;
 /** The gateway's first message: routing facts on top of Deepgram's Metadata fields. */
 type RoutingMetadata = Deepgram.listen.ListenV1Metadata & { container: string; routing: string; start: string; wait_ms: number };
 
@@ -49,7 +53,16 @@ function plan(auth: LivePlan["auth"], connect: Record<string, string>, finalize 
     httpUrl: gateway.httpUrl,
     wsUrl: `ws://127.0.0.1:${gateway.port}`,
     auth,
-    connect: { model: "nova-3", encoding: "opus", sample_rate: String(SAMPLE_RATE_48K), channels: "1", language: "en", punctuate: "true", smart_format: "true", ...connect },
+    connect: {
+      model: "nova-3",
+      encoding: "opus",
+      sample_rate: String(SAMPLE_RATE_48K),
+      channels: "1",
+      language: "en",
+      punctuate: "true",
+      smart_format: "true",
+      ...connect,
+    },
     packetsBase64: packets.map((p) => Buffer.from(p).toString("base64")),
     gapMs: 2,
     finalize,
@@ -107,9 +120,18 @@ function checkSession(outcome: LiveOutcome, options: { interim: boolean; vad: bo
   const messages = outcome.messages as Message[];
   expect(outcome.close.code).toBe(1000);
   // Every message is one of the SDK's four types: no Error (the KeepAlive was understood).
-  expect(messages.map((m) => m.type).filter((type) => !["Metadata", "Results", "SpeechStarted", "UtteranceEnd"].includes(type))).toEqual([]);
+  expect(messages.map((m) => m.type).filter((type) => !["Metadata", "Results", "SpeechStarted", "UtteranceEnd"].includes(type))).toEqual(
+    [],
+  );
   const first = messages[0] as RoutingMetadata;
-  expect(first).toMatchObject({ type: "Metadata", container: "shared", routing: "shared", duration: 0, channels: 1, transaction_key: "deprecated" });
+  expect(first).toMatchObject({
+    type: "Metadata",
+    container: "shared",
+    routing: "shared",
+    duration: 0,
+    channels: 1,
+    transaction_key: "deprecated",
+  });
   const requestId = first.request_id;
   const closing = messages.at(-1) as Deepgram.listen.ListenV1Metadata;
   expect(closing.type).toBe("Metadata");
@@ -145,68 +167,98 @@ function checkSession(outcome: LiveOutcome, options: { interim: boolean; vad: bo
 
 describe("the Deepgram SDK against the gateway on the real engine", () => {
   for (const runtime of ["bun", "node"] as const) {
-    engineTest(`${runtime}: API key, interim results, VAD events and UtteranceEnd on; Finalize flushes, CloseStream closes 1000`, async () => {
-      const connect = { interim_results: "true", vad_events: "true", utterance_end_ms: "1000", tag: "live", extra: "team:edge" };
-      const outcome = await runners[runtime](plan({ apiKey: API_KEY }, connect));
-      const messages = checkSession(outcome, { interim: true, vad: true });
-      expect(messages.at(-1)).toMatchObject({ type: "Metadata", tags: ["live"], extra: { team: "edge" } });
-      const ends = messages.filter((m): m is Deepgram.listen.ListenV1UtteranceEnd => m.type === "UtteranceEnd");
-      expect(ends.length).toBeGreaterThanOrEqual(1);
-      expect(ends[0]!.channel).toEqual([0, 1]);
-      expect(ends[0]!.last_word_end).toBeGreaterThan(0.7);
-    }, 90_000);
+    engineTest(
+      `${runtime}: API key, interim results, VAD events and UtteranceEnd on; Finalize flushes, CloseStream closes 1000`,
+      async () => {
+        const connect = { interim_results: "true", vad_events: "true", utterance_end_ms: "1000", tag: "live", extra: "team:edge" };
+        const outcome = await runners[runtime](plan({ apiKey: API_KEY }, connect));
+        const messages = checkSession(outcome, { interim: true, vad: true });
+        expect(messages.at(-1)).toMatchObject({ type: "Metadata", tags: ["live"], extra: { team: "edge" } });
+        const ends = messages.filter((m): m is Deepgram.listen.ListenV1UtteranceEnd => m.type === "UtteranceEnd");
+        expect(ends.length).toBeGreaterThanOrEqual(1);
+        expect(ends[0]!.channel).toEqual([0, 1]);
+        expect(ends[0]!.last_word_end).toBeGreaterThan(0.7);
+      },
+      90_000,
+    );
 
-    engineTest(`${runtime}: access token from /v1/auth/grant; by default no interims, no SpeechStarted, no UtteranceEnd`, async () => {
-      const outcome = await runners[runtime](plan({ accessToken: await accessToken() }, {}));
-      const messages = checkSession(outcome, { interim: false, vad: false });
-      expect(messages.some((m) => m.type === "UtteranceEnd")).toBe(false);
-      expect("tags" in messages.at(-1)!).toBe(false);
-    }, 90_000);
+    engineTest(
+      `${runtime}: access token from /v1/auth/grant; by default no interims, no SpeechStarted, no UtteranceEnd`,
+      async () => {
+        const outcome = await runners[runtime](plan({ accessToken: await accessToken() }, {}));
+        const messages = checkSession(outcome, { interim: false, vad: false });
+        expect(messages.some((m) => m.type === "UtteranceEnd")).toBe(false);
+        expect("tags" in messages.at(-1)!).toBe(false);
+      },
+      90_000,
+    );
   }
 
   engineTest("a wrong key is refused 401 before the upgrade, the reason in dg-error", async () => {
     const response = await fetch(`${gateway.httpUrl}/v1/listen?model=nova-3`, {
-      headers: { upgrade: "websocket", connection: "upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13", authorization: "Token wrong-key-0123456789" },
+      headers: {
+        upgrade: "websocket",
+        connection: "upgrade",
+        "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "sec-websocket-version": "13",
+        authorization: "Token wrong-key-0123456789",
+      },
     });
     expect(response.status).toBe(401);
     expect(response.headers.get("dg-error")).toBe("invalid credential");
-    const unknownModel = await fetch(`${gateway.httpUrl}/v1/listen?model=flux-9`, { headers: { upgrade: "websocket", authorization: `Token ${API_KEY}` } });
+    const unknownModel = await fetch(`${gateway.httpUrl}/v1/listen?model=flux-9`, {
+      headers: { upgrade: "websocket", authorization: `Token ${API_KEY}` },
+    });
     expect(unknownModel.status).toBe(400);
     expect(unknownModel.headers.get("dg-error")).toStartWith('model: unknown model "flux-9"');
   });
 
   for (const kind of ["WAV", "Ogg Opus"] as const) {
-    engineTest(`pre-recorded: transcribeFile on a generated ${kind} file returns the transcript, faster than real time`, async () => {
-      const turns: Turn[] = [{ speechMs: 1000, silenceMs: 700 }, { speechMs: 1200, silenceMs: 700 }];
-      const pcm = speechLikePcm48k({ pitchHz: 180, turns });
-      const file = kind === "WAV" ? wavBytes(pcm, SAMPLE_RATE_48K) : oggOpusFile(await encodeOpusPackets(pcm));
-      const audioMs = turns.reduce((sum, t) => sum + t.speechMs + t.silenceMs, 0);
-      const client = new DeepgramClient({ apiKey: API_KEY, environment: { base: gateway.httpUrl, production: `ws://127.0.0.1:${gateway.port}`, agent: "", agentRest: "" } });
-      const startedAt = performance.now();
-      const response = (await client.listen.v1.media.transcribeFile(file, { model: "nova-3", tag: ["ci"], extra: "team:edge" })) as Deepgram.ListenV1Response;
-      const tookMs = performance.now() - startedAt;
-      expect(tookMs).toBeLessThan(audioMs);
-      const alternative = response.results.channels[0]!.alternatives![0]!;
-      // The stand-in's transcripts, in audio order. The CloseStream can commit the trailing silence before the
-      // VAD's end of the last turn reached the transcriber: that final says "N ms of silence" and is not speech.
-      const parts = alternative.transcript!.match(/\d+ ms of (speech at \d+ hz|silence|noise)/g) ?? [];
-      expect(parts.join(" ")).toBe(alternative.transcript!);
-      const heard = parts.map((part) => parseTranscript(part)).filter((h) => h?.kind !== "silence");
-      expect(heard.map((h) => h?.kind)).toEqual(["speech", "speech"]);
-      heard.forEach((h, i) => expect(Math.abs(h!.ms - turns[i]!.speechMs) / turns[i]!.speechMs).toBeLessThan(0.05));
-      expect(heard.map((h) => h!.hz)).toEqual([180, 180]);
-      // The SDK's batch word type has word/start/end/confidence (Deepgram adds punctuated_word with punctuate).
-      expect(alternative.words!.map((w) => w.word).join(" ")).toBe(alternative.transcript!);
-      const starts = alternative.words!.map((w) => w.start!);
-      expect(starts).toEqual([...starts].sort((a, b) => a - b));
-      for (const word of alternative.words!) expect(word.end!).toBeGreaterThanOrEqual(word.start!);
-      expect(alternative.confidence).toBe(1);
-      expect(Math.abs(response.metadata.duration * 1000 - audioMs) / audioMs).toBeLessThan(0.05);
-      expect(response.metadata.channels).toBe(1);
-      expect(response.metadata.request_id).toMatch(/^[0-9a-f-]{36}$/);
-      expect(response.metadata.tags).toEqual(["ci"]);
-      expect((response.metadata as unknown as { extra: unknown }).extra).toEqual({ team: "edge" });
-      console.log(`[pre-recorded ${kind}] ${audioMs} ms of audio transcribed in ${Math.round(tookMs)} ms`);
-    }, 90_000);
+    engineTest(
+      `pre-recorded: transcribeFile on a generated ${kind} file returns the transcript, faster than real time`,
+      async () => {
+        const turns: Turn[] = [
+          { speechMs: 1000, silenceMs: 700 },
+          { speechMs: 1200, silenceMs: 700 },
+        ];
+        const pcm = speechLikePcm48k({ pitchHz: 180, turns });
+        const file = kind === "WAV" ? wavBytes(pcm, SAMPLE_RATE_48K) : oggOpusFile(await encodeOpusPackets(pcm));
+        const audioMs = turns.reduce((sum, t) => sum + t.speechMs + t.silenceMs, 0);
+        const client = new DeepgramClient({
+          apiKey: API_KEY,
+          environment: { base: gateway.httpUrl, production: `ws://127.0.0.1:${gateway.port}`, agent: "", agentRest: "" },
+        });
+        const startedAt = performance.now();
+        const response = (await client.listen.v1.media.transcribeFile(file, {
+          model: "nova-3",
+          tag: ["ci"],
+          extra: "team:edge",
+        })) as Deepgram.ListenV1Response;
+        const tookMs = performance.now() - startedAt;
+        expect(tookMs).toBeLessThan(audioMs);
+        const alternative = response.results.channels[0]!.alternatives![0]!;
+        // The stand-in's transcripts, in audio order. The CloseStream can commit the trailing silence before the
+        // VAD's end of the last turn reached the transcriber: that final says "N ms of silence" and is not speech.
+        const parts = alternative.transcript!.match(/\d+ ms of (speech at \d+ hz|silence|noise)/g) ?? [];
+        expect(parts.join(" ")).toBe(alternative.transcript!);
+        const heard = parts.map((part) => parseTranscript(part)).filter((h) => h?.kind !== "silence");
+        expect(heard.map((h) => h?.kind)).toEqual(["speech", "speech"]);
+        heard.forEach((h, i) => expect(Math.abs(h!.ms - turns[i]!.speechMs) / turns[i]!.speechMs).toBeLessThan(0.05));
+        expect(heard.map((h) => h!.hz)).toEqual([180, 180]);
+        // The SDK's batch word type has word/start/end/confidence (Deepgram adds punctuated_word with punctuate).
+        expect(alternative.words!.map((w) => w.word).join(" ")).toBe(alternative.transcript!);
+        const starts = alternative.words!.map((w) => w.start!);
+        expect(starts).toEqual([...starts].sort((a, b) => a - b));
+        for (const word of alternative.words!) expect(word.end!).toBeGreaterThanOrEqual(word.start!);
+        expect(alternative.confidence).toBe(1);
+        expect(Math.abs(response.metadata.duration * 1000 - audioMs) / audioMs).toBeLessThan(0.05);
+        expect(response.metadata.channels).toBe(1);
+        expect(response.metadata.request_id).toMatch(/^[0-9a-f-]{36}$/);
+        expect(response.metadata.tags).toEqual(["ci"]);
+        expect((response.metadata as unknown as { extra: unknown }).extra).toEqual({ team: "edge" });
+        console.log(`[pre-recorded ${kind}] ${audioMs} ms of audio transcribed in ${Math.round(tookMs)} ms`);
+      },
+      90_000,
+    );
   }
 });

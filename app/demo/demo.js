@@ -85,7 +85,11 @@ async function start() {
     s.stream = await navigator.mediaDevices.getUserMedia({
       audio: { channelCount: 1, echoCancellation: false, noiseSuppression: false, autoGainControl: false },
     });
-    s.encoder = await createOpusEncoder($("encoder-choice").value, (packet) => send(s, packet), (e) => fail(s, e));
+    s.encoder = await createOpusEncoder(
+      $("encoder-choice").value,
+      (packet) => send(s, packet),
+      (e) => fail(s, e),
+    );
     document.body.dataset.encoder = s.encoder.kind;
     $("encoder").textContent = s.encoder.label;
     s.audio = new AudioContext({ sampleRate: SAMPLE_RATE });
@@ -158,7 +162,7 @@ function closed(s, e) {
 }
 
 function fail(s, error) {
-  setState("error", `${error?.name === "NotAllowedError" ? "microphone not allowed" : error?.message ?? error}`);
+  setState("error", `${error?.name === "NotAllowedError" ? "microphone not allowed" : (error?.message ?? error)}`);
   release(s);
   s.ws?.close();
   $("start").disabled = false;

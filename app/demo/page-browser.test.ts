@@ -21,11 +21,14 @@ let browser: LaunchedBrowser | undefined;
 const dir = mkdtempSync(join(tmpdir(), "te-demo-"));
 
 beforeAll(async () => {
-  gateway = await startTestGateway({
-    ROUTING_MODE: "shared",
-    CONTAINER_DRIVER: "process",
-    CONTAINER_NETWORK: "host",
-  }, { standin: true });
+  gateway = await startTestGateway(
+    {
+      ROUTING_MODE: "shared",
+      CONTAINER_DRIVER: "process",
+      CONTAINER_NETWORK: "host",
+    },
+    { standin: true },
+  );
 });
 
 afterAll(async () => {
@@ -36,7 +39,13 @@ afterAll(async () => {
 
 /** The fake microphone: turns of a 240 Hz speech-like tone with pauses; chromium loops the file. */
 function microphoneWav(): string {
-  const pcm = speechLikePcm48k({ pitchHz: PITCH_HZ, turns: [{ speechMs: SPEECH_MS, silenceMs: 900 }, { speechMs: SPEECH_MS, silenceMs: 900 }] });
+  const pcm = speechLikePcm48k({
+    pitchHz: PITCH_HZ,
+    turns: [
+      { speechMs: SPEECH_MS, silenceMs: 900 },
+      { speechMs: SPEECH_MS, silenceMs: 900 },
+    ],
+  });
   const file = join(dir, "microphone.wav");
   writeFileSync(file, wavBytes(pcm, 48_000));
   return file;
@@ -57,50 +66,54 @@ function expectDescribesTheTone(transcripts: string[]): void {
   }
 }
 
-browserTest("the demo page streams the microphone as Opus and shows the live transcript with the container that served it", async () => {
-  browser = await launchChromium([
-    "--use-fake-ui-for-media-stream",
-    "--use-fake-device-for-media-stream",
-    `--use-file-for-fake-audio-capture=${microphoneWav()}`,
-  ]);
-  const page = await browser.context.newPage();
-  const violations = cspViolations(page);
-  await page.setViewportSize({ width: 1000, height: 560 });
-  await page.goto(`${gateway.httpUrl}/demo?sessionId=browser-demo`);
-  await page.click("#start");
+browserTest(
+  "the demo page streams the microphone as Opus and shows the live transcript with the container that served it",
+  async () => {
+    browser = await launchChromium([
+      "--use-fake-ui-for-media-stream",
+      "--use-fake-device-for-media-stream",
+      `--use-file-for-fake-audio-capture=${microphoneWav()}`,
+    ]);
+    const page = await browser.context.newPage();
+    const violations = cspViolations(page);
+    await page.setViewportSize({ width: 1000, height: 560 });
+    await page.goto(`${gateway.httpUrl}/demo?sessionId=browser-demo`);
+    await page.click("#start");
 
-  await page.waitForSelector("#start-kind[data-start]", { timeout: 20_000 });
-  expect(await page.textContent("#container")).toBe("shared");
-  expect(await page.getAttribute("#start-kind", "data-start")).toBe("cold");
-  expect(await page.textContent("#start-kind")).toContain("cold");
-  // Debian's chromium encodes with WebCodecs; the libopus-wasm fallback is exercised below.
-  expect(await page.getAttribute("body", "data-encoder")).toBe("webcodecs");
+    await page.waitForSelector("#start-kind[data-start]", { timeout: 20_000 });
+    expect(await page.textContent("#container")).toBe("shared");
+    expect(await page.getAttribute("#start-kind", "data-start")).toBe("cold");
+    expect(await page.textContent("#start-kind")).toContain("cold");
+    // Debian's chromium encodes with WebCodecs; the libopus-wasm fallback is exercised below.
+    expect(await page.getAttribute("body", "data-encoder")).toBe("webcodecs");
 
-  const transcripts = await finalTranscripts(page, 2);
-  expectDescribesTheTone(transcripts);
-  mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
-  await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    const transcripts = await finalTranscripts(page, 2);
+    expectDescribesTheTone(transcripts);
+    mkdirSync(join(SCREENSHOT, ".."), { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
 
-  await page.click("#stop");
-  await page.waitForSelector("body[data-state=closed]", { timeout: 15_000 });
-  expect(await page.textContent("#status")).toContain("1000");
-  const packets = Number(await page.getAttribute("body", "data-packets"));
-  // 20 ms packets: at least the two turns of speech went out.
-  expect(packets).toBeGreaterThan((2 * SPEECH_MS) / 20);
+    await page.click("#stop");
+    await page.waitForSelector("body[data-state=closed]", { timeout: 15_000 });
+    expect(await page.textContent("#status")).toContain("1000");
+    const packets = Number(await page.getAttribute("body", "data-packets"));
+    // 20 ms packets: at least the two turns of speech went out.
+    expect(packets).toBeGreaterThan((2 * SPEECH_MS) / 20);
 
-  // The session's instance is warm now: a second page with the libopus-wasm encoder says so.
-  const second = await browser.context.newPage();
-  const wasmViolations = cspViolations(second);
-  await second.goto(`${gateway.httpUrl}/demo?sessionId=browser-demo-wasm&encoder=wasm`);
-  await second.click("#start");
-  await second.waitForSelector("#start-kind[data-start]", { timeout: 20_000 });
-  expect(await second.getAttribute("#start-kind", "data-start")).toBe("warm");
-  expect(await second.getAttribute("body", "data-encoder")).toBe("libopus-wasm");
-  expectDescribesTheTone(await finalTranscripts(second, 1));
-  await second.click("#stop");
-  await second.waitForSelector("body[data-state=closed]", { timeout: 15_000 });
-  expect((await gateway.stats()).totals.sessions).toBe(2);
-  // The page's CSP allowed what both encoders need (its WebSocket, the worklet, libopus-wasm's WebAssembly).
-  expect(violations).toEqual([]);
-  expect(wasmViolations).toEqual([]);
-}, 90_000);
+    // The session's instance is warm now: a second page with the libopus-wasm encoder says so.
+    const second = await browser.context.newPage();
+    const wasmViolations = cspViolations(second);
+    await second.goto(`${gateway.httpUrl}/demo?sessionId=browser-demo-wasm&encoder=wasm`);
+    await second.click("#start");
+    await second.waitForSelector("#start-kind[data-start]", { timeout: 20_000 });
+    expect(await second.getAttribute("#start-kind", "data-start")).toBe("warm");
+    expect(await second.getAttribute("body", "data-encoder")).toBe("libopus-wasm");
+    expectDescribesTheTone(await finalTranscripts(second, 1));
+    await second.click("#stop");
+    await second.waitForSelector("body[data-state=closed]", { timeout: 15_000 });
+    expect((await gateway.stats()).totals.sessions).toBe(2);
+    // The page's CSP allowed what both encoders need (its WebSocket, the worklet, libopus-wasm's WebAssembly).
+    expect(violations).toEqual([]);
+    expect(wasmViolations).toEqual([]);
+  },
+  90_000,
+);

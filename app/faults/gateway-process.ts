@@ -47,7 +47,12 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
     stderr: "pipe",
   });
   const logs: Array<Record<string, any>> = [];
-  const changes = new Notifier(() => logs.slice(-5).map((l) => l.msg).join(" | "));
+  const changes = new Notifier(() =>
+    logs
+      .slice(-5)
+      .map((l) => l.msg)
+      .join(" | "),
+  );
   void (async () => {
     let rest = "";
     const reader = (child.stdout as ReadableStream<Uint8Array>).getReader();

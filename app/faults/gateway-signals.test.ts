@@ -24,98 +24,110 @@ describe("fault: the gateway process is signalled", () => {
   }, 300_000);
   afterAll(() => standin?.close());
 
-  engineTest("SIGTERM: readyz 503 at once, upgrades 503 + Retry-After, sessions get finals and close within DRAIN_TIMEOUT, no container left", async () => {
-    const gw = await spawnGateway({
-      ROUTING_MODE: "pool",
-      CONTAINER_POOL_SIZE: "2",
-      CONTAINER_DRIVER: "podman",
-      CONTAINER_NETWORK: "host",
-      OPENAI_API_KEY: "test-key",
-      OPENAI_BASE_URL: standin.baseUrl,
-      OPENAI_CA_FILE: standin.caFile,
-      DRAIN_TIMEOUT: "8s",
-    });
-    try {
-      const packets = await speechPackets(220, 3, 900);
-      const clients = ["drain-a", "drain-b", "drain-c", "drain-d"].map((id) => TestClient.connect(`${gw.listenUrl}?sessionId=${id}&${QUERY}`));
-      await Promise.all(clients.map((c) => c.next("Metadata", 30_000)));
-      expect(new Set(clients.map((c) => c.ofType("Metadata")[0]!.container)).size).toBe(2);
-      // Stream live; the signal comes mid-stream, after the first turn ended and during the second.
-      const streams = clients.map((c) => c.stream(packets));
-      await Bun.sleep(2000);
-      const signalledAt = performance.now();
-      gw.kill("SIGTERM");
-      await gw.waitForLog((l) => l.msg === "shutting down: draining sessions", 5000);
-      const readyz = await fetch(`${gw.httpUrl}/readyz`);
-      const readyzMs = performance.now() - signalledAt;
-      expect(readyz.status).toBe(503);
-      expect(await readyz.json()).toMatchObject({ ready: false, reason: "draining" });
-      const refused = await tryUpgrade(gw.listenUrl, `sessionId=late&${QUERY}`);
-      expect(refused.status).toBe(503);
-      expect(Number(refused.retryAfter)).toBeGreaterThan(0);
+  engineTest(
+    "SIGTERM: readyz 503 at once, upgrades 503 + Retry-After, sessions get finals and close within DRAIN_TIMEOUT, no container left",
+    async () => {
+      const gw = await spawnGateway({
+        ROUTING_MODE: "pool",
+        CONTAINER_POOL_SIZE: "2",
+        CONTAINER_DRIVER: "podman",
+        CONTAINER_NETWORK: "host",
+        OPENAI_API_KEY: "test-key",
+        OPENAI_BASE_URL: standin.baseUrl,
+        OPENAI_CA_FILE: standin.caFile,
+        DRAIN_TIMEOUT: "8s",
+      });
+      try {
+        const packets = await speechPackets(220, 3, 900);
+        const clients = ["drain-a", "drain-b", "drain-c", "drain-d"].map((id) =>
+          TestClient.connect(`${gw.listenUrl}?sessionId=${id}&${QUERY}`),
+        );
+        await Promise.all(clients.map((c) => c.next("Metadata", 30_000)));
+        expect(new Set(clients.map((c) => c.ofType("Metadata")[0]!.container)).size).toBe(2);
+        // Stream live; the signal comes mid-stream, after the first turn ended and during the second.
+        const streams = clients.map((c) => c.stream(packets));
+        await Bun.sleep(2000);
+        const signalledAt = performance.now();
+        gw.kill("SIGTERM");
+        await gw.waitForLog((l) => l.msg === "shutting down: draining sessions", 5000);
+        const readyz = await fetch(`${gw.httpUrl}/readyz`);
+        const readyzMs = performance.now() - signalledAt;
+        expect(readyz.status).toBe(503);
+        expect(await readyz.json()).toMatchObject({ ready: false, reason: "draining" });
+        const refused = await tryUpgrade(gw.listenUrl, `sessionId=late&${QUERY}`);
+        expect(refused.status).toBe(503);
+        expect(Number(refused.retryAfter)).toBeGreaterThan(0);
 
-      const closes = await Promise.all(clients.map((c) => c.closed));
-      const drainedMs = performance.now() - signalledAt;
-      await Promise.all(streams);
-      console.log(
-        `[fault sigterm] readyz 503 ${readyzMs.toFixed(0)} ms after SIGTERM; 4 sessions closed ${closes.map((c) => c.code).join(",")} within ${drainedMs.toFixed(0)} ms (DRAIN_TIMEOUT 8 s); finals per session: ${clients.map((c) => finals(c).length).join(",")}`,
-      );
-      for (const close of closes) expect(close.code).toBe(1001);
-      for (const client of clients) expect(client.ofType("Error").map((m) => m.code)).toEqual(["gateway_shutdown"]);
-      expect(drainedMs).toBeLessThan(8000 + 1000);
-      // The turn in progress at the signal was flushed: every session got finals after it.
-      for (const client of clients) {
-        expect(finals(client).length).toBeGreaterThanOrEqual(2);
-        expect(client.ofType("Results").at(-1)?.is_final).toBe(true);
+        const closes = await Promise.all(clients.map((c) => c.closed));
+        const drainedMs = performance.now() - signalledAt;
+        await Promise.all(streams);
+        console.log(
+          `[fault sigterm] readyz 503 ${readyzMs.toFixed(0)} ms after SIGTERM; 4 sessions closed ${closes.map((c) => c.code).join(",")} within ${drainedMs.toFixed(0)} ms (DRAIN_TIMEOUT 8 s); finals per session: ${clients.map((c) => finals(c).length).join(",")}`,
+        );
+        for (const close of closes) expect(close.code).toBe(1001);
+        for (const client of clients) expect(client.ofType("Error").map((m) => m.code)).toEqual(["gateway_shutdown"]);
+        expect(drainedMs).toBeLessThan(8000 + 1000);
+        // The turn in progress at the signal was flushed: every session got finals after it.
+        for (const client of clients) {
+          expect(finals(client).length).toBeGreaterThanOrEqual(2);
+          expect(client.ofType("Results").at(-1)?.is_final).toBe(true);
+        }
+        expect(await gw.exited).toBe(0);
+        expect(await containersOf(gw.gatewayName)).toEqual([]);
+      } finally {
+        gw.kill("SIGKILL");
       }
-      expect(await gw.exited).toBe(0);
-      expect(await containersOf(gw.gatewayName)).toEqual([]);
-    } finally {
-      gw.kill("SIGKILL");
-    }
-  }, 120_000);
+    },
+    120_000,
+  );
 
-  engineTest("SIGKILL, then a restart with the same GATEWAY_NAME removes every leftover container and serves again", async () => {
-    const env = {
-      ROUTING_MODE: "pool",
-      CONTAINER_POOL_SIZE: "2",
-      POOL_PREWARM: "true",
-      CONTAINER_DRIVER: "podman",
-      CONTAINER_NETWORK: "host",
-      TRANSCRIBER_BACKEND: "echo",
-    };
-    const first = await spawnGateway(env);
-    let second: Awaited<ReturnType<typeof spawnGateway>> | undefined;
-    try {
-      const client = TestClient.connect(`${first.listenUrl}?sessionId=orphan`);
-      await client.next("Metadata", 30_000);
-      for (let i = 0; i < 200 && (await containersOf(first.gatewayName, { running: true })).length < 2; i++) await Bun.sleep(100);
-      const leftovers = await containersOf(first.gatewayName, { running: true });
-      expect(leftovers).toHaveLength(2);
-      first.kill("SIGKILL");
-      await first.exited;
-      expect((await client.closed).code).toBe(1006);
-      // Nobody stopped them: they outlive the gateway.
-      expect((await containersOf(first.gatewayName, { running: true })).sort()).toEqual([...leftovers].sort());
+  engineTest(
+    "SIGKILL, then a restart with the same GATEWAY_NAME removes every leftover container and serves again",
+    async () => {
+      const env = {
+        ROUTING_MODE: "pool",
+        CONTAINER_POOL_SIZE: "2",
+        POOL_PREWARM: "true",
+        CONTAINER_DRIVER: "podman",
+        CONTAINER_NETWORK: "host",
+        TRANSCRIBER_BACKEND: "echo",
+      };
+      const first = await spawnGateway(env);
+      let second: Awaited<ReturnType<typeof spawnGateway>> | undefined;
+      try {
+        const client = TestClient.connect(`${first.listenUrl}?sessionId=orphan`);
+        await client.next("Metadata", 30_000);
+        for (let i = 0; i < 200 && (await containersOf(first.gatewayName, { running: true })).length < 2; i++) await Bun.sleep(100);
+        const leftovers = await containersOf(first.gatewayName, { running: true });
+        expect(leftovers).toHaveLength(2);
+        first.kill("SIGKILL");
+        await first.exited;
+        expect((await client.closed).code).toBe(1006);
+        // Nobody stopped them: they outlive the gateway.
+        expect((await containersOf(first.gatewayName, { running: true })).sort()).toEqual([...leftovers].sort());
 
-      second = await spawnGateway({ ...env, GATEWAY_NAME: first.gatewayName });
-      const swept = second.logs.find((l) => l.msg === "removed containers left by a previous run");
-      expect(swept?.swept).toBe(2);
-      const again = TestClient.connect(`${second.listenUrl}?sessionId=orphan`);
-      await again.next("Metadata", 30_000);
-      again.send(new Uint8Array([9, 9, 9]));
-      await again.until(() => again.binary.length === 1, 10_000, "the echo");
-      const now = await containersOf(first.gatewayName);
-      expect(now.filter((name) => leftovers.includes(name))).toEqual([]);
-      console.log(`[fault sigkill] ${leftovers.length} containers outlived the killed gateway; the restart removed ${swept?.swept} and runs ${now.length} new ones`);
-      again.send({ type: "CloseStream" });
-      await again.closed;
-      second.kill("SIGTERM");
-      expect(await second.exited).toBe(0);
-      expect(await containersOf(first.gatewayName)).toEqual([]);
-    } finally {
-      first.kill("SIGKILL");
-      second?.kill("SIGKILL");
-    }
-  }, 120_000);
+        second = await spawnGateway({ ...env, GATEWAY_NAME: first.gatewayName });
+        const swept = second.logs.find((l) => l.msg === "removed containers left by a previous run");
+        expect(swept?.swept).toBe(2);
+        const again = TestClient.connect(`${second.listenUrl}?sessionId=orphan`);
+        await again.next("Metadata", 30_000);
+        again.send(new Uint8Array([9, 9, 9]));
+        await again.until(() => again.binary.length === 1, 10_000, "the echo");
+        const now = await containersOf(first.gatewayName);
+        expect(now.filter((name) => leftovers.includes(name))).toEqual([]);
+        console.log(
+          `[fault sigkill] ${leftovers.length} containers outlived the killed gateway; the restart removed ${swept?.swept} and runs ${now.length} new ones`,
+        );
+        again.send({ type: "CloseStream" });
+        await again.closed;
+        second.kill("SIGTERM");
+        expect(await second.exited).toBe(0);
+        expect(await containersOf(first.gatewayName)).toEqual([]);
+      } finally {
+        first.kill("SIGKILL");
+        second?.kill("SIGKILL");
+      }
+    },
+    120_000,
+  );
 });

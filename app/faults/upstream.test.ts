@@ -63,32 +63,48 @@ describe("fault: the OpenAI side drops, errors, stalls or fails for good", () =>
     expect(client.ofType("Error")).toEqual([]);
   }
 
-  engineTest("a dropped upstream is reconnected and the undelivered audio replayed", async () => {
-    standin.failNext("drop");
-    await everyTurnTranscribed("drop", "up-drop");
-  }, 60_000);
+  engineTest(
+    "a dropped upstream is reconnected and the undelivered audio replayed",
+    async () => {
+      standin.failNext("drop");
+      await everyTurnTranscribed("drop", "up-drop");
+    },
+    60_000,
+  );
 
-  engineTest("a failed transcription is retried on a fresh connection with the same audio", async () => {
-    standin.failNext("error");
-    await everyTurnTranscribed("error", "up-error");
-  }, 60_000);
+  engineTest(
+    "a failed transcription is retried on a fresh connection with the same audio",
+    async () => {
+      standin.failNext("error");
+      await everyTurnTranscribed("error", "up-error");
+    },
+    60_000,
+  );
 
-  engineTest("a stalled upstream (socket open, no transcript) is abandoned and the audio replayed elsewhere", async () => {
-    standin.failNext("stall");
-    await everyTurnTranscribed("stall", "up-stall");
-  }, 60_000);
+  engineTest(
+    "a stalled upstream (socket open, no transcript) is abandoned and the audio replayed elsewhere",
+    async () => {
+      standin.failNext("stall");
+      await everyTurnTranscribed("stall", "up-stall");
+    },
+    60_000,
+  );
 
-  engineTest("an upstream that keeps refusing ends the session with Error upstream_failed and 1014", async () => {
-    standin.failNext("reject", 10);
-    const client = TestClient.connect(`${gw.listenUrl}?sessionId=up-dead&${QUERY}`);
-    await client.next("Metadata", 30_000);
-    void client.stream(packets.slice(0, 50), 20);
-    const closed = await client.closed;
-    expect(closed.code).toBe(1014);
-    expect(client.ofType("Error").at(-1)).toMatchObject({ code: "upstream_failed" });
-    const stats = await gw.stats();
-    expect(stats.totals.openSessions).toBe(0);
-    expect(stats.instances[0].state).toBe("running"); // the container itself is fine
-    standin.failNext("reject", 0);
-  }, 60_000);
+  engineTest(
+    "an upstream that keeps refusing ends the session with Error upstream_failed and 1014",
+    async () => {
+      standin.failNext("reject", 10);
+      const client = TestClient.connect(`${gw.listenUrl}?sessionId=up-dead&${QUERY}`);
+      await client.next("Metadata", 30_000);
+      void client.stream(packets.slice(0, 50), 20);
+      const closed = await client.closed;
+      expect(closed.code).toBe(1014);
+      expect(client.ofType("Error").at(-1)).toMatchObject({ code: "upstream_failed" });
+      const stats = await gw.stats();
+      expect(stats.totals.openSessions).toBe(0);
+      expect(stats.instances[0].state).toBe("running"); // the container itself is fine
+      standin.failNext("reject", 0);
+    },
+    60_000,
+  );
 });

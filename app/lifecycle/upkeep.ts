@@ -19,7 +19,9 @@ export function warmInBackground(state: GatewayState, id: string, why: string): 
   state.registry
     .get(id)
     .warm()
-    .catch((error: unknown) => state.log.warn({ instance: id, why, error: (error as Error).message }, "could not start instance ahead of use"));
+    .catch((error: unknown) =>
+      state.log.warn({ instance: id, why, error: (error as Error).message }, "could not start instance ahead of use"),
+    );
 }
 
 /** One upkeep pass. */
@@ -34,11 +36,14 @@ export async function upkeepPass(state: GatewayState, nowMs = Date.now()): Promi
 /** Runs upkeep passes until the returned function is called. The timer does not keep the process alive. */
 export function startUpkeep(state: GatewayState): () => void {
   let running: Promise<void> | undefined;
-  const timer = setInterval(() => {
-    running ??= upkeepPass(state)
-      .catch((error: unknown) => state.log.warn({ error: (error as Error).message }, "upkeep pass failed"))
-      .finally(() => (running = undefined));
-  }, upkeepIntervalMs(state.config.sleepAfterMs, state.config.scaleDownAfterMs));
+  const timer = setInterval(
+    () => {
+      running ??= upkeepPass(state)
+        .catch((error: unknown) => state.log.warn({ error: (error as Error).message }, "upkeep pass failed"))
+        .finally(() => (running = undefined));
+    },
+    upkeepIntervalMs(state.config.sleepAfterMs, state.config.scaleDownAfterMs),
+  );
   timer.unref?.();
   return () => clearInterval(timer);
 }

@@ -4,7 +4,13 @@ import { parseEnvFile, withConfigFile } from "./env-file.ts";
 
 test("KEY=VALUE lines with comments, blank lines, export and quotes", () => {
   const text = "# pool\nCONTAINER_POOL_SIZE=8\n\nexport SLEEP_AFTER = '30m'\nGATEWAY_NAME=\"edge\"\nEMPTY=\nURL=https://x/?a=b\n";
-  expect(parseEnvFile(text)).toEqual({ CONTAINER_POOL_SIZE: "8", SLEEP_AFTER: "30m", GATEWAY_NAME: "edge", EMPTY: "", URL: "https://x/?a=b" });
+  expect(parseEnvFile(text)).toEqual({
+    CONTAINER_POOL_SIZE: "8",
+    SLEEP_AFTER: "30m",
+    GATEWAY_NAME: "edge",
+    EMPTY: "",
+    URL: "https://x/?a=b",
+  });
 });
 
 test("a line that is not KEY=VALUE is a one-line error naming the file and line", () => {

@@ -80,7 +80,10 @@ test("a bad value keeps the running configuration and logs one line", async () =
   expect(result).toEqual({ ok: false, error: "SLEEP_AFTER: expected a duration such as 30s, 5m or 1h (got 'soon')" });
   expect(gw.gateway.state.config).toEqual(before);
   const line = gw.logs.at(-1)!;
-  expect(line).toMatchObject({ level: 50, msg: "configuration reload failed, keeping the running configuration: SLEEP_AFTER: expected a duration such as 30s, 5m or 1h (got 'soon')" });
+  expect(line).toMatchObject({
+    level: 50,
+    msg: "configuration reload failed, keeping the running configuration: SLEEP_AFTER: expected a duration such as 30s, 5m or 1h (got 'soon')",
+  });
 });
 
 test("SIGHUP to `bun app/main.ts` re-reads CONFIG_FILE without dropping the open session", async () => {

@@ -20,9 +20,24 @@ type Env = Record<string, string | undefined>;
  * logged as ignored. The transcriber settings reach containers started after the reload.
  */
 export const RELOADABLE_KEYS: ReadonlySet<string> = new Set<keyof GatewayConfig>([
-  "containerPoolSize", "maxInstances", "sleepAfterMs", "maxConnectionsPerContainer", "minContainers",
-  "scaleDownAfterMs", "poolPrewarm", "poolBalanceFactor", "warmSpares", "backpressureLimitBytes", "drainTimeoutMs",
-  "maxSessions", "logLevel", "adminToken", "openaiApiKey", "openaiBaseUrl", "transcribeModel", "openaiCaFile",
+  "containerPoolSize",
+  "maxInstances",
+  "sleepAfterMs",
+  "maxConnectionsPerContainer",
+  "minContainers",
+  "scaleDownAfterMs",
+  "poolPrewarm",
+  "poolBalanceFactor",
+  "warmSpares",
+  "backpressureLimitBytes",
+  "drainTimeoutMs",
+  "maxSessions",
+  "logLevel",
+  "adminToken",
+  "openaiApiKey",
+  "openaiBaseUrl",
+  "transcribeModel",
+  "openaiCaFile",
   "transcriberBackend",
 ]);
 
@@ -31,8 +46,11 @@ const UPKEEP_KEYS = new Set(["sleepAfterMs", "scaleDownAfterMs"]);
 
 /** Config keys whose environment name is not simply the key in UPPER_SNAKE_CASE. */
 const ENV_NAMES: Record<string, string> = {
-  sleepAfterMs: "SLEEP_AFTER", scaleDownAfterMs: "SCALE_DOWN_AFTER", drainTimeoutMs: "DRAIN_TIMEOUT",
-  tokenTtlMs: "TOKEN_TTL", containerMemoryBytes: "CONTAINER_MEMORY",
+  sleepAfterMs: "SLEEP_AFTER",
+  scaleDownAfterMs: "SCALE_DOWN_AFTER",
+  drainTimeoutMs: "DRAIN_TIMEOUT",
+  tokenTtlMs: "TOKEN_TTL",
+  containerMemoryBytes: "CONTAINER_MEMORY",
 };
 
 /** The environment variable behind a config key, for log lines an operator can act on. */
@@ -93,7 +111,10 @@ export function reloadConfig(target: ReloadTarget, source: Env | (() => Env)): R
     if (applied.some((key) => UPKEEP_KEYS.has(key))) target.restartUpkeep();
     const oldMembers = current.routingMode === "pool" ? poolMemberIds(current.containerPoolSize) : [];
     const members = new Set(updated.routingMode === "pool" ? poolMemberIds(updated.containerPoolSize) : []);
-    retireWhenEmpty(state, oldMembers.filter((id) => !members.has(id)));
+    retireWhenEmpty(
+      state,
+      oldMembers.filter((id) => !members.has(id)),
+    );
     for (const id of state.upkeep.prewarmIds()) {
       const s = state.registry.state(id);
       if (s !== "running" && s !== "starting") warmInBackground(state, id, "reload");
@@ -102,8 +123,12 @@ export function reloadConfig(target: ReloadTarget, source: Env | (() => Env)): R
   }
 
   const changedNames = applied.map(envName);
-  state.log.info({ changed: changedNames, ignored }, `configuration reloaded${changedNames.length ? `: ${changedNames.join(", ")}` : ": nothing changed"}`);
-  if (ignored.length > 0) state.log.warn({ ignored }, `configuration reload ignored ${ignored.join(", ")}: fixed at start, restart to change`);
+  state.log.info(
+    { changed: changedNames, ignored },
+    `configuration reloaded${changedNames.length ? `: ${changedNames.join(", ")}` : ": nothing changed"}`,
+  );
+  if (ignored.length > 0)
+    state.log.warn({ ignored }, `configuration reload ignored ${ignored.join(", ")}: fixed at start, restart to change`);
   state.events.emit({ type: "config_reloaded", changed: changedNames, ignored });
   return { ok: true, changed: changedNames, ignored };
 }

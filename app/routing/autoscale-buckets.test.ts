@@ -97,7 +97,12 @@ describe("autoscale with load buckets", () => {
     const store = new MemoryRoutingStore();
     const env = { MAX_CONNECTIONS_PER_CONTAINER: "3", MIN_CONTAINERS: "1" };
     const [, first] = pair(env, view, [new MemoryRoutingStore(), store], () => 0);
-    for (const [sessionId, id] of [["a", "auto-0"], ["b", "auto-0"], ["c", "auto-2"], ["d", "spare-4"]]) {
+    for (const [sessionId, id] of [
+      ["a", "auto-0"],
+      ["b", "auto-0"],
+      ["c", "auto-2"],
+      ["d", "spare-4"],
+    ]) {
       first.opened(sessionId!, id!);
       view.connect(id!);
     }

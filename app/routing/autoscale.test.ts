@@ -49,7 +49,11 @@ describe("autoscale", () => {
 
   test("a new session goes to the least-loaded running instance with room", () => {
     const harness = autoscale({ MIN_CONTAINERS: "3", MAX_CONNECTIONS_PER_CONTAINER: "3" });
-    for (const [id, sessions] of [["auto-0", 2], ["auto-1", 1], ["auto-2", 3]] as const) {
+    for (const [id, sessions] of [
+      ["auto-0", 2],
+      ["auto-1", 1],
+      ["auto-2", 3],
+    ] as const) {
       harness.view.set(id, "running");
       for (let i = 0; i < sessions; i++) harness.strategy.opened(`${id}-${i}`, id);
     }
@@ -109,7 +113,10 @@ describe("autoscale", () => {
     harness.admit("a");
     const view = harness.strategy.coordinatorView();
     expect(view.totalSessions).toBe(1);
-    expect(view.instances.map(({ id, sessions }) => [id, sessions])).toEqual([["auto-0", 1], ["auto-1", 0]]);
+    expect(view.instances.map(({ id, sessions }) => [id, sessions])).toEqual([
+      ["auto-0", 1],
+      ["auto-1", 0],
+    ]);
     expect(view.instances[0]!.lastChangeAt).toBe(new Date(harness.nowMs).toISOString());
     expect(view.instances[1]!.lastChangeAt).toBeNull();
   });

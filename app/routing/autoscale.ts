@@ -66,10 +66,7 @@ export class AutoscaleStrategy extends BaseStrategy {
   private readonly claimedRank = new Map<string, number>();
 
   constructor(
-    config: Pick<
-      GatewayConfig,
-      "maxConnectionsPerContainer" | "maxInstances" | "minContainers" | "scaleDownAfterMs" | "warmSpares"
-    >,
+    config: Pick<GatewayConfig, "maxConnectionsPerContainer" | "maxInstances" | "minContainers" | "scaleDownAfterMs" | "warmSpares">,
     view: InstanceView,
     store: RoutingStore,
     clock: () => number,

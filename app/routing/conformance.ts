@@ -122,14 +122,17 @@ function selectorConformance(name: string, make: StrategyFactory, options: Confo
       expect(instanceId.toLowerCase()).not.toContain("alice");
     });
 
-    test(options.requiresSessionId ? "a session without sessionId is refused as session_required" : "a session without sessionId is placed", () => {
-      const harness = new Harness(make);
-      const result = harness.admit();
-      if (options.requiresSessionId) expect(result).toEqual({ refused: "session_required" });
-      else expect("instanceId" in result).toBe(true);
-      const decision = harness.strategy.route({});
-      if (!decision.ok) expect(decision.status).toBe(400);
-    });
+    test(
+      options.requiresSessionId ? "a session without sessionId is refused as session_required" : "a session without sessionId is placed",
+      () => {
+        const harness = new Harness(make);
+        const result = harness.admit();
+        if (options.requiresSessionId) expect(result).toEqual({ refused: "session_required" });
+        else expect("instanceId" in result).toBe(true);
+        const decision = harness.strategy.route({});
+        if (!decision.ok) expect(decision.status).toBe(400);
+      },
+    );
 
     test("with 10,000 live sessions route() changes nothing: reconnects find their holder, new ids a decision", () => {
       const harness = new Harness(make);

@@ -1,5 +1,14 @@
 import { describe, expect, test } from "bun:test";
-import { autoId, indexOf, numberedId, parseInstanceId, poolMemberIds, SHARED_INSTANCE_ID, sessionInstanceId, spareId } from "./instance-ids.ts";
+import {
+  autoId,
+  indexOf,
+  numberedId,
+  parseInstanceId,
+  poolMemberIds,
+  SHARED_INSTANCE_ID,
+  sessionInstanceId,
+  spareId,
+} from "./instance-ids.ts";
 
 describe("instance ids", () => {
   test("every kind formats to an id that parses back to the same kind and index", () => {

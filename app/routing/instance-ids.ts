@@ -11,10 +11,7 @@ export const SHARED_INSTANCE_ID = "shared";
 export type NumberedKind = "pool" | "auto" | "spare";
 
 /** What an id names; undefined from parseInstanceId for anything the gateway never makes. */
-export type ParsedInstanceId =
-  | { kind: "shared" }
-  | { kind: NumberedKind; index: number }
-  | { kind: "session"; digest: string };
+export type ParsedInstanceId = { kind: "shared" } | { kind: NumberedKind; index: number } | { kind: "session"; digest: string };
 
 /** Ids built once per kind and index: autoscale names many instances on every decision and listing. */
 const built: Record<NumberedKind, string[]> = { pool: [], auto: [], spare: [] };

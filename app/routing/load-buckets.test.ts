@@ -5,7 +5,14 @@ import { LoadBuckets } from "./load-buckets.ts";
 describe("LoadBuckets", () => {
   test("files ranks sorted by level, moves them, and drops full or removed ones", () => {
     const buckets = new LoadBuckets(3);
-    for (const [rank, load] of [[5, 1], [2, 1], [9, 0], [7, 2], [4, 3]] as const) buckets.file(rank, load);
+    for (const [rank, load] of [
+      [5, 1],
+      [2, 1],
+      [9, 0],
+      [7, 2],
+      [4, 3],
+    ] as const)
+      buckets.file(rank, load);
     expect([buckets.ranksAt(0), buckets.ranksAt(1), buckets.ranksAt(2)]).toEqual([[9], [2, 5], [7]]);
     expect(buckets.levelOf(4)).toBeUndefined(); // load 3 of 3 levels: full
     buckets.file(2, 0);
@@ -18,7 +25,13 @@ describe("LoadBuckets", () => {
 
   test("least() picks the lowest load, ties to the lowest rank, skipping what cannot take a session", () => {
     const buckets = new LoadBuckets(4);
-    for (const [rank, load] of [[1, 2], [3, 0], [6, 0], [8, 1]] as const) buckets.file(rank, load);
+    for (const [rank, load] of [
+      [1, 2],
+      [3, 0],
+      [6, 0],
+      [8, 1],
+    ] as const)
+      buckets.file(rank, load);
     expect(buckets.least((_rank, level) => level)).toBe(3);
     expect(buckets.least((rank, level) => (rank === 3 ? 4 : level))).toBe(6); // 3 is ineligible
     expect(buckets.least((rank, level) => (rank === 3 || rank === 6 ? 4 : level))).toBe(8);
@@ -28,7 +41,12 @@ describe("LoadBuckets", () => {
 
   test("least() treats the filed level as a lower bound: a candidate loaded above it still competes fairly", () => {
     const buckets = new LoadBuckets(5);
-    for (const [rank, load] of [[1, 0], [2, 1], [0, 1]] as const) buckets.file(rank, load);
+    for (const [rank, load] of [
+      [1, 0],
+      [2, 1],
+      [0, 1],
+    ] as const)
+      buckets.file(rank, load);
     // rank 1 is filed at 0 but holds 1 now (a lease ahead of its hook): tie at load 1 goes to rank 0.
     expect(buckets.least((rank, level) => (rank === 1 ? 1 : level))).toBe(0);
     // rank 1 holds 3 now: rank 0 (load 1) wins.

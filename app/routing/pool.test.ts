@@ -3,10 +3,16 @@ import { Harness, strategyConformance } from "./conformance.ts";
 import { PoolStrategy } from "./pool.ts";
 import { conformanceConfig, routingConfig } from "./test-config.ts";
 
-strategyConformance("pool", (view, store, clock) => new PoolStrategy(conformanceConfig(), view, store, clock), { requiresSessionId: false });
-strategyConformance("pool with POOL_PREWARM", (view, store, clock) => new PoolStrategy(conformanceConfig({ POOL_PREWARM: "true" }), view, store, clock), {
+strategyConformance("pool", (view, store, clock) => new PoolStrategy(conformanceConfig(), view, store, clock), {
   requiresSessionId: false,
 });
+strategyConformance(
+  "pool with POOL_PREWARM",
+  (view, store, clock) => new PoolStrategy(conformanceConfig({ POOL_PREWARM: "true" }), view, store, clock),
+  {
+    requiresSessionId: false,
+  },
+);
 
 const ids = Array.from({ length: 10_000 }, (_, i) => `user-${i}`);
 

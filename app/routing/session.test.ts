@@ -4,9 +4,13 @@ import { sessionInstanceId } from "./instance-ids.ts";
 import { SessionStrategy } from "./session.ts";
 import { conformanceConfig, routingConfig } from "./test-config.ts";
 
-strategyConformance("session", (view, store, clock) => new SessionStrategy(conformanceConfig({ MAX_INSTANCES: "10000" }), view, store, clock), {
-  requiresSessionId: true,
-});
+strategyConformance(
+  "session",
+  (view, store, clock) => new SessionStrategy(conformanceConfig({ MAX_INSTANCES: "10000" }), view, store, clock),
+  {
+    requiresSessionId: true,
+  },
+);
 
 function session(env: Record<string, string> = {}): Harness {
   const config = routingConfig({ ROUTING_MODE: "session", SLEEP_AFTER: "30s", ...env });

@@ -61,7 +61,12 @@ export class ClientSecurity {
     const taken = this.rateLimiter?.take(ip);
     if (!taken || taken.ok) return undefined;
     const rate = formatRate(this.rateLimiter!.rate);
-    return { status: 429, reason: "rate_limited", message: `rate limit exceeded (RATE_LIMIT_PER_IP=${rate})`, retryAfterS: taken.retryAfterS };
+    return {
+      status: 429,
+      reason: "rate_limited",
+      message: `rate limit exceeded (RATE_LIMIT_PER_IP=${rate})`,
+      retryAfterS: taken.retryAfterS,
+    };
   }
 }
 

@@ -25,7 +25,9 @@ export class ClientAuth {
     if (!this.enabled) return undefined;
     const credential = presentedCredential(request);
     if (credential === undefined) {
-      return unauthorized("credential required: Authorization: Token <API key> or Bearer <token>, or subprotocols 'token, <key>' or 'bearer, <token>'");
+      return unauthorized(
+        "credential required: Authorization: Token <API key> or Bearer <token>, or subprotocols 'token, <key>' or 'bearer, <token>'",
+      );
     }
     if (this.apiKeys.has(credential)) return undefined;
     const checked = this.signer?.verify(credential);

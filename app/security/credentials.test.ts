@@ -36,7 +36,9 @@ describe("upgradeHeaders", () => {
   });
 
   test("selects `bearer` when that is what was offered", () => {
-    expect(upgradeHeaders(request({ "sec-websocket-protocol": "bearer, secret-value, x-deepgram-session-id, 1" }))).toEqual({ "sec-websocket-protocol": "bearer" });
+    expect(upgradeHeaders(request({ "sec-websocket-protocol": "bearer, secret-value, x-deepgram-session-id, 1" }))).toEqual({
+      "sec-websocket-protocol": "bearer",
+    });
   });
 });
 

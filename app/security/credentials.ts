@@ -15,7 +15,12 @@ const AUTHORIZATION = /^(?:Bearer|Token) +(\S+)\s*$/i;
 
 function offeredSubprotocols(request: Request): string[] {
   const header = request.headers.get("sec-websocket-protocol");
-  return header ? header.split(",").map((part) => part.trim()).filter((part) => part !== "") : [];
+  return header
+    ? header
+        .split(",")
+        .map((part) => part.trim())
+        .filter((part) => part !== "")
+    : [];
 }
 
 /** Where `token` or `bearer` (any case) is among the offered subprotocols; -1 if neither. */

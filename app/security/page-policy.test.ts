@@ -43,7 +43,8 @@ async function inlineContent(html: string): Promise<InlineContent> {
   await new HTMLRewriter()
     .on("*", {
       element(el) {
-        for (const [name] of el.attributes) if (name === "style" || name.startsWith("on")) found.inlineAttributes.push(`${el.tagName}[${name}]`);
+        for (const [name] of el.attributes)
+          if (name === "style" || name.startsWith("on")) found.inlineAttributes.push(`${el.tagName}[${name}]`);
       },
     })
     .on("script", {
@@ -72,7 +73,12 @@ async function inlineContent(html: string): Promise<InlineContent> {
 function policy(response: Response): Map<string, string[]> {
   const header = response.headers.get("content-security-policy");
   expect(header, `${response.url} has no Content-Security-Policy`).not.toBeNull();
-  return new Map(header!.split(";").map((d) => d.trim().split(/\s+/)).map(([name, ...sources]) => [name!, sources]));
+  return new Map(
+    header!
+      .split(";")
+      .map((d) => d.trim().split(/\s+/))
+      .map(([name, ...sources]) => [name!, sources]),
+  );
 }
 
 async function expectConfined(response: Response): Promise<InlineContent> {

@@ -51,7 +51,9 @@ describe("parseRate", () => {
 
   test("rejects anything else with one line naming the variable", () => {
     for (const raw of ["20", "0/s", "20/d", "-1/s", "1.5/s", "a/s"]) {
-      expect(() => parseRate("RATE_LIMIT_PER_IP", raw)).toThrow(`RATE_LIMIT_PER_IP: expected a rate such as 20/s, 600/m or 1000/h (got '${raw}')`);
+      expect(() => parseRate("RATE_LIMIT_PER_IP", raw)).toThrow(
+        `RATE_LIMIT_PER_IP: expected a rate such as 20/s, 600/m or 1000/h (got '${raw}')`,
+      );
     }
   });
 });

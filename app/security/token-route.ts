@@ -12,9 +12,7 @@ import { presentedCredential } from "./credentials.ts";
 
 const tokenRequest = t.Optional(
   t.Object({
-    sessionId: t.Optional(
-      t.String({ pattern: SESSION_ID_PATTERN, error: "sessionId: expected 1-128 characters of A-Z a-z 0-9 . _ : -" }),
-    ),
+    sessionId: t.Optional(t.String({ pattern: SESSION_ID_PATTERN, error: "sessionId: expected 1-128 characters of A-Z a-z 0-9 . _ : -" })),
   }),
 );
 
@@ -30,7 +28,9 @@ export function tokenRoute(state: GatewayState) {
       if (limited) return plainText(429, limited.message, { "retry-after": String(limited.retryAfterS) });
       const key = presentedCredential(request);
       if (key === undefined || !security.auth.apiKeys.has(key)) {
-        return plainText(401, "API key required: Authorization: Token <API key> or Bearer <API key>", { "www-authenticate": 'Bearer realm="transcribe-edge"' });
+        return plainText(401, "API key required: Authorization: Token <API key> or Bearer <API key>", {
+          "www-authenticate": 'Bearer realm="transcribe-edge"',
+        });
       }
       const minted = signer.mint(body?.sessionId);
       return Response.json(

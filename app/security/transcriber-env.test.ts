@@ -59,8 +59,17 @@ describe("the gateway's secrets stay out of transcribers", () => {
   test("everything the gateway hands a transcriber is on the transcriber's allowlist, so no setting is dropped on the way", () => {
     const caFile = join(mkdtempSync(join(tmpdir(), "te-ca-")), "ca.pem");
     writeFileSync(caFile, "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n");
-    const env = transcriberEnv(loadConfig({ ...SECRETS, OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: "https://127.0.0.1:9/v1", OPENAI_CA_FILE: caFile }));
-    expect(Object.keys(env).sort()).toEqual(["LOG_LEVEL", "OPENAI_API_KEY", "OPENAI_BASE_URL", "OPENAI_CA_PEM", "TRANSCRIBER_BACKEND", "TRANSCRIBE_MODEL"]);
+    const env = transcriberEnv(
+      loadConfig({ ...SECRETS, OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: "https://127.0.0.1:9/v1", OPENAI_CA_FILE: caFile }),
+    );
+    expect(Object.keys(env).sort()).toEqual([
+      "LOG_LEVEL",
+      "OPENAI_API_KEY",
+      "OPENAI_BASE_URL",
+      "OPENAI_CA_PEM",
+      "TRANSCRIBER_BACKEND",
+      "TRANSCRIBE_MODEL",
+    ]);
     expect(Object.keys(env).filter((name) => !isTranscriberVariable(name))).toEqual([]);
   });
 
@@ -83,14 +92,18 @@ describe("the gateway's secrets stay out of transcribers", () => {
     if (engine) await ensureImage({ log: (line) => console.log(`[image] ${line}`) });
   }, 300_000);
 
-  engineTest("podman driver: the container's environment (podman inspect) holds none of them", async () => {
-    const { gw, containerId } = await gatewayWithOneInstance("podman");
-    try {
-      const entries = JSON.parse(await podman("inspect", "--format", "{{json .Config.Env}}", containerId)) as string[];
-      expectNoSecret(entries);
-    } finally {
-      gw.kill("SIGTERM");
-      await gw.exited;
-    }
-  }, 60_000);
+  engineTest(
+    "podman driver: the container's environment (podman inspect) holds none of them",
+    async () => {
+      const { gw, containerId } = await gatewayWithOneInstance("podman");
+      try {
+        const entries = JSON.parse(await podman("inspect", "--format", "{{json .Config.Env}}", containerId)) as string[];
+        expectNoSecret(entries);
+      } finally {
+        gw.kill("SIGTERM");
+        await gw.exited;
+      }
+    },
+    60_000,
+  );
 });

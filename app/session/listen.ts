@@ -20,14 +20,24 @@ import type { ClientSocket } from "./relay.ts";
 import { Session, type SessionDeps } from "./session.ts";
 
 /** What a listen socket carries in `ws.data`: the handlers Elysia's Bun adapter calls. */
-import { deepgramUpstreamParams, handshakeHeaders, modelTableOf, openingMetadataFields, parseDeepgramQuery, refusalResponse } from "../deepgram/index.ts";
+import {
+  deepgramUpstreamParams,
+  handshakeHeaders,
+  modelTableOf,
+  openingMetadataFields,
+  parseDeepgramQuery,
+  refusalResponse,
+} from "../deepgram/index.ts";
 interface SocketData {
   open(ws: ServerWebSocket<SocketData>): void;
   message(ws: ServerWebSocket<SocketData>, message: string | Uint8Array): void;
   close(ws: ServerWebSocket<SocketData>, code: number, reason: string): void;
 }
 
-type Server = { upgrade(request: Request, options: { headers?: HeadersInit; data: SocketData }): boolean; requestIP(request: Request): { address: string } | null };
+type Server = {
+  upgrade(request: Request, options: { headers?: HeadersInit; data: SocketData }): boolean;
+  requestIP(request: Request): { address: string } | null;
+};
 
 /** What every session of this gateway uses, read at use time (a reload swaps the strategy and the config). */
 export function sessionDeps(state: GatewayState): SessionDeps {
@@ -100,7 +110,10 @@ function upgradeListen(state: GatewayState, deps: SessionDeps, request: Request,
   state.events.emit({ type: "routed", instanceId: session.instanceId, decisionUs });
   replenishSpares(state);
   // Bun runs `open` inside upgrade(), so everything above is done before the session starts.
-  const headers = { ...upgradeHeaders(request), ...handshakeHeaders(requestId, session.sessionId, session.instanceId, state.selector.mode) };
+  const headers = {
+    ...upgradeHeaders(request),
+    ...handshakeHeaders(requestId, session.sessionId, session.instanceId, state.selector.mode),
+  };
   if (!server.upgrade(request, { headers, data })) {
     // Not a valid handshake after all (Bun checks the key and version).
     session.upgradeFailed();
@@ -111,7 +124,10 @@ function upgradeListen(state: GatewayState, deps: SessionDeps, request: Request,
   // the connect profile.
   const { sessionId, instanceId } = session;
   setImmediate(() =>
-    state.log.info({ sessionId, instance: instanceId, requestId }, `Using dispatcher for sessionId: ${sessionId}, container: ${instanceId}`),
+    state.log.info(
+      { sessionId, instance: instanceId, requestId },
+      `Using dispatcher for sessionId: ${sessionId}, container: ${instanceId}`,
+    ),
   );
   return new Response(null);
 }

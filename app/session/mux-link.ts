@@ -4,15 +4,7 @@
  * warm session needs no handshake; each session is a channel on it. A relay sees a channel only through the
  * small `Upstream` interface.
  */
-import {
-  Batcher,
-  closePayload,
-  parseClose,
-  payloadText,
-  readBatch,
-  RECORD,
-  textPayload,
-} from "../../transcriber/mux-wire.ts";
+import { Batcher, closePayload, parseClose, payloadText, readBatch, RECORD, textPayload } from "../../transcriber/mux-wire.ts";
 
 /** What the relay hears from its transcriber session. */
 export interface UpstreamEvents {
@@ -40,7 +32,10 @@ export class MuxLink {
   private nextChannel = 1;
   private ended = false;
 
-  private constructor(private readonly socket: WebSocket, private readonly onEnd: () => void) {
+  private constructor(
+    private readonly socket: WebSocket,
+    private readonly onEnd: () => void,
+  ) {
     this.out = new Batcher((batch) => socket.send(batch));
     socket.onmessage = (event) => this.receive(new Uint8Array(event.data as ArrayBuffer));
     socket.onclose = (event) => this.linkClosed(event.code, event.reason);
@@ -166,7 +161,11 @@ export class MuxLinks {
 
   /** Closes every link (gateway shutdown, after the sessions were drained). */
   closeAll(): void {
-    for (const pending of this.links.values()) void pending.then((link) => link.close(), () => undefined);
+    for (const pending of this.links.values())
+      void pending.then(
+        (link) => link.close(),
+        () => undefined,
+      );
     this.links.clear();
   }
 

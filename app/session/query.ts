@@ -6,12 +6,8 @@ import { t } from "elysia";
 export const SESSION_ID_PATTERN = "^[A-Za-z0-9._:-]{1,128}$";
 
 export const listenQuery = t.Object({
-  sessionId: t.Optional(
-    t.String({ pattern: SESSION_ID_PATTERN, error: "sessionId: expected 1-128 characters of A-Z a-z 0-9 . _ : -" }),
-  ),
-  encoding: t.Optional(
-    t.Union([t.Literal("opus"), t.Literal("linear16")], { error: "encoding: expected opus or linear16" }),
-  ),
+  sessionId: t.Optional(t.String({ pattern: SESSION_ID_PATTERN, error: "sessionId: expected 1-128 characters of A-Z a-z 0-9 . _ : -" })),
+  encoding: t.Optional(t.Union([t.Literal("opus"), t.Literal("linear16")], { error: "encoding: expected opus or linear16" })),
   sample_rate: t.Optional(
     t.Numeric({ minimum: 8000, maximum: 48000, multipleOf: 1, error: "sample_rate: expected an integer from 8000 to 48000" }),
   ),
@@ -44,7 +40,10 @@ export function parseListenQuery(params: URLSearchParams): { ok: true; query: Li
     // Numeric parameters convert (and check their range) while decoding; the error carries the schema's message.
     const failed = error as { error?: { customError?: string }; schema?: { error?: string }; path?: string };
     const name = failed.path?.split("/")[1] ?? "";
-    return { ok: false, message: failed.error?.customError ?? failed.schema?.error ?? properties[name]?.error ?? "invalid request parameters" };
+    return {
+      ok: false,
+      message: failed.error?.customError ?? failed.schema?.error ?? properties[name]?.error ?? "invalid request parameters",
+    };
   }
 }
 

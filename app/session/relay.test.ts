@@ -21,7 +21,10 @@ class FakeClient implements ClientSocket {
     return this.bufferedBytes;
   }
   errors(): Array<{ code: string }> {
-    return this.sent.filter((m): m is string => typeof m === "string").map((m) => JSON.parse(m)).filter((m) => m.type === "Error");
+    return this.sent
+      .filter((m): m is string => typeof m === "string")
+      .map((m) => JSON.parse(m))
+      .filter((m) => m.type === "Error");
   }
 }
 
@@ -107,7 +110,6 @@ function relayWith(client: FakeClient, limit = 64 * 1024) {
   });
   return { relay, finishes, lost: () => lost, stopping: () => stopping };
 }
-
 
 describe("relay", () => {
   test("frames sent before the transcriber accepts are delivered in order once it does, untouched", async () => {

@@ -62,7 +62,11 @@ class Upstreams {
     if (this.refuse) throw new Error("connection refused");
     const record: (typeof this.opened)[number] = { events, sent: [] };
     this.opened.push(record);
-    const upstream: Upstream = { send: (frame) => void record.sent.push(frame), bufferedAmount: 0, close: (code) => void (record.closed = code) };
+    const upstream: Upstream = {
+      send: (frame) => void record.sent.push(frame),
+      bufferedAmount: 0,
+      close: (code) => void (record.closed = code),
+    };
     return upstream;
   };
 }

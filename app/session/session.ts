@@ -215,7 +215,13 @@ export class Session {
       wait_ms: Math.round((performance.now() - this.routedAtMs) * 10) / 10,
     };
     relay.sendClient(JSON.stringify(metadata));
-    this.deps.events.emit({ type: "session_opened", sessionId: this.sessionId, instanceId: this.instanceId, start: lease.start, waitMs: metadata.wait_ms });
+    this.deps.events.emit({
+      type: "session_opened",
+      sessionId: this.sessionId,
+      instanceId: this.instanceId,
+      start: lease.start,
+      waitMs: metadata.wait_ms,
+    });
   }
 
   /** The one way out: releases what the state being left holds, then everything every session holds. */

@@ -30,7 +30,9 @@ test("a client that never reads is closed with 1008 at the limit while another s
   }
   for (let i = 0; i < 200 && !((gw.gateway.state.closeCodes["1008"] ?? 0) > 0); i++) await Bun.sleep(10);
   const growthMiB = (process.memoryUsage.rss() - rssBefore) / 2 ** 20;
-  console.log(`[slow client] closed 1008 after ${(offered / 2 ** 20).toFixed(1)} MiB offered; test-process RSS grew ${growthMiB.toFixed(1)} MiB`);
+  console.log(
+    `[slow client] closed 1008 after ${(offered / 2 ** 20).toFixed(1)} MiB offered; test-process RSS grew ${growthMiB.toFixed(1)} MiB`,
+  );
   expect(gw.gateway.state.closeCodes["1008"]).toBe(1);
   stuck.destroy();
 

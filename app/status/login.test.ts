@@ -76,7 +76,11 @@ describe("with ADMIN_TOKEN", () => {
     const crossLogin = await login(`token=${encodeURIComponent(token)}`, { "sec-fetch-site": "cross-site" });
     expect(crossLogin.status).toBe(403);
     expect(crossLogin.headers.get("set-cookie")).toBeNull();
-    const crossLogout = await fetch(`${admin.httpUrl}/logout`, { method: "POST", redirect: "manual", headers: { "sec-fetch-site": "same-site" } });
+    const crossLogout = await fetch(`${admin.httpUrl}/logout`, {
+      method: "POST",
+      redirect: "manual",
+      headers: { "sec-fetch-site": "same-site" },
+    });
     expect(crossLogout.status).toBe(403);
     expect(crossLogout.headers.get("set-cookie")).toBeNull();
     expect((await login(`token=${encodeURIComponent(token)}`, { "sec-fetch-site": "same-origin" })).status).toBe(303);
@@ -84,9 +88,15 @@ describe("with ADMIN_TOKEN", () => {
 });
 
 test("login attempts count against RATE_LIMIT_PER_IP: guessing the admin token is throttled", async () => {
-  const limited = await startTestGateway({ CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo", ADMIN_TOKEN: "rate-limited-admin-token", RATE_LIMIT_PER_IP: "2/m" });
+  const limited = await startTestGateway({
+    CONTAINER_DRIVER: "process",
+    TRANSCRIBER_BACKEND: "echo",
+    ADMIN_TOKEN: "rate-limited-admin-token",
+    RATE_LIMIT_PER_IP: "2/m",
+  });
   try {
-    const attempt = () => fetch(`${limited.httpUrl}/login`, { method: "POST", redirect: "manual", body: new URLSearchParams({ token: "guess" }) });
+    const attempt = () =>
+      fetch(`${limited.httpUrl}/login`, { method: "POST", redirect: "manual", body: new URLSearchParams({ token: "guess" }) });
     expect((await attempt()).status).toBe(401);
     expect((await attempt()).status).toBe(401);
     const third = await attempt();

@@ -53,15 +53,23 @@ function escapeHtml(text: string): string {
 
 /** JSON that is safe inside a <script> element (no `</script>` or `<!--` can close or confuse it). */
 function scriptJson(value: unknown): string {
-  return JSON.stringify(value).replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return JSON.stringify(value)
+    .replace(/</g, "\\u003c")
+    .replace(/\u2028/g, "\\u2028")
+    .replace(/\u2029/g, "\\u2029");
 }
 
 const HEAD = `<meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">
 <meta name="color-scheme" content="light dark"><title>transcribe-edge status</title><style>${STATUS_CSS}</style>`;
 
 const TOTAL_LABELS: Array<[string, string]> = [
-  ["openSessions", "open sessions"], ["sessions", "sessions"], ["connections", "connections"], ["requests", "requests"],
-  ["coldStarts", "cold starts"], ["wakes", "wakes"], ["running", "running"],
+  ["openSessions", "open sessions"],
+  ["sessions", "sessions"],
+  ["connections", "connections"],
+  ["requests", "requests"],
+  ["coldStarts", "cold starts"],
+  ["wakes", "wakes"],
+  ["running", "running"],
 ];
 
 /**

@@ -57,7 +57,15 @@ test("the page is one self-contained document with the live hooks and the snapsh
   expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
   const html = await response.text();
   expect(html).not.toMatch(/<link|<img|\ssrc=|url\(/);
-  for (const hook of ['id="instances"', 'id="feed"', 'id="chart-sessions"', 'id="chart-starts"', 'data-total="openSessions"', 'id="config"', 'new EventSource("/status/events")']) {
+  for (const hook of [
+    'id="instances"',
+    'id="feed"',
+    'id="chart-sessions"',
+    'id="chart-starts"',
+    'data-total="openSessions"',
+    'id="config"',
+    'new EventSource("/status/events")',
+  ]) {
     expect(html).toContain(hook);
   }
   const embedded = /<script type="application\/json" id="initial-snapshot">(.*?)<\/script>/s.exec(html)![1]!;
@@ -70,7 +78,9 @@ test("the event stream pushes a fresh snapshot as a session opens and closes", a
   await stream.until((s) => s.totals.openSessions === 0);
   const client = TestClient.connect(`${gw.listenUrl}?sessionId=status-live`);
   const metadata = await client.next("Metadata", 15_000);
-  const open = await stream.until((s) => s.instances.some((i) => i.id === metadata.container && i.state === "running" && i.connections === 1));
+  const open = await stream.until((s) =>
+    s.instances.some((i) => i.id === metadata.container && i.state === "running" && i.connections === 1),
+  );
   expect(open.totals.openSessions).toBe(1);
   const started = await stream.until((s) => s.feed.some((e) => e.kind === "started"));
   expect(started.feed[0]).toMatchObject({ kind: "started", instanceId: metadata.container });

@@ -33,7 +33,9 @@ try {
     const usedMs = cpuMs(relay.pid) - before;
     const result = await run.result;
     const frames = 2 * result.windowReceived;
-    console.log(`${design.padEnd(6)} p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  ${Math.round(result.msgsPerS)} msg/s  CPU ${((usedMs * 1000) / frames).toFixed(1)} us/frame`);
+    console.log(
+      `${design.padEnd(6)} p50 ${result.latencyMs.p50} ms  p99 ${result.latencyMs.p99} ms  ${Math.round(result.msgsPerS)} msg/s  CPU ${((usedMs * 1000) / frames).toFixed(1)} us/frame`,
+    );
     relay.kill();
     await relay.exited;
   }

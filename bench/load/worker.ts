@@ -51,7 +51,17 @@ function open(url: string, index: number): Promise<Session> {
     const ws = new WebSocket(url);
     ws.binaryType = "arraybuffer";
     const frame = new Uint8Array(spec.payloadBytes);
-    const session: Session = { ws, frame, view: new DataView(frame.buffer), sent: 0, received: 0, texts: 0, packet: index, closedCode: undefined, errors: [] };
+    const session: Session = {
+      ws,
+      frame,
+      view: new DataView(frame.buffer),
+      sent: 0,
+      received: 0,
+      texts: 0,
+      packet: index,
+      closedCode: undefined,
+      errors: [],
+    };
     const timer = setTimeout(() => reject(new Error(`session ${index} did not open within ${spec.openTimeoutMs} ms`)), spec.openTimeoutMs);
     const ready = () => {
       clearTimeout(timer);

@@ -15,12 +15,14 @@ const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 export async function endToEndSection(report: Report, options: { quick: boolean; containers: number }): Promise<void> {
   const { quick, containers } = options;
   const standin = await startStandin();
-  const gateway = await startGateway(prewarmedPoolEnv(containers, {
-    TRANSCRIBER_BACKEND: "openai",
-    OPENAI_API_KEY: "standin-key",
-    OPENAI_BASE_URL: standin.baseUrl,
-    OPENAI_CA_FILE: standin.caFile,
-  }));
+  const gateway = await startGateway(
+    prewarmedPoolEnv(containers, {
+      TRANSCRIBER_BACKEND: "openai",
+      OPENAI_API_KEY: "standin-key",
+      OPENAI_BASE_URL: standin.baseUrl,
+      OPENAI_CA_FILE: standin.caFile,
+    }),
+  );
   try {
     await gateway.waitRunning(poolIds(containers));
     // Turns of speech and silence, so the stand-in's VAD commits and transcribes while the stream goes on.
@@ -47,9 +49,12 @@ export async function endToEndSection(report: Report, options: { quick: boolean;
       const closed = Object.keys(result.closedEarly).length > 0;
       // Metadata plus, per session, at least one transcript message over the run.
       const transcripts = result.texts - result.sessions;
-      const ok = result.ok && !closed && result.errorCount === 0 && transcripts >= sessions && result.latencyMs.n > 0 && result.latencyMs.p99 < 20;
+      const ok =
+        result.ok && !closed && result.errorCount === 0 && transcripts >= sessions && result.latencyMs.n > 0 && result.latencyMs.p99 < 20;
       last = { sessions, hop_p99_ms: result.latencyMs.p99, transcripts, errors: result.errorCount, closed: result.closedEarly };
-      report.progress(`  ${JSON.stringify(last)}${result.ok ? "" : ` ${result.error}`}${result.errors[0] ? ` first error: ${result.errors[0]}` : ""}`);
+      report.progress(
+        `  ${JSON.stringify(last)}${result.ok ? "" : ` ${result.error}`}${result.errors[0] ? ` first error: ${result.errors[0]}` : ""}`,
+      );
       if (!ok) break;
       best = sessions;
       await Bun.sleep(1_000);

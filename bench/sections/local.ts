@@ -56,7 +56,14 @@ async function sessionMemory(report: Report, sessions: number): Promise<void> {
   const port = await freePort();
   const child = Bun.spawn([process.execPath, join(ROOT, "transcriber", "main.ts")], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH ?? "", PORT: String(port), HOST: "127.0.0.1", TRANSCRIBER_BACKEND: "local", LOCAL_MAX_SESSIONS: String(sessions), LOG_LEVEL: "warn" },
+    env: {
+      PATH: process.env.PATH ?? "",
+      PORT: String(port),
+      HOST: "127.0.0.1",
+      TRANSCRIBER_BACKEND: "local",
+      LOCAL_MAX_SESSIONS: String(sessions),
+      LOG_LEVEL: "warn",
+    },
     stdout: "ignore",
     stderr: "inherit",
   });
@@ -86,8 +93,13 @@ async function maxRealTimeSessions(report: Report, quick: boolean): Promise<void
   const packets = (await Promise.all(clips.map((clip) => clipOpusPackets(clip, 300)))).flat();
   const maxTried = quick ? 3 : 6;
   const gateway = await startGateway({
-    ROUTING_MODE: "shared", CONTAINER_DRIVER: "podman", CONTAINER_NETWORK: "host", TRANSCRIBER_BACKEND: "local",
-    LOCAL_MAX_SESSIONS: String(maxTried), CONTAINER_MEMORY: "1g", CONTAINER_CPUS: "1",
+    ROUTING_MODE: "shared",
+    CONTAINER_DRIVER: "podman",
+    CONTAINER_NETWORK: "host",
+    TRANSCRIBER_BACKEND: "local",
+    LOCAL_MAX_SESSIONS: String(maxTried),
+    CONTAINER_MEMORY: "1g",
+    CONTAINER_CPUS: "1",
   });
   try {
     // A first session starts the container and warms its first decoder; its own lags would show the start.
@@ -95,12 +107,16 @@ async function maxRealTimeSessions(report: Report, quick: boolean): Promise<void
     let best = 0;
     const lags: Record<string, unknown> = {};
     for (let sessions = 1; sessions <= maxTried; sessions++) {
-      const samples = await Promise.all(Array.from({ length: sessions }, (_, i) => streamedLags(`${gateway.listenUrl}?sessionId=rt-${sessions}-${i}&${QUERY}`, packets)));
+      const samples = await Promise.all(
+        Array.from({ length: sessions }, (_, i) => streamedLags(`${gateway.listenUrl}?sessionId=rt-${sessions}-${i}&${QUERY}`, packets)),
+      );
       const all = summarize(samples.flatMap((s) => s.all));
       const growthMs = Math.max(...samples.map((s) => s.lastThirdP50 - s.firstThirdP50));
       const keptUp = all.p50 <= LAG_LIMIT_MS && growthMs <= GROWTH_LIMIT_MS;
       lags[sessions] = { p50: Math.round(all.p50), p95: Math.round(all.p95), growth: Math.round(growthMs), kept_up: keptUp };
-      report.progress(`  ${sessions} real-time sessions: lag p50 ${Math.round(all.p50)} ms, p95 ${Math.round(all.p95)} ms, growth ${Math.round(growthMs)} ms`);
+      report.progress(
+        `  ${sessions} real-time sessions: lag p50 ${Math.round(all.p50)} ms, p95 ${Math.round(all.p95)} ms, growth ${Math.round(growthMs)} ms`,
+      );
       if (!keptUp) break;
       best = sessions;
     }
@@ -120,7 +136,8 @@ async function streamedLags(url: string, packets: Uint8Array[]): Promise<{ all: 
   client.ws.addEventListener("message", (event) => {
     if (typeof event.data !== "string") return;
     const message = JSON.parse(event.data);
-    if (message.type === "Results" && !message.is_final) lags.push(performance.now() - startedMs - (message.start + message.duration) * 1000);
+    if (message.type === "Results" && !message.is_final)
+      lags.push(performance.now() - startedMs - (message.start + message.duration) * 1000);
   });
   await client.stream(packets, 20);
   client.send({ type: "CloseStream" });
@@ -137,7 +154,13 @@ function rssMiB(pid: number): number {
 async function waitHealthy(url: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (await fetch(url).then((r) => r.ok, () => false)) return;
+    if (
+      await fetch(url).then(
+        (r) => r.ok,
+        () => false,
+      )
+    )
+      return;
     await Bun.sleep(50);
   }
   throw new Error(`transcriber did not answer ${url} within ${timeoutMs} ms`);

@@ -48,7 +48,11 @@ export function routingSection(report: Report, liveSessions = 10_000, decisions 
 export function hashSection(report: Report): void {
   const ids = Array.from({ length: 10_000 }, (_, i) => `session-${i}`);
   const figures = measure(rendezvous, ids, 20);
-  report.set("hash", { algorithm: "rendezvous", max_over_mean: round3(figures.maxOverMean), moved_fraction: Math.round(figures.movedFraction * 10_000) / 10_000 });
+  report.set("hash", {
+    algorithm: "rendezvous",
+    max_over_mean: round3(figures.maxOverMean),
+    moved_fraction: Math.round(figures.movedFraction * 10_000) / 10_000,
+  });
 }
 
 /** Seconds of 20 ms Opus audio decoded to 24 kHz mono per second of one core, through the transcriber's decoder. */

@@ -38,7 +38,11 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
     haproxy = await startHaproxy(haproxyBin, endpoints);
     // The same containers through the Unix sockets the gateway's relay uses: HAProxy on equal transport.
     const sockets = containerSockets(gateway.name, containers);
-    if (sockets) haproxyUds = await startHaproxy(haproxyBin, sockets.map((path) => ({ path })));
+    if (sockets)
+      haproxyUds = await startHaproxy(
+        haproxyBin,
+        sockets.map((path) => ({ path })),
+      );
     const urlsFor = (target: Target, sessions: number, tag: string): string[] =>
       Array.from({ length: sessions }, (_, i) => {
         const query = `sessionId=${tag}-${i}&${QUERY}`;
@@ -62,10 +66,13 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
     const drainMs = quick ? 500 : 1_000;
     for (const target of ["direct", "gateway", "haproxy", ...(haproxyUds ? (["haproxy_uds"] as const) : [])] as const) {
       report.progress(`relay: ${target}, ${sessions} sessions x 50 msg/s for ${durationMs / 1000} s`);
-      const run = runLoad(echoSpec(urlsFor(target, sessions, `relay-${target}`), { durationMs, warmupMs, drainMs, awaitText: target === "gateway" }));
+      const run = runLoad(
+        echoSpec(urlsFor(target, sessions, `relay-${target}`), { durationMs, warmupMs, drainMs, awaitText: target === "gateway" }),
+      );
       // CPU time of the proxy over the measured window: per frame, it does not depend on what else the
       // machine runs, where latency does.
-      const pid = target === "gateway" ? gateway.pid : target === "haproxy" ? haproxy.pid : target === "haproxy_uds" ? haproxyUds?.pid : undefined;
+      const pid =
+        target === "gateway" ? gateway.pid : target === "haproxy" ? haproxy.pid : target === "haproxy_uds" ? haproxyUds?.pid : undefined;
       await run.measuring;
       const cpuAtStart = pid === undefined ? 0 : cpuMs(pid);
       await Bun.sleep(durationMs / 2);
@@ -84,13 +91,15 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
       let best = 0;
       for (const step of steps) {
         report.progress(`relay capacity: ${target}, ${step} sessions`);
-        const run = runLoad(echoSpec(urlsFor(target, step, `cap-${target}-${step}`), {
-          durationMs: quick ? 2_000 : 8_000,
-          warmupMs: quick ? 1_000 : 2_000,
-          drainMs,
-          awaitText: target === "gateway",
-          openTimeoutMs: 60_000,
-        }));
+        const run = runLoad(
+          echoSpec(urlsFor(target, step, `cap-${target}-${step}`), {
+            durationMs: quick ? 2_000 : 8_000,
+            warmupMs: quick ? 1_000 : 2_000,
+            drainMs,
+            awaitText: target === "gateway",
+            openTimeoutMs: 60_000,
+          }),
+        );
         const result = await run.result;
         const lost = result.ok ? result.sent - result.received : step;
         const p99 = result.ok ? result.latencyMs.p99 : Number.POSITIVE_INFINITY;
@@ -181,7 +190,9 @@ async function idleRss(
   report.progress(`memory: ${sessions} idle sessions`);
   await Bun.sleep(1_000);
   const before = gateway.rssKiB();
-  const run = runLoad(echoSpec(urlsFor("gateway", sessions, "idle"), { mode: "idle", awaitText: true, holdMs: 2_500, openTimeoutMs: 60_000 }));
+  const run = runLoad(
+    echoSpec(urlsFor("gateway", sessions, "idle"), { mode: "idle", awaitText: true, holdMs: 2_500, openTimeoutMs: 60_000 }),
+  );
   await run.ready;
   await Bun.sleep(2_000);
   const after = gateway.rssKiB();

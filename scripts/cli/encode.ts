@@ -69,8 +69,7 @@ export async function* opusPackets(blocks: AsyncIterable<Float32Array>, sampleRa
 export function packetDurationMs(packet: Uint8Array): number {
   const toc = packet[0] ?? 0;
   const config = toc >> 3;
-  const frameMs =
-    config < 12 ? [10, 20, 40, 60][config % 4]! : config < 16 ? [10, 20][config % 2]! : [2.5, 5, 10, 20][config % 4]!;
+  const frameMs = config < 12 ? [10, 20, 40, 60][config % 4]! : config < 16 ? [10, 20][config % 2]! : [2.5, 5, 10, 20][config % 4]!;
   const code = toc & 3;
   const frames = code === 0 ? 1 : code < 3 ? 2 : (packet[1] ?? 0) & 0x3f;
   return frameMs * frames;

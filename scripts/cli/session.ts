@@ -43,7 +43,9 @@ export async function runSession(options: CliOptions, source: AudioSource, scree
     if (typeof event.data !== "string") return;
     const m = JSON.parse(event.data);
     if (m.type === "Metadata") {
-      screen.info(`session ${m.session_id} · container ${m.container} (routing ${m.routing}) · start ${m.start}${m.wait_ms ? ` after ${Math.round(m.wait_ms)} ms` : ""}`);
+      screen.info(
+        `session ${m.session_id} · container ${m.container} (routing ${m.routing}) · start ${m.start}${m.wait_ms ? ` after ${Math.round(m.wait_ms)} ms` : ""}`,
+      );
       metadata();
     } else if (m.type === "Results") {
       const text: string = m.channel?.alternatives?.[0]?.transcript ?? "";
@@ -63,7 +65,12 @@ export async function runSession(options: CliOptions, source: AudioSource, scree
     ws.close();
     if (first === "timeout") return { ...result, failure: `no Metadata from ${options.url} within ${CONNECT_TIMEOUT_MS / 1000} s` };
     const reason = first.reason ? `: ${first.reason}` : "";
-    return { ...result, failure: opened ? `closed ${first.code}${reason} before Metadata` : `could not connect to ${options.url} (refused, or no gateway there)` };
+    return {
+      ...result,
+      failure: opened
+        ? `closed ${first.code}${reason} before Metadata`
+        : `could not connect to ${options.url} (refused, or no gateway there)`,
+    };
   }
 
   const startedAt = performance.now();
@@ -85,7 +92,10 @@ export async function runSession(options: CliOptions, source: AudioSource, scree
   screen.end();
   if (end === "timeout") {
     ws.close();
-    return { ...result, failure: result.failure ?? `the gateway did not close the session within ${CLOSE_TIMEOUT_MS / 1000} s of CloseStream` };
+    return {
+      ...result,
+      failure: result.failure ?? `the gateway did not close the session within ${CLOSE_TIMEOUT_MS / 1000} s of CloseStream`,
+    };
   }
   if (end.code !== 1000) result.failure ??= `closed ${end.code}${end.reason ? `: ${end.reason}` : ""}`;
   return result;

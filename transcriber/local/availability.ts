@@ -3,7 +3,14 @@
  * before choosing or skipping the local backend; the transcriber itself fails at start with the same line.
  */
 import { existsSync } from "node:fs";
-import { DEFAULT_MODEL_DIR, modelFiles, POCKETSPHINX_LIBRARY, RECOGNIZER_PACKAGES, RecognizerUnavailableError, SPHINXBASE_LIBRARY } from "./pocketsphinx.ts";
+import {
+  DEFAULT_MODEL_DIR,
+  modelFiles,
+  POCKETSPHINX_LIBRARY,
+  RECOGNIZER_PACKAGES,
+  RecognizerUnavailableError,
+  SPHINXBASE_LIBRARY,
+} from "./pocketsphinx.ts";
 
 /** The one command that installs the recognizer on Debian (what `dev` prints when it cannot run it). */
 export const RECOGNIZER_SETUP_COMMAND = "sudo bash scripts/recognizer-setup.sh";

@@ -42,10 +42,15 @@ export class LocalBackend {
     const send = (message: ClientMessage) => peer.send(JSON.stringify(message));
     const language = params.language;
     if (language !== undefined && !/^en(-|$)/i.test(language)) {
-      return refused(send, peer, 1008, errorMessage(
-        "unsupported_language",
-        `language "${language}" is not supported by the local recognizer (${LOCAL_RECOGNIZER_NAME}); use language=en, or TRANSCRIBER_BACKEND=openai`,
-      ));
+      return refused(
+        send,
+        peer,
+        1008,
+        errorMessage(
+          "unsupported_language",
+          `language "${language}" is not supported by the local recognizer (${LOCAL_RECOGNIZER_NAME}); use language=en, or TRANSCRIBER_BACKEND=openai`,
+        ),
+      );
     }
     let recognizer;
     try {
@@ -62,7 +67,11 @@ export class LocalBackend {
       send,
       close: (code, reason) => peer.close(code, reason),
       log: this.#log.child({ sessionId: params.sessionId }),
-      features: { interimResults: params.interimResults, speechStarted: params.vadEvents, utteranceEnd: params.utteranceEndMs !== undefined },
+      features: {
+        interimResults: params.interimResults,
+        speechStarted: params.vadEvents,
+        utteranceEnd: params.utteranceEndMs !== undefined,
+      },
       context: { requestId: params.requestId ?? crypto.randomUUID(), modelName: LOCAL_RECOGNIZER_NAME, arch: "local" },
       endpointing: params.endpointingMs !== false,
       channels: params.channels,

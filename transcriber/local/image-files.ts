@@ -13,9 +13,7 @@ import { DEFAULT_MODEL_DIR, POCKETSPHINX_LIBRARY, SPHINXBASE_LIBRARY } from "./p
 const UNUSED_MODEL_FILES = new Set(["en-us-phone.lm.bin", "README"]);
 
 /** The files, or why they cannot be collected here (the recognizer is not installed). */
-export async function recognizerImageFiles(
-  ldd: (file: string) => Promise<string[]>,
-): Promise<{ files: string[] } | { missing: string }> {
+export async function recognizerImageFiles(ldd: (file: string) => Promise<string[]>): Promise<{ files: string[] } | { missing: string }> {
   const missing = recognizerMissing();
   if (missing) return { missing };
   const libraries = [SPHINXBASE_LIBRARY, POCKETSPHINX_LIBRARY];

@@ -61,7 +61,11 @@ describe("TRANSCRIBER_BACKEND=local", () => {
     await client.stream(frames, 0);
     client.send({ type: "CloseStream" });
     expect((await client.closed).code).toBe(1000);
-    const hypothesis = client.ofType("Results").filter((m) => m.is_final).map((m) => m.channel.alternatives[0].transcript).join(" ");
+    const hypothesis = client
+      .ofType("Results")
+      .filter((m) => m.is_final)
+      .map((m) => m.channel.alternatives[0].transcript)
+      .join(" ");
     expect(wordErrorRate([{ reference: clip.reference, hypothesis }]).rate).toBeLessThanOrEqual(0.5);
   });
 
@@ -93,7 +97,12 @@ describe("TRANSCRIBER_BACKEND=local", () => {
   });
 
   localTest("stopping the transcriber mid-utterance sends that utterance's final, then Error container_stopped and 1012", async () => {
-    const own = await startTranscriber({ port: 0, host: "127.0.0.1", env: { TRANSCRIBER_BACKEND: "local" }, logger: pino({ level: "silent" }) });
+    const own = await startTranscriber({
+      port: 0,
+      host: "127.0.0.1",
+      env: { TRANSCRIBER_BACKEND: "local" },
+      logger: pino({ level: "silent" }),
+    });
     const client = TestClient.listen(`ws://127.0.0.1:${own.port}`, EVENTS_QUERY);
     const packets = await clipOpusPackets(librivoxClips()[0]!);
     await client.stream(packets.slice(0, 150), 0); // the first 3 s of a 7 s sentence: no endpoint yet
@@ -113,7 +122,11 @@ describe("TRANSCRIBER_BACKEND=local", () => {
       await client.stream(await clipOpusPackets(clip, 300), 0);
       client.send({ type: "CloseStream" });
       expect((await client.closed).code).toBe(1000);
-      const hypothesis = client.ofType("Results").filter((m) => m.is_final).map((m) => m.channel.alternatives[0].transcript).join(" ");
+      const hypothesis = client
+        .ofType("Results")
+        .filter((m) => m.is_final)
+        .map((m) => m.channel.alternatives[0].transcript)
+        .join(" ");
       pairs.push({ reference: clip.reference, hypothesis });
     }
     const result = wordErrorRate(pairs);

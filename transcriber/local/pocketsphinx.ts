@@ -113,7 +113,8 @@ export class PocketsphinxDecoder implements Recognizer {
   /** Feeds 16 kHz mono samples (pocketsphinx copies them before returning). */
   process(pcm: Int16Array): void {
     if (pcm.length === 0) return;
-    if (this.#lib.ps_process_raw(this.#ps, ptr(pcm), pcm.length, 0, 0) < 0) throw new RecognizerFailedError("pocketsphinx could not process audio (ps_process_raw)");
+    if (this.#lib.ps_process_raw(this.#ps, ptr(pcm), pcm.length, 0, 0) < 0)
+      throw new RecognizerFailedError("pocketsphinx could not process audio (ps_process_raw)");
   }
 
   /** See Recognizer. */

@@ -31,7 +31,9 @@ export class RecognizerPool {
    */
   acquire(): Recognizer {
     if (this.#inUse >= this.maxSessions) {
-      throw new RecognizerBusyError(`all ${this.maxSessions} local recognizer sessions of this transcriber are in use (LOCAL_MAX_SESSIONS)`);
+      throw new RecognizerBusyError(
+        `all ${this.maxSessions} local recognizer sessions of this transcriber are in use (LOCAL_MAX_SESSIONS)`,
+      );
     }
     const recognizer = this.#idle.pop() ?? this.create();
     this.#inUse++;

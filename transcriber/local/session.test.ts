@@ -14,7 +14,10 @@ class ScriptedRecognizer implements Recognizer {
   utteranceStartMs = 0;
   utterances = 0;
   freed = false;
-  constructor(private readonly speechFromMs: number, private readonly speechToMs: number) {}
+  constructor(
+    private readonly speechFromMs: number,
+    private readonly speechToMs: number,
+  ) {}
   startUtterance(): void {
     this.utteranceStartMs = this.fedMs;
     this.utterances++;
@@ -109,7 +112,9 @@ describe("LocalSession", () => {
     };
     const { messages, closes, released, feed } = harness(recognizer);
     feed(200);
-    expect(messages).toEqual([{ type: "Error", code: "recognizer_failed", message: "pocketsphinx could not process audio (ps_process_raw)" }]);
+    expect(messages).toEqual([
+      { type: "Error", code: "recognizer_failed", message: "pocketsphinx could not process audio (ps_process_raw)" },
+    ]);
     expect(closes).toEqual([1011]);
     expect(released).toEqual([recognizer]);
   });

@@ -170,7 +170,12 @@ export class LocalSession {
     this.#options.send(
       closingMetadata(
         this.#context,
-        { sha256: this.#audioHash.digest("hex"), createdAtMs: this.#createdAtMs, durationMs: this.processedMs, channels: this.#options.channels ?? 1 },
+        {
+          sha256: this.#audioHash.digest("hex"),
+          createdAtMs: this.#createdAtMs,
+          durationMs: this.processedMs,
+          channels: this.#options.channels ?? 1,
+        },
         this.#options.echo,
       ),
     );
@@ -222,7 +227,13 @@ export class LocalSession {
     const transcript = recognizer.hypothesis();
     if (transcript) {
       const startMs = this.#speaking ? this.#speechStartMs : this.#utteranceStartMs;
-      this.#send(results(transcript, startMs, endMs, true, { context: this.#context, speechFinal: by !== "finalize", fromFinalize: by === "finalize" }));
+      this.#send(
+        results(transcript, startMs, endMs, true, {
+          context: this.#context,
+          speechFinal: by !== "finalize",
+          fromFinalize: by === "finalize",
+        }),
+      );
       this.#send(utteranceEnd(endMs));
     }
     this.#speaking = false;
