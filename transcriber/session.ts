@@ -5,18 +5,11 @@
  * only after outstanding transcripts arrived (bounded).
  */
 import type { Logger } from "pino";
+import { AudioRecord } from "./audio-record.ts";
 import { ALL_FEATURES, type SessionFeatures, wanted } from "./features.ts";
 import { UpstreamLink } from "./link.ts";
 import type { DecodedPacket } from "./opus.ts";
-import {
-  type ClientMessage,
-  closingMetadata,
-  DEFAULT_CONTEXT,
-  errorMessage,
-  parseControl,
-  type ResultsContext,
-  SHUTDOWN,
-} from "./protocol.ts";
+import { type ClientMessage, DEFAULT_CONTEXT, errorMessage, parseControl, type ResultsContext, SHUTDOWN } from "./protocol.ts";
 import type { UpstreamFactory, UpstreamRefusal } from "./realtime.ts";
 import { ReplayDedupe } from "./replay-dedupe.ts";
 
@@ -86,9 +79,8 @@ export class TranscriptionSession {
   readonly #dedupe = new ReplayDedupe();
   readonly #features: SessionFeatures;
   readonly #context: ResultsContext;
-  /** Of the audio bytes as the client sent them, for the closing Metadata's sha256. */
-  readonly #audioHash = new Bun.CryptoHasher("sha256");
-  readonly #createdAtMs: number;
+  /** The audio as sent, for the closing Metadata. */
+  readonly #audio: AudioRecord;
   #closing: Promise<void> | undefined;
   #ended = false;
 
@@ -97,7 +89,7 @@ export class TranscriptionSession {
     this.#now = options.now ?? Date.now;
     this.#features = options.features ?? ALL_FEATURES;
     this.#context = options.context ?? DEFAULT_CONTEXT;
-    this.#createdAtMs = this.#now();
+    this.#audio = new AudioRecord(this.#now());
     this.#current = this.#newLink(0);
     this.#current.connect();
   }
@@ -110,7 +102,7 @@ export class TranscriptionSession {
   /** One binary client frame. */
   onBinary(frame: Uint8Array): void {
     if (this.#closing || this.#ended) return;
-    this.#audioHash.update(frame);
+    this.#audio.add(frame);
     const decoded = this.#options.input(frame);
     if (decoded.concealed) {
       if (!this.#previousFrameBad && this.#now() - this.#lastBadAudioReportMs >= BAD_AUDIO_REPORT_MS) {
@@ -169,18 +161,7 @@ export class TranscriptionSession {
       await Promise.all(busy.map((link) => link.drain(remainingMs)));
     }
     if (this.#ended) return;
-    this.#options.send(
-      closingMetadata(
-        this.#context,
-        {
-          sha256: this.#audioHash.digest("hex"),
-          createdAtMs: this.#createdAtMs,
-          durationMs: this.receivedMs,
-          channels: this.#options.channels ?? 1,
-        },
-        this.#options.echo,
-      ),
-    );
+    this.#options.send(this.#audio.closing(this.#context, this.receivedMs, this.#options.channels ?? 1, this.#options.echo));
     this.dispose();
     if (notice) this.#options.send(notice);
     this.#options.close(code, reason);

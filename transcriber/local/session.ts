@@ -5,11 +5,11 @@
  * Results and an UtteranceEnd. Times are on the session's timeline: milliseconds of audio received.
  */
 import type { Logger } from "pino";
+import { AudioRecord } from "../audio-record.ts";
 import type { DecodedPacket } from "../opus.ts";
 import { ALL_FEATURES, type SessionFeatures, wanted } from "../features.ts";
 import {
   type ClientMessage,
-  closingMetadata,
   DEFAULT_CONTEXT,
   errorMessage,
   parseControl,
@@ -69,16 +69,15 @@ export class LocalSession {
   #closing: Promise<void> | undefined;
   readonly #features: SessionFeatures;
   readonly #context: ResultsContext;
-  /** Of the audio bytes as the client sent them, for the closing Metadata's sha256. */
-  readonly #audioHash = new Bun.CryptoHasher("sha256");
-  readonly #createdAtMs: number;
+  /** The audio as sent, for the closing Metadata. */
+  readonly #audio: AudioRecord;
 
   constructor(options: LocalSessionOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#features = options.features ?? ALL_FEATURES;
     this.#context = options.context ?? DEFAULT_CONTEXT;
-    this.#createdAtMs = this.#now();
+    this.#audio = new AudioRecord(this.#now());
     options.recognizer.startUtterance();
   }
 
@@ -95,7 +94,7 @@ export class LocalSession {
   /** One binary client frame. */
   onBinary(frame: Uint8Array): void {
     if (this.#ended || this.#closing) return;
-    this.#audioHash.update(frame);
+    this.#audio.add(frame);
     this.#guard(() => this.#addFrame(frame));
   }
 
@@ -167,18 +166,7 @@ export class LocalSession {
     if (this.#ended) return;
     this.finalize(false);
     if (this.#ended) return; // the recognizer failed while flushing: that path closed the session
-    this.#options.send(
-      closingMetadata(
-        this.#context,
-        {
-          sha256: this.#audioHash.digest("hex"),
-          createdAtMs: this.#createdAtMs,
-          durationMs: this.processedMs,
-          channels: this.#options.channels ?? 1,
-        },
-        this.#options.echo,
-      ),
-    );
+    this.#options.send(this.#audio.closing(this.#context, this.processedMs, this.#options.channels ?? 1, this.#options.echo));
     this.dispose();
     if (notice) this.#options.send(notice);
     this.#options.close(code, reason);
