@@ -77,6 +77,9 @@ describe("npm run cli", () => {
     const run = await cli(wav, "--url", gateway.listenUrl, "--session-id", "cli-wav", "--speed", "max");
     expect(run.stderr).toContain("WAV 16000 Hz stereo");
     expect(run.stderr).toContain("session cli-wav · container shared (routing shared) · start cold");
+    // One session line: the closing Metadata (Deepgram's shape, no routing facts) prints none.
+    expect(run.stderr.match(/^session /gm)).toHaveLength(1);
+    expect(run.stderr).not.toContain("undefined");
     expect(run.stderr).toMatch(/done: \d+ final transcripts, 4\.8 s of audio/);
     expect(run.code).toBe(0);
     const transcripts = heard(run.stdout);

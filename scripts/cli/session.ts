@@ -42,7 +42,8 @@ export async function runSession(options: CliOptions, source: AudioSource, scree
   ws.addEventListener("message", (event) => {
     if (typeof event.data !== "string") return;
     const m = JSON.parse(event.data);
-    if (m.type === "Metadata") {
+    // The gateway's first Metadata carries the routing facts; the closing one (Deepgram's shape) does not.
+    if (m.type === "Metadata" && m.container !== undefined) {
       screen.info(
         `session ${m.session_id} · container ${m.container} (routing ${m.routing}) · start ${m.start}${m.wait_ms ? ` after ${Math.round(m.wait_ms)} ms` : ""}`,
       );
