@@ -9,6 +9,8 @@ export interface SessionFeatures {
   interimResults: boolean;
   speechStarted: boolean;
   utteranceEnd: boolean;
+  /** utterance_end_ms: the audio gap after the last final before UtteranceEnd (see utterance-end.ts). */
+  utteranceEndGapMs?: number;
 }
 
 /** Everything on: what a session gets when no switch was passed (direct use, tests). */

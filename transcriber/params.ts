@@ -16,7 +16,7 @@ export interface ListenParams {
   interimResults: boolean;
   /** vad_events=true: SpeechStarted messages. */
   vadEvents: boolean;
-  /** utterance_end_ms=N: UtteranceEnd messages (one after each final). */
+  /** utterance_end_ms=N: UtteranceEnd once N ms of audio passed after a final with no new speech. */
   utteranceEndMs: number | undefined;
   /** endpointing: ms of silence that ends an utterance, `false` for none; undefined: the upstream's default. */
   endpointingMs: number | false | undefined;

@@ -96,6 +96,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
         interimResults: params.interimResults,
         speechStarted: params.vadEvents,
         utteranceEnd: params.utteranceEndMs !== undefined,
+        utteranceEndGapMs: params.utteranceEndMs,
       },
       context: { requestId: params.requestId ?? crypto.randomUUID(), modelName: model, arch: config.backend },
       endpointingMs: params.endpointingMs,

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { AudioRecord } from "./audio-record.ts";
 import { ALL_FEATURES, type SessionFeatures, wanted } from "./features.ts";
 import { UpstreamLink } from "./link.ts";
+import { UtteranceEndGate } from "./utterance-end.ts";
 import type { DecodedPacket } from "./opus.ts";
 import { type ClientMessage, DEFAULT_CONTEXT, errorMessage, parseControl, type ResultsContext, SHUTDOWN } from "./protocol.ts";
 import type { UpstreamFactory, UpstreamRefusal } from "./realtime.ts";
@@ -78,6 +79,8 @@ export class TranscriptionSession {
   #lastSpeechStartedS = Number.NEGATIVE_INFINITY;
   readonly #dedupe = new ReplayDedupe();
   readonly #features: SessionFeatures;
+  /** Holds each UtteranceEnd until the audio shows utterance_end_ms of gap. */
+  readonly #utteranceEnds: UtteranceEndGate;
   readonly #context: ResultsContext;
   /** The audio as sent, for the closing Metadata. */
   readonly #audio: AudioRecord;
@@ -88,6 +91,9 @@ export class TranscriptionSession {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#features = options.features ?? ALL_FEATURES;
+    this.#utteranceEnds = new UtteranceEndGate(this.#features.utteranceEndGapMs, (message) => {
+      if (!this.#ended && wanted(message, this.#features)) this.#options.send(message);
+    });
     this.#context = options.context ?? DEFAULT_CONTEXT;
     this.#audio = new AudioRecord(this.#now());
     this.#current = this.#newLink(0);
@@ -161,6 +167,7 @@ export class TranscriptionSession {
       await Promise.all(busy.map((link) => link.drain(remainingMs)));
     }
     if (this.#ended) return;
+    this.#utteranceEnds.flush();
     this.#options.send(this.#audio.closing(this.#context, this.receivedMs, this.#options.channels ?? 1, this.#options.echo));
     this.dispose();
     if (notice) this.#options.send(notice);
@@ -183,11 +190,13 @@ export class TranscriptionSession {
       if (message.timestamp <= this.#lastSpeechStartedS) return;
       this.#lastSpeechStartedS = message.timestamp;
     }
+    if (this.#utteranceEnds.offer(message, this.receivedMs)) return;
     if (wanted(message, this.#features)) this.#options.send(message);
   }
 
   #addPcm(pcm: Int16Array): void {
     this.#totalSamples += pcm.length;
+    this.#utteranceEnds.audioAt(this.receivedMs);
     let at = 0;
     while (at < pcm.length) {
       const take = Math.min(pcm.length - at, BATCH_SAMPLES - this.#batchFill);

@@ -71,6 +71,7 @@ export class LocalBackend {
         interimResults: params.interimResults,
         speechStarted: params.vadEvents,
         utteranceEnd: params.utteranceEndMs !== undefined,
+        utteranceEndGapMs: params.utteranceEndMs,
       },
       context: { requestId: params.requestId ?? crypto.randomUUID(), modelName: LOCAL_RECOGNIZER_NAME, arch: "local" },
       endpointing: params.endpointingMs !== false,

@@ -8,6 +8,7 @@ import type { Logger } from "pino";
 import { AudioRecord } from "../audio-record.ts";
 import type { DecodedPacket } from "../opus.ts";
 import { ALL_FEATURES, type SessionFeatures, wanted } from "../features.ts";
+import { UtteranceEndGate } from "../utterance-end.ts";
 import {
   type ClientMessage,
   DEFAULT_CONTEXT,
@@ -68,6 +69,8 @@ export class LocalSession {
   #ended = false;
   #closing: Promise<void> | undefined;
   readonly #features: SessionFeatures;
+  /** Holds each UtteranceEnd until the audio shows utterance_end_ms of gap. */
+  readonly #utteranceEnds: UtteranceEndGate;
   readonly #context: ResultsContext;
   /** The audio as sent, for the closing Metadata. */
   readonly #audio: AudioRecord;
@@ -76,6 +79,9 @@ export class LocalSession {
     this.#options = options;
     this.#now = options.now ?? Date.now;
     this.#features = options.features ?? ALL_FEATURES;
+    this.#utteranceEnds = new UtteranceEndGate(this.#features.utteranceEndGapMs, (message) => {
+      if (wanted(message, this.#features)) this.#options.send(message);
+    });
     this.#context = options.context ?? DEFAULT_CONTEXT;
     this.#audio = new AudioRecord(this.#now());
     options.recognizer.startUtterance();
@@ -83,6 +89,7 @@ export class LocalSession {
 
   /** Sends `message` unless the client did not ask for its kind. */
   #send(message: ClientMessage): void {
+    if (this.#utteranceEnds.offer(message, this.processedMs)) return;
     if (wanted(message, this.#features)) this.#options.send(message);
   }
 
@@ -166,6 +173,7 @@ export class LocalSession {
     if (this.#ended) return;
     this.finalize(false);
     if (this.#ended) return; // the recognizer failed while flushing: that path closed the session
+    this.#utteranceEnds.flush();
     this.#options.send(this.#audio.closing(this.#context, this.processedMs, this.#options.channels ?? 1, this.#options.echo));
     this.dispose();
     if (notice) this.#options.send(notice);
@@ -185,6 +193,7 @@ export class LocalSession {
     const recognizer = this.#options.recognizer;
     recognizer.process(this.#chunk.subarray(0, this.#chunkFill));
     this.#processedSamples += this.#chunkFill;
+    this.#utteranceEnds.audioAt(this.processedMs);
     this.#chunkFill = 0;
     const nowMs = this.processedMs;
     const inSpeech = recognizer.inSpeech;
