@@ -5,7 +5,7 @@
  * entry at a time by a notice; both carry the gateway's write version, and anything older than what was
  * applied is ignored, so a late notice never undoes a newer snapshot.
  */
-import type { StoredLoad } from "../routing/store.ts";
+import { OpenSessionCounts } from "../routing/open-sessions.ts";
 
 /** One gateway's share: (sessionId, instanceId) -> its open count there, with the version of its last write. */
 interface GatewayShare {
@@ -23,12 +23,13 @@ function splitField(field: string): [sessionId: string, instanceId: string] {
   return [field.slice(0, at), field.slice(at + 1)];
 }
 
-export class ClusterView {
+export class ClusterView extends OpenSessionCounts {
   private readonly shares = new Map<string, GatewayShare>();
-  /** sessionId -> instanceId -> open count over every gateway; the last key was bound most recently. */
-  private readonly bySession = new Map<string, Map<string, number>>();
-  private readonly instances = new Map<string, StoredLoad>();
-  private total = 0;
+
+  constructor() {
+    // Summed over every gateway's share, applied in whatever order notices arrive.
+    super("latest");
+  }
 
   /** The version of `gatewayId`'s counts applied here, or -1 when none. */
   versionOf(gatewayId: string): number {
@@ -102,56 +103,12 @@ export class ClusterView {
 
   /** Raises an instance's last change to `atMs` (from the store's record of it). */
   noteChange(instanceId: string, atMs: number): void {
-    const entry = this.instances.get(instanceId);
-    if (entry) entry.lastChangeAtMs = Math.max(entry.lastChangeAtMs, atMs);
-    else this.instances.set(instanceId, { instanceId, sessions: 0, lastChangeAtMs: atMs });
-  }
-
-  holder(sessionId: string): string | undefined {
-    let last: string | undefined;
-    for (const instanceId of this.bySession.get(sessionId)?.keys() ?? []) last = instanceId;
-    return last;
-  }
-
-  load(instanceId: string): number {
-    return this.instances.get(instanceId)?.sessions ?? 0;
-  }
-
-  totalLoad(): number {
-    return this.total;
-  }
-
-  lastChangeAtMs(instanceId: string): number | undefined {
-    return this.instances.get(instanceId)?.lastChangeAtMs;
-  }
-
-  loads(): StoredLoad[] {
-    return [...this.instances.values()].map((entry) => ({ ...entry }));
+    this.noteChangeAt(instanceId, atMs);
   }
 
   private shareOf(gatewayId: string): GatewayShare {
     let share = this.shares.get(gatewayId);
     if (!share) this.shares.set(gatewayId, (share = { version: -1, open: new Map() }));
     return share;
-  }
-
-  private adjust(sessionId: string, instanceId: string, delta: number, atMs: number): void {
-    if (delta === 0) return;
-    let held = this.bySession.get(sessionId);
-    if (!held) this.bySession.set(sessionId, (held = new Map()));
-    const count = (held.get(instanceId) ?? 0) + delta;
-    // A bind re-inserts, so the holder (the last key) is the instance bound most recently; a close keeps the order.
-    if (delta > 0) held.delete(instanceId);
-    if (count > 0) held.set(instanceId, count);
-    else held.delete(instanceId);
-    if (held.size === 0) this.bySession.delete(sessionId);
-    const entry = this.instances.get(instanceId);
-    if (entry) {
-      entry.sessions += delta;
-      entry.lastChangeAtMs = Math.max(entry.lastChangeAtMs, atMs);
-    } else {
-      this.instances.set(instanceId, { instanceId, sessions: delta, lastChangeAtMs: atMs });
-    }
-    this.total += delta;
   }
 }

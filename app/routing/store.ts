@@ -6,6 +6,8 @@
  * slot, a capped bind) is asynchronous and fails with StoreUnavailableError while the shared store is away.
  */
 
+import { OpenSessionCounts } from "./open-sessions.ts";
+
 /** Which implementation holds the routing state (shown on /stats). */
 export type StoreKind = "memory" | "redis";
 
@@ -90,57 +92,27 @@ export interface RoutingStore {
 }
 
 /** The in-process store: maps only, every operation O(1) (slots and gateways() aside: O(1) too). */
-export class MemoryRoutingStore implements RoutingStore {
+export class MemoryRoutingStore extends OpenSessionCounts implements RoutingStore {
   readonly kind = "memory" as const;
   readonly available = true;
-  /** sessionId -> instanceId -> open count; inner maps hold one entry except during a move. */
-  private readonly open = new Map<string, Map<string, number>>();
-  private readonly instances = new Map<string, StoredLoad>();
   private readonly own = new Map<string, string>();
   private readonly slots = new Set<string>();
-  private total = 0;
 
   /** `gatewayId` and `address` (where it listens, once it does) name this gateway in gateways(). */
-  constructor(private readonly self: { gatewayId?: string; address?: () => string | null } = {}) {}
+  constructor(private readonly self: { gatewayId?: string; address?: () => string | null } = {}) {
+    super("last");
+  }
 
   async connect(): Promise<void> {}
 
-  holder(sessionId: string): string | undefined {
-    const held = this.open.get(sessionId);
-    if (!held) return undefined;
-    let last: string | undefined;
-    for (const instanceId of held.keys()) last = instanceId;
-    return last;
-  }
-
   bind(sessionId: string, instanceId: string, nowMs: number): void {
-    let held = this.open.get(sessionId);
-    if (!held) this.open.set(sessionId, (held = new Map()));
-    const count = held.get(instanceId) ?? 0;
-    // Re-insert so holder() (the last key) is the instance bound most recently.
-    held.delete(instanceId);
-    held.set(instanceId, count + 1);
-    const entry = this.instances.get(instanceId);
-    if (entry) {
-      entry.sessions++;
-      entry.lastChangeAtMs = nowMs;
-    } else {
-      this.instances.set(instanceId, { instanceId, sessions: 1, lastChangeAtMs: nowMs });
-    }
-    this.total++;
+    this.adjust(sessionId, instanceId, 1, nowMs);
   }
 
   unbind(sessionId: string, instanceId: string, nowMs: number): boolean {
-    const held = this.open.get(sessionId);
-    const count = held?.get(instanceId);
-    if (!held || count === undefined) return false;
-    if (count > 1) held.set(instanceId, count - 1);
-    else held.delete(instanceId);
-    if (held.size === 0) this.open.delete(sessionId);
-    const entry = this.instances.get(instanceId)!;
-    entry.sessions--;
-    entry.lastChangeAtMs = nowMs;
-    this.total--;
+    // A double close finds nothing bound and changes nothing: counts never go negative.
+    if (this.openCountOf(sessionId, instanceId) === undefined) return false;
+    this.adjust(sessionId, instanceId, -1, nowMs);
     return true;
   }
 
@@ -148,22 +120,6 @@ export class MemoryRoutingStore implements RoutingStore {
     if (this.load(instanceId) >= maxSessions) return false;
     this.bind(sessionId, instanceId, nowMs);
     return true;
-  }
-
-  load(instanceId: string): number {
-    return this.instances.get(instanceId)?.sessions ?? 0;
-  }
-
-  totalLoad(): number {
-    return this.total;
-  }
-
-  lastChangeAtMs(instanceId: string): number | undefined {
-    return this.instances.get(instanceId)?.lastChangeAtMs;
-  }
-
-  loads(): StoredLoad[] {
-    return [...this.instances.values()].map((entry) => ({ ...entry }));
   }
 
   dedicated(sessionId: string): string | undefined {
@@ -198,7 +154,7 @@ export class MemoryRoutingStore implements RoutingStore {
   }
 
   gateways(): GatewayPresence[] {
-    return [{ id: this.self.gatewayId ?? "local", sessions: this.total, lastSeenMs: 0, address: this.self.address?.() ?? null }];
+    return [{ id: this.self.gatewayId ?? "local", sessions: this.totalLoad(), lastSeenMs: 0, address: this.self.address?.() ?? null }];
   }
 
   async settled(): Promise<void> {}
