@@ -24,6 +24,11 @@ export interface ConformanceHarness {
   plantLeftovers?(): Promise<{ ours: string; theirs: string; cleanup(): Promise<void> }>;
   /** Engine drivers: whether a container id still exists. */
   containerExists?(id: string): Promise<boolean>;
+  /**
+   * Another driver over the same engine and cluster, as a second gateway would hold (adopts what this one
+   * started). Default: the same driver (the process driver cannot see another process's children).
+   */
+  peer?: ContainerDriver;
   /** Runs after the suite (close drivers, remove strays). */
   teardown?(): Promise<void>;
 }
@@ -113,6 +118,42 @@ export function driverConformance(
       const labels = await h.labels(container);
       await h.driver.stop(container);
       expect(labels).toMatchObject({ ...options.expectedLabels, "io.transcribe-edge.instance": "conf-labels" });
+    });
+
+    test("list shows a started container: its instance, the spec's extra labels, running, its endpoint", async () => {
+      const h = await harness();
+      const labels = { "io.transcribe-edge.replica": "gw-conf", "io.transcribe-edge.fence": "7" };
+      const container = await h.driver.start({ instanceId: "conf-list", env: h.env, labels });
+      try {
+        const listed = (await (h.peer ?? h.driver).list()).find((info) => info.id === container.id);
+        expect(listed).toBeDefined();
+        expect(listed!).toMatchObject({ instanceId: "conf-list", running: true, labels });
+        expect(listed!.endpoint?.port).toBe(container.port);
+        const response = await fetch(`http://${listed!.endpoint!.host}:${listed!.endpoint!.port}/health`);
+        expect(response.status).toBe(200);
+      } finally {
+        await h.driver.stop(container);
+      }
+      expect((await h.driver.list()).some((info) => info.id === container.id && info.running)).toBe(false);
+    });
+
+    test("a peer adopts a listed container: a kill resolves the adopted exited; remove() by id removes it", async () => {
+      const h = await harness();
+      const peer = h.peer ?? h.driver;
+      const first = await h.driver.start({ instanceId: "conf-adopt", env: h.env });
+      const info = (await peer.list()).find((candidate) => candidate.id === first.id)!;
+      const adopted = peer.adopt(info);
+      expect(adopted.id).toBe(first.id);
+      expect(adopted.port).toBe(first.port);
+      await h.kill(first);
+      expect(await settlesWithin(adopted.exited, 10_000)).toBe(true);
+      await h.driver.stop(first);
+
+      const second = await h.driver.start({ instanceId: "conf-remove", env: h.env });
+      await peer.remove(second.id);
+      expect(await h.exists(second)).toBe(false);
+      await peer.remove(second.id); // already gone: not an error
+      await h.driver.stop(second);
     });
 
     test("sweep removes this gateway's leftovers and no other gateway's", async () => {

@@ -8,6 +8,12 @@
 export const LABEL_MANAGED = "io.transcribe-edge.managed";
 export const LABEL_GATEWAY = "io.transcribe-edge.gateway";
 export const LABEL_INSTANCE = "io.transcribe-edge.instance";
+/** The GATEWAY_ID of the gateway that started the container (a cluster's replicas share LABEL_GATEWAY). */
+export const LABEL_REPLICA = "io.transcribe-edge.replica";
+/** The cluster's fence token of the start that made the container (ROUTING_STORE=redis); absent otherwise. */
+export const LABEL_FENCE = "io.transcribe-edge.fence";
+/** Engine drivers: the port the transcriber listens on with host networking (so a peer can adopt it). */
+export const LABEL_PORT = "io.transcribe-edge.port";
 
 export type DriverName = "podman" | "docker" | "process";
 
@@ -19,6 +25,33 @@ export interface ContainerSpec {
    * names transcriber/env.ts allows, so nothing else the gateway holds can reach a container.
    */
   env: Record<string, string>;
+  /** More labels for the container (the cluster's LABEL_REPLICA, LABEL_FENCE), added to the driver's own. */
+  labels?: Record<string, string>;
+}
+
+/** Where a transcriber listens: TCP, plus a Unix socket when the driver could give it one. */
+export interface ContainerEndpoint {
+  host: string;
+  port: number;
+  socketPath?: string;
+}
+
+/** A container of this gateway's cluster as the engine reports it: enough to adopt it or remove it. */
+export interface ContainerInfo {
+  /** Engine container id (the same id RunningContainer.id carries). */
+  id: string;
+  /** LABEL_INSTANCE. */
+  instanceId: string;
+  /** Every label it carries (LABEL_REPLICA, LABEL_FENCE, ...). */
+  labels: Record<string, string>;
+  /** Running (created, exited and the like are not). */
+  running: boolean;
+  /** Where it listens, when the driver can tell (running containers). */
+  endpoint?: ContainerEndpoint;
+  /** When it was created (ms epoch). */
+  createdAtMs: number;
+  /** The engine host it runs on (several engine hosts); absent with a single engine. */
+  hostName?: string;
 }
 
 /** Why a started container ended without being asked to. */
@@ -40,6 +73,8 @@ export interface RunningContainer {
   readonly socketPath?: string;
   /** Resolves once when the container exits on its own (crash, kill); never for a stop() we asked for. */
   readonly exited: Promise<ExitInfo>;
+  /** The engine host it runs on (several engine hosts); absent with a single engine. */
+  readonly hostName?: string;
 }
 
 export interface ContainerDriver {
@@ -50,6 +85,15 @@ export interface ContainerDriver {
   stop(container: RunningContainer): Promise<void>;
   /** Removes containers a previous run of this gateway left behind (by label); returns how many. */
   sweep(): Promise<number>;
+  /** Every container of this gateway's cluster (LABEL_GATEWAY), whichever process started it. */
+  list(): Promise<ContainerInfo[]>;
+  /**
+   * A handle on a running container another process started (a cluster peer that died): its `exited`
+   * resolves when the container ends on its own, and stop() stops it like one of this driver's own.
+   */
+  adopt(info: ContainerInfo): RunningContainer;
+  /** Stops and removes a container by id, whoever started it; one already gone is not an error. */
+  remove(id: string): Promise<void>;
   /** Stops everything this driver started and not yet stopped. */
   close(): Promise<void>;
   /**

@@ -1,4 +1,4 @@
-import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
+import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 
 /** A container of the fake driver; tests crash it with FakeDriver.crash(). */
 export interface FakeContainer extends RunningContainer {
@@ -74,6 +74,37 @@ export class FakeDriver implements ContainerDriver {
     this.running.delete(containerId);
     this.settles.get(containerId)?.(info);
     this.settles.delete(containerId);
+  }
+
+  async list(): Promise<ContainerInfo[]> {
+    return [...this.running.values()].map((container) => ({
+      id: container.id,
+      instanceId: container.spec.instanceId,
+      labels: { ...container.spec.labels },
+      running: true,
+      endpoint: { host: container.host, port: container.port },
+      createdAtMs: 0,
+    }));
+  }
+
+  /** A running fake container is its own handle; an unknown one gets a handle that only remove() ends. */
+  adopt(info: ContainerInfo): RunningContainer {
+    const known = this.running.get(info.id);
+    if (known) return known;
+    const container: FakeContainer = {
+      id: info.id,
+      host: info.endpoint?.host ?? "127.0.0.1",
+      port: info.endpoint?.port ?? 0,
+      spec: { instanceId: info.instanceId, env: {}, labels: info.labels },
+      exited: new Promise<ExitInfo>((resolve) => this.settles.set(info.id, resolve)),
+    };
+    this.running.set(info.id, container);
+    return container;
+  }
+
+  async remove(id: string): Promise<void> {
+    const container = this.running.get(id);
+    if (container) await this.stop(container);
   }
 
   async sweep(): Promise<number> {

@@ -25,6 +25,7 @@ function harness(engineSocket: EngineSocket, network: ContainerNetwork, gatewayN
   return async (): Promise<ConformanceHarness> => {
     await ensureImage({ log: (line) => console.log(line) });
     const driver = new PodmanDriver({ engine: engineSocket, gatewayName, network });
+    const peer = new PodmanDriver({ engine: engineSocket, gatewayName, network });
     const client = await getContainerRuntimeClient();
     const plant = async (gateway: string) => {
       const container = await client.container.dockerode.createContainer({
@@ -36,6 +37,7 @@ function harness(engineSocket: EngineSocket, network: ContainerNetwork, gatewayN
     };
     return {
       driver,
+      peer,
       env: { TRANSCRIBER_BACKEND: "echo" },
       kill: async (container) => void (await client.container.getById(container.id).kill()),
       exists: (container) => exists(container.id),
@@ -53,7 +55,10 @@ function harness(engineSocket: EngineSocket, network: ContainerNetwork, gatewayN
         };
         return { ours, theirs, cleanup };
       },
-      teardown: async () => void (await driver.sweep()),
+      teardown: async () => {
+        await peer.close();
+        await driver.sweep();
+      },
     };
   };
 }

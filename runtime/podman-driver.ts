@@ -1,10 +1,10 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { GenericContainer, getContainerRuntimeClient, type WaitStrategy } from "testcontainers";
 import { transcriberEnvOnly } from "../transcriber/env.ts";
-import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
-import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED } from "./driver.ts";
+import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
+import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PORT } from "./driver.ts";
 import { pingSocket, type EngineSocket } from "./engine.ts";
 import { freePort } from "./free-port.ts";
 import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "./hardening.ts";
@@ -202,7 +202,7 @@ export class PodmanDriver implements ContainerDriver {
       if (socketDirForId) this.socketDirs.set(id, socketDirForId);
     })
       .withName(name)
-      .withLabels({ [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: this.gatewayName, [LABEL_INSTANCE]: spec.instanceId })
+      .withLabels({ ...spec.labels, [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: this.gatewayName, [LABEL_INSTANCE]: spec.instanceId })
       .withUlimits({ nofile: { soft: 16384, hard: 16384 }, nproc: { soft: 8192, hard: 8192 } })
       .withHardening(this.limits)
       .withStopTimeout(ENGINE_STOP_TIMEOUT_SECONDS)
@@ -213,6 +213,7 @@ export class PodmanDriver implements ContainerDriver {
     let socketDir: string | undefined;
     if (this.network === "host") {
       hostPort = await freePort();
+      container.withLabels({ [LABEL_PORT]: String(hostPort) });
       container.withNetworkMode("host").withEnvironment({ ...env, PORT: String(hostPort), HOST: "127.0.0.1" });
       if (this.socketParentDir !== null) {
         // A host directory for the transcriber's Unix socket: the relay's data path then skips loopback TCP.
@@ -320,7 +321,7 @@ export class PodmanDriver implements ContainerDriver {
   }
 
   /** Stops (SIGTERM, SIGKILL after the timeout) and removes; a container already gone is not an error. */
-  private async remove(id: string): Promise<void> {
+  async remove(id: string): Promise<void> {
     const handle = this.started.get(id);
     if (handle) handle.stopRequested = true;
     const client = await getContainerRuntimeClient();
@@ -345,6 +346,44 @@ export class PodmanDriver implements ContainerDriver {
     const socketDir = this.socketDirs.get(id);
     this.socketDirs.delete(id);
     if (socketDir) rmSync(socketDir, { recursive: true, force: true });
+  }
+
+  async list(): Promise<ContainerInfo[]> {
+    const client = await getContainerRuntimeClient();
+    const found = await client.container.dockerode.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_GATEWAY}=${this.gatewayName}`] },
+    });
+    return found.map((info) => {
+      const labels = info.Labels ?? {};
+      const running = info.State === "running";
+      const published = info.Ports?.find((port) => port.PrivatePort === CONTAINER_PORT && port.PublicPort)?.PublicPort;
+      const port = labels[LABEL_PORT] ? Number(labels[LABEL_PORT]) : published;
+      // Host networking: the socket directory is named after the container, under the same parent.
+      const name = (info.Names?.[0] ?? "").replace(/^\//, "");
+      const socket = this.socketParentDir !== null && name ? join(this.socketParentDir, name, "listen.sock") : undefined;
+      const socketPath = labels[LABEL_PORT] && socket && existsSync(socket) ? socket : undefined;
+      return {
+        id: info.Id,
+        instanceId: labels[LABEL_INSTANCE] ?? "",
+        labels,
+        running,
+        endpoint: running && port ? { host: "127.0.0.1", port, ...(socketPath ? { socketPath } : {}) } : undefined,
+        createdAtMs: info.Created * 1000,
+      };
+    });
+  }
+
+  adopt(info: ContainerInfo): RunningContainer {
+    const known = this.started.get(info.id);
+    if (known) return known;
+    if (!info.endpoint) throw new Error(`${this.name} driver: container ${info.id} (${info.instanceId}) has no endpoint to adopt`);
+    const handle = this.track(info.id, info.endpoint.port);
+    if (info.endpoint.socketPath) {
+      handle.socketPath = info.endpoint.socketPath;
+      this.socketDirs.set(info.id, dirname(info.endpoint.socketPath));
+    }
+    return handle;
   }
 
   async sweep(): Promise<number> {

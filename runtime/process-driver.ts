@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import type { Subprocess } from "bun";
 import { transcriberEnvOnly } from "../transcriber/env.ts";
-import type { ContainerDriver, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
+import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 import { freePort } from "./free-port.ts";
 import { waitForHealth } from "./health.ts";
 
@@ -33,9 +33,15 @@ export interface ProcessDriverOptions {
 
 interface Child extends RunningContainer {
   readonly subprocess: Subprocess;
+  readonly instanceId: string;
+  readonly labels: Record<string, string>;
+  readonly createdAtMs: number;
   stopRequested: boolean;
   socketPath?: string;
 }
+
+/** How often an adopted process (another gateway's child) is checked for life. */
+const ADOPTED_POLL_MS = 500;
 
 /**
  * Each instance is a local `bun transcriber/main.ts` on a free 127.0.0.1 port: the embedded default when no
@@ -83,6 +89,9 @@ export class ProcessDriver implements ContainerDriver {
       host,
       port,
       subprocess,
+      instanceId: spec.instanceId,
+      labels: { ...spec.labels },
+      createdAtMs: Date.now(),
       stopRequested: false,
       exited: new Promise<ExitInfo>((resolve) => (settleExited = resolve)),
     };
@@ -120,6 +129,46 @@ export class ProcessDriver implements ContainerDriver {
     if (child.socketPath) rmSync(child.socketPath, { force: true });
   }
 
+  /** This driver's own children: another process's are not visible to it (they die with their gateway). */
+  async list(): Promise<ContainerInfo[]> {
+    return [...this.children].map((child) => ({
+      id: child.id,
+      instanceId: child.instanceId,
+      labels: child.labels,
+      running: !child.stopRequested,
+      endpoint: { host: child.host, port: child.port, ...(child.socketPath ? { socketPath: child.socketPath } : {}) },
+      createdAtMs: child.createdAtMs,
+    }));
+  }
+
+  /** Own children as they are; another process's child (`pid:N`) is watched by polling its pid. */
+  adopt(info: ContainerInfo): RunningContainer {
+    const own = [...this.children].find((child) => child.id === info.id);
+    if (own) return own;
+    if (!info.endpoint) throw new Error(`process driver: ${info.id} (${info.instanceId}) has no endpoint to adopt`);
+    const pid = pidOf(info.id);
+    const exited = new Promise<ExitInfo>((resolve) => {
+      const timer = setInterval(() => {
+        if (isAlive(pid)) return;
+        clearInterval(timer);
+        resolve({ exitCode: null, reason: `process ${pid} is gone` });
+      }, ADOPTED_POLL_MS);
+      timer.unref?.();
+    });
+    return { id: info.id, ...info.endpoint, exited };
+  }
+
+  async remove(id: string): Promise<void> {
+    const own = [...this.children].find((child) => child.id === id);
+    if (own) return this.stop(own);
+    const pid = pidOf(id);
+    if (!isAlive(pid)) return;
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + this.stopTimeoutMs;
+    while (isAlive(pid) && Date.now() < deadline) await Bun.sleep(50);
+    if (isAlive(pid)) process.kill(pid, "SIGKILL");
+  }
+
   /** Nothing to sweep: children never outlive the gateway (see the class comment). */
   async sweep(): Promise<number> {
     return 0;
@@ -128,6 +177,21 @@ export class ProcessDriver implements ContainerDriver {
   async close(): Promise<void> {
     await Promise.all([...this.children].map((child) => this.stop(child)));
     process.off("exit", this.killAllOnExit);
+  }
+}
+
+function pidOf(id: string): number {
+  const pid = Number(id.replace(/^pid:/, ""));
+  if (!Number.isInteger(pid) || pid <= 0) throw new Error(`process driver: ${id} is not a process id (pid:N)`);
+  return pid;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
