@@ -31,6 +31,8 @@ export interface Metadata {
   request_id: string;
   container: string;
   routing: string;
+  /** GATEWAY_ID of the gateway that routed the session (in a cluster, which replica the client reached). */
+  gateway: string;
   start: StartKind;
   wait_ms: number;
 }

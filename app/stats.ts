@@ -1,12 +1,19 @@
 /**
  * The `/stats` document: mode, configuration (no secrets), the routing store and the cluster's gateways, every
- * instance and the totals.
+ * instance and the totals. An instance's `connections` is the routing store's count, so in a cluster it is the
+ * sum over every gateway (`connectionsByGateway` has the parts); the registry's own count is this gateway's
+ * leases only and would undercount an instance its peers also use.
  */
 import { publicConfig } from "./config.ts";
 import type { GatewayState } from "./state.ts";
 
 export function statsDocument(state: GatewayState) {
-  const instances = state.registry.list().map((instance) => instance.snapshot());
+  const { store } = state;
+  const instances = state.registry.list().map((instance) => ({
+    ...instance.snapshot(),
+    connections: store.load(instance.id),
+    connectionsByGateway: store.loadsByGateway(instance.id),
+  }));
   let coldStarts = 0;
   let wakes = 0;
   let requests = 0;
@@ -22,8 +29,8 @@ export function statsDocument(state: GatewayState) {
     driver: state.driverName,
     draining: state.draining,
     gateway: state.config.gatewayId,
-    store: { kind: state.store.kind, available: state.store.available },
-    gateways: state.store.gateways(),
+    store: { kind: store.kind, available: store.available },
+    gateways: store.gateways(),
     config: publicConfig(state.config),
     instances,
     coordinator: state.selector.coordinatorView(),

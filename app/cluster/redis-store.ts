@@ -140,6 +140,10 @@ export class RedisRoutingStore implements RoutingStore {
     return this.replica.view.loads();
   }
 
+  loadsByGateway(instanceId: string): Record<string, number> {
+    return this.replica.view.loadsByGateway(instanceId);
+  }
+
   dedicated(sessionId: string): string | undefined {
     return this.replica.own.get(sessionId);
   }

@@ -25,6 +25,8 @@ function splitField(field: string): [sessionId: string, instanceId: string] {
 
 export class ClusterView extends OpenSessionCounts {
   private readonly shares = new Map<string, GatewayShare>();
+  /** instanceId -> gatewayId -> open sessions there, kept beside the shares so /stats reads it in O(gateways). */
+  private readonly byInstance = new Map<string, Map<string, number>>();
 
   constructor() {
     // Summed over every gateway's share, applied in whatever order notices arrive.
@@ -68,6 +70,7 @@ export class ClusterView extends OpenSessionCounts {
     if (count > 0) share.open.set(field, count);
     else share.open.delete(field);
     this.adjust(sessionId, instanceId, count - before, atMs);
+    this.shift(gatewayId, instanceId, count - before);
   }
 
   /**
@@ -80,6 +83,7 @@ export class ClusterView extends OpenSessionCounts {
     const adjust = (field: string, delta: number) => {
       const [sessionId, instanceId] = splitField(field);
       this.adjust(sessionId, instanceId, delta, atMsOf(instanceId));
+      this.shift(gatewayId, instanceId, delta);
     };
     for (const [field, before] of share.open) {
       if (!open.has(field)) adjust(field, -before);
@@ -97,13 +101,32 @@ export class ClusterView extends OpenSessionCounts {
   drop(gatewayId: string, atMs: number): void {
     const share = this.shares.get(gatewayId);
     if (!share) return;
-    for (const [field, count] of share.open) this.adjust(...splitField(field), -count, atMs);
+    for (const [field, count] of share.open) {
+      const [sessionId, instanceId] = splitField(field);
+      this.adjust(sessionId, instanceId, -count, atMs);
+      this.shift(gatewayId, instanceId, -count);
+    }
     this.shares.delete(gatewayId);
+  }
+
+  /** Open sessions on `instanceId` per gateway, only gateways with at least one. */
+  loadsByGateway(instanceId: string): Record<string, number> {
+    return Object.fromEntries(this.byInstance.get(instanceId) ?? []);
   }
 
   /** Raises an instance's last change to `atMs` (from the store's record of it). */
   noteChange(instanceId: string, atMs: number): void {
     this.noteChangeAt(instanceId, atMs);
+  }
+
+  private shift(gatewayId: string, instanceId: string, delta: number): void {
+    if (delta === 0) return;
+    let perGateway = this.byInstance.get(instanceId);
+    if (!perGateway) this.byInstance.set(instanceId, (perGateway = new Map()));
+    const sessions = (perGateway.get(gatewayId) ?? 0) + delta;
+    if (sessions > 0) perGateway.set(gatewayId, sessions);
+    else perGateway.delete(gatewayId);
+    if (perGateway.size === 0) this.byInstance.delete(instanceId);
   }
 
   private shareOf(gatewayId: string): GatewayShare {

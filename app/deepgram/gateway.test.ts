@@ -86,6 +86,8 @@ describe("the live handshake", () => {
     );
     const metadata = await client.next("Metadata", 15_000);
     expect(metadata).toMatchObject({ container: "shared", session_id: "hs-2", duration: 0, channels: 1, transaction_key: "deprecated" });
+    // The replica that routed it, beside Deepgram's fields.
+    expect(metadata.gateway).toBe(gw.gateway.config.gatewayId);
     client.ws.close();
   });
 });

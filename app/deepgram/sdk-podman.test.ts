@@ -29,7 +29,13 @@ type Message =
   | Deepgram.listen.ListenV1SpeechStarted
   | Deepgram.listen.ListenV1UtteranceEnd;
 /** The gateway's first message: routing facts on top of Deepgram's Metadata fields. */
-type RoutingMetadata = Deepgram.listen.ListenV1Metadata & { container: string; routing: string; start: string; wait_ms: number };
+type RoutingMetadata = Deepgram.listen.ListenV1Metadata & {
+  container: string;
+  routing: string;
+  gateway: string;
+  start: string;
+  wait_ms: number;
+};
 
 let gateway: TestGateway;
 let packets: Uint8Array[];
@@ -131,6 +137,7 @@ function checkSession(outcome: LiveOutcome, options: { interim: boolean; vad: bo
     duration: 0,
     channels: 1,
     transaction_key: "deprecated",
+    gateway: gateway.gateway.config.gatewayId,
   });
   const requestId = first.request_id;
   const closing = messages.at(-1) as Deepgram.listen.ListenV1Metadata;

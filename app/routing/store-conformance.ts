@@ -113,4 +113,17 @@ export function storeConformance(name: string, make: () => Promise<RoutingStore>
     expect(gateways.reduce((sum, g) => sum + g.sessions, 0)).toBe(2);
     for (const gateway of gateways) expect(gateway.lastSeenMs).toBeGreaterThanOrEqual(0);
   });
+
+  each("loadsByGateway counts an instance's open sessions under this gateway's id, and nothing for an empty one", async (store) => {
+    store.bind("a", "pool-0", 1);
+    store.bind("b", "pool-0", 2);
+    store.bind("c", "pool-1", 3);
+    await store.settled();
+    const self = store.gateways()[0]!.id;
+    expect(store.loadsByGateway("pool-0")).toEqual({ [self]: 2 });
+    expect(store.loadsByGateway("pool-1")).toEqual({ [self]: 1 });
+    expect(store.loadsByGateway("pool-2")).toEqual({});
+    store.unbind("c", "pool-1", 4);
+    expect(store.loadsByGateway("pool-1")).toEqual({});
+  });
 }

@@ -66,6 +66,11 @@ export interface RoutingStore {
   lastChangeAtMs(instanceId: string): number | undefined;
   /** Every instance that ever held a session, in first-bound order. */
   loads(): StoredLoad[];
+  /**
+   * Open sessions on `instanceId` per gateway id, only gateways with at least one (their sum is load()). The
+   * memory store knows only this gateway; a shared store sums each gateway's published share.
+   */
+  loadsByGateway(instanceId: string): Record<string, number>;
   /** The instance remembered as `sessionId`'s own (a claimed spare), if any. */
   dedicated(sessionId: string): string | undefined;
   /** Remembers `instanceId` as `sessionId`'s own instance. */
@@ -122,6 +127,11 @@ export class MemoryRoutingStore extends OpenSessionCounts implements RoutingStor
     return true;
   }
 
+  loadsByGateway(instanceId: string): Record<string, number> {
+    const sessions = this.load(instanceId);
+    return sessions > 0 ? { [this.selfId()]: sessions } : {};
+  }
+
   dedicated(sessionId: string): string | undefined {
     return this.own.get(sessionId);
   }
@@ -154,10 +164,14 @@ export class MemoryRoutingStore extends OpenSessionCounts implements RoutingStor
   }
 
   gateways(): GatewayPresence[] {
-    return [{ id: this.self.gatewayId ?? "local", sessions: this.totalLoad(), lastSeenMs: 0, address: this.self.address?.() ?? null }];
+    return [{ id: this.selfId(), sessions: this.totalLoad(), lastSeenMs: 0, address: this.self.address?.() ?? null }];
   }
 
   async settled(): Promise<void> {}
 
   async close(): Promise<void> {}
+
+  private selfId(): string {
+    return this.self.gatewayId ?? "local";
+  }
 }

@@ -16,7 +16,7 @@ describe("listen route", () => {
   const driver = new FakeDriver();
   const logs: Array<Record<string, any>> = [];
   const gateway = new Gateway(
-    loadConfig({ PORT: "0", HOST: "127.0.0.1", ROUTING_MODE: "shared", OPENAI_API_KEY: "x", GATEWAY_NAME: "meta-test" }),
+    loadConfig({ PORT: "0", HOST: "127.0.0.1", ROUTING_MODE: "shared", OPENAI_API_KEY: "x", GATEWAY_NAME: "meta-test", GATEWAY_ID: "gw-meta" }),
     { driver, logger: createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line)) }) },
   );
   const started = gateway.start();
@@ -26,7 +26,7 @@ describe("listen route", () => {
     const { port } = await started;
     const client = TestClient.listen(`ws://127.0.0.1:${port}`, "sessionId=early&encoding=opus");
     const metadata = await client.next("Metadata");
-    expect(metadata).toMatchObject({ session_id: "early", container: "shared", start: "cold" });
+    expect(metadata).toMatchObject({ session_id: "early", container: "shared", start: "cold", gateway: "gw-meta" });
     client.send(new Uint8Array(120)); // queued in the relay while it tries the upstream
     const closed = await client.closed;
     expect(closed.code).toBe(1013);

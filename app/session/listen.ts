@@ -51,6 +51,7 @@ export function sessionDeps(state: GatewayState): SessionDeps {
     acquireIp: (ip) => state.security.connections.acquire(ip),
     engineProblem: () => state.engineProblem,
     backpressureLimitBytes: () => state.config.backpressureLimitBytes,
+    gatewayId: () => state.config.gatewayId,
   };
 }
 

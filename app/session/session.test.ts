@@ -97,6 +97,7 @@ function rig(options: { upgradeDeadlineMs?: number } = {}) {
     acquireIp: (ip) => ips.acquire(ip),
     engineProblem: () => undefined,
     backpressureLimitBytes: () => 1024 * 1024,
+    gatewayId: () => "gw-test",
     upgradeDeadlineMs: options.upgradeDeadlineMs,
   };
   const route = (sessionId = "s-1") => {

@@ -44,6 +44,8 @@ export interface SessionDeps {
   acquireIp(ip: string): () => void;
   engineProblem(): string | undefined;
   backpressureLimitBytes(): number;
+  /** GATEWAY_ID, named in the session's Metadata. */
+  gatewayId(): string;
   /** Default UPGRADE_DEADLINE_MS. */
   upgradeDeadlineMs?: number;
 }
@@ -211,6 +213,7 @@ export class Session {
       request_id: this.requestId,
       container: this.instanceId,
       routing: this.deps.selector().mode,
+      gateway: this.deps.gatewayId(),
       start: lease.start,
       wait_ms: Math.round((performance.now() - this.routedAtMs) * 10) / 10,
     };
