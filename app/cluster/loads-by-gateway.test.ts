@@ -23,7 +23,15 @@ test("the view's per-gateway loads follow notices, a snapshot replacing a share,
   view.set("gw-b", 2, "s3", "pool-1", 1, 12);
   expect(view.loadsByGateway("pool-0")).toEqual({ "gw-a": 1, "gw-b": 2 });
   // A snapshot of gw-b moves its s2 sessions away from pool-0 and keeps s3.
-  view.replace("gw-b", 3, new Map([[openField("s3", "pool-1"), 1], [openField("s2", "pool-2"), 1]]), () => 13);
+  view.replace(
+    "gw-b",
+    3,
+    new Map([
+      [openField("s3", "pool-1"), 1],
+      [openField("s2", "pool-2"), 1],
+    ]),
+    () => 13,
+  );
   expect([view.loadsByGateway("pool-0"), view.loadsByGateway("pool-2")]).toEqual([{ "gw-a": 1 }, { "gw-b": 1 }]);
   // A notice older than the snapshot changes nothing.
   view.set("gw-b", 2, "s2", "pool-0", 5, 14);

@@ -16,7 +16,14 @@ describe("listen route", () => {
   const driver = new FakeDriver();
   const logs: Array<Record<string, any>> = [];
   const gateway = new Gateway(
-    loadConfig({ PORT: "0", HOST: "127.0.0.1", ROUTING_MODE: "shared", OPENAI_API_KEY: "x", GATEWAY_NAME: "meta-test", GATEWAY_ID: "gw-meta" }),
+    loadConfig({
+      PORT: "0",
+      HOST: "127.0.0.1",
+      ROUTING_MODE: "shared",
+      OPENAI_API_KEY: "x",
+      GATEWAY_NAME: "meta-test",
+      GATEWAY_ID: "gw-meta",
+    }),
     { driver, logger: createLogger("info", { write: (line: string) => void logs.push(JSON.parse(line)) }) },
   );
   const started = gateway.start();

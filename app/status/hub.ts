@@ -2,7 +2,8 @@
  * The status page's server push: Server-Sent Events on `GET /status/events`. Every gateway event marks the
  * snapshot dirty; snapshots go out coalesced (at most one per `minIntervalMs`), and one goes out every
  * `heartbeatMs` regardless, which keeps proxies and Bun's idle timeout from closing a quiet stream and keeps
- * the charts moving. Clients are bounded (`maxClients`; more get 503), so the page cannot become a load.
+ * the charts moving. A change of the routing store's availability is pushed within a second (no event says so).
+ * Clients are bounded (`maxClients`; more get 503), so the page cannot become a load.
  */
 import type { GatewayState } from "../state.ts";
 import { statsDocument } from "../stats.ts";
@@ -51,7 +52,13 @@ export class StatusHub {
       this.schedule();
     });
     this.series.sampleSessions(state.relays.size);
-    this.every(options.sampleEveryMs ?? 1000, () => this.series.sampleSessions(state.relays.size));
+    let storeAvailable = state.store.available;
+    this.every(options.sampleEveryMs ?? 1000, () => {
+      this.series.sampleSessions(state.relays.size);
+      if (state.store.available === storeAvailable) return;
+      storeAvailable = state.store.available;
+      this.schedule();
+    });
     this.every(options.heartbeatMs ?? 5000, () => this.push());
   }
 

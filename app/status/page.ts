@@ -7,11 +7,18 @@
  * - `body[data-snapshots]`: how many snapshots the page has rendered (the embedded one counts as 1); wait
  *   for it to grow to see a push arrive.
  * - `#mode`, `#driver`: routing mode and container driver; `#draining` is shown only while draining.
+ * - `#gateway`: the GATEWAY_ID serving the page; `#store-kind`: memory | redis; `#store-unavailable` ("store
+ *   unavailable") is shown only while the routing store cannot be reached, and `body[data-store]` is
+ *   `available` | `unavailable`.
+ * - `#gateways tbody tr[data-gateway-id=ID][data-self=true|false]`, one per gateway of the cluster (the one
+ *   serving the page has data-self=true and a `.self-mark`), cells `td[data-field=F]` for F in id, sessions,
+ *   lastSeen, address; `#gateways-count` is how many.
  * - `#totals [data-total=KEY]` for KEY in openSessions, sessions, connections, requests, coldStarts, wakes,
  *   running (text is the number); `#rejections`, `#close-codes`: "reason n, ..." / "code: n, ..." or "none".
  * - `#config dd[data-config-key=NAME]`: each configuration value (publicConfig names, e.g. containerPoolSize).
  * - `#instances tbody tr[data-instance-id=ID][data-state=STATE]`, one per instance, with cells
- *   `td[data-field=F]` for F in id, state, connections, requests, coldStarts, wakes, lastActive, uptime;
+ *   `td[data-field=F]` for F in id, state, connections (cluster-wide), requests, coldStarts, wakes, lastActive,
+ *   uptime, byGateway ("gw-a 2, gw-b 1", or "-");
  *   `#instances-empty` is shown while there is no instance.
  * - `#feed li[data-kind=K][data-seq=N]` newest first, K one of started, woke, stopped, failed, rejected,
  *   reloaded, reload_failed (`data-instance-id` on instance entries); `#feed-empty` while empty.
@@ -84,6 +91,8 @@ export function statusPageHtml(snapshot: StatusSnapshot, options: { logout?: boo
   return `<!doctype html><html lang="en"><head>${HEAD}</head><body data-live="connecting" data-snapshots="0">
 <header><h1>transcribe-edge</h1>
 <span class="pill">mode <b id="mode">-</b></span><span class="pill">driver <b id="driver">-</b></span>
+<span class="pill">gateway <b id="gateway">-</b></span><span class="pill">store <b id="store-kind">-</b></span>
+<span id="store-unavailable" role="status" hidden>store unavailable</span>
 <span id="draining" hidden>draining</span>
 <span class="pill" id="live-indicator">updated <span id="updated">-</span></span>${logout}</header>
 <noscript><p>This page needs JavaScript to stay live; <a href="/stats">/stats</a> has the same data as JSON.</p></noscript>
@@ -96,8 +105,10 @@ export function statusPageHtml(snapshot: StatusSnapshot, options: { logout?: boo
 </div>
 <section aria-labelledby="h-instances" class="wide"><h2 id="h-instances">Instances</h2>
 <table id="instances"><thead><tr><th>instance</th><th>state</th><th>connections</th><th>requests</th><th>cold starts</th>
-<th>wakes</th><th>last active</th><th>uptime</th></tr></thead><tbody>
-<tr id="instances-empty"><td colspan="8" class="muted">no instance yet: open a session on /v1/listen</td></tr></tbody></table></section>
+<th>wakes</th><th>last active</th><th>uptime</th><th>by gateway</th></tr></thead><tbody>
+<tr id="instances-empty"><td colspan="9" class="muted">no instance yet: open a session on /v1/listen</td></tr></tbody></table></section>
+<section aria-labelledby="h-gateways" class="wide"><h2 id="h-gateways">Gateways (<span id="gateways-count">-</span>)</h2>
+<table id="gateways"><thead><tr><th>gateway</th><th>sessions</th><th>last seen</th><th>address</th></tr></thead><tbody></tbody></table></section>
 <div class="grid">
 <section aria-labelledby="h-feed"><h2 id="h-feed">Recent events</h2><p id="feed-empty" class="muted">nothing yet</p><ul id="feed"></ul></section>
 <section aria-labelledby="h-config"><h2 id="h-config">Configuration</h2><dl id="config"></dl></section>

@@ -1,15 +1,19 @@
 /**
  * The status page's own script (plain browser JS, inlined): renders each snapshot pushed on
- * `/status/events` into the DOM hooks documented in page.ts and draws the two charts on <canvas>.
- * Written without template literals so it can live inside this TS template string untouched.
+ * `/status/events` into the DOM hooks documented in page.ts and draws the two charts on <canvas>; the cluster's
+ * part comes from cluster-script.ts, in the same scope. Written without template literals so it can live inside
+ * this TS template string untouched.
  */
+import { CLUSTER_SCRIPT } from "./cluster-script.ts";
+
 export const STATUS_SCRIPT = String.raw`
 "use strict";
 (function () {
   var STATES = ["idle", "starting", "running", "stopping", "sleeping", "failed"];
   var TOTALS = ["openSessions", "sessions", "connections", "requests", "coldStarts", "wakes", "running"];
   var FIELDS = [["id", "instance"], ["state", "state"], ["connections", "connections"], ["requests", "requests"],
-    ["coldStarts", "cold starts"], ["wakes", "wakes"], ["lastActive", "last active"], ["uptime", "uptime"]];
+    ["coldStarts", "cold starts"], ["wakes", "wakes"], ["lastActive", "last active"], ["uptime", "uptime"],
+    ["byGateway", "by gateway"]];
   var body = document.body;
   var skewMs = 0;
   var last = null;
@@ -81,7 +85,7 @@ export const STATUS_SCRIPT = String.raw`
       tr.setAttribute("data-started-at", i.startedAt || "");
       tr.setAttribute("data-last-active-at", i.lastActiveAt || "");
       var values = { id: i.id, state: i.state, connections: i.connections, requests: i.requests,
-        coldStarts: i.coldStarts, wakes: i.wakes };
+        coldStarts: i.coldStarts, wakes: i.wakes, byGateway: byGatewayText(i.connectionsByGateway) };
       Object.keys(values).forEach(function (k) { tr.querySelector('[data-field="' + k + '"]').textContent = String(values[k]); });
       if (i.lastError) tr.title = i.lastError; else tr.removeAttribute("title");
     });
@@ -113,6 +117,7 @@ export const STATUS_SCRIPT = String.raw`
     $("feed-empty").hidden = snap.feed.length > 0;
   }
 
+${CLUSTER_SCRIPT}
   function colour(name) { return getComputedStyle(document.documentElement).getPropertyValue(name).trim() || "#888"; }
 
   function canvasContext(canvas) {
@@ -192,6 +197,7 @@ export const STATUS_SCRIPT = String.raw`
     last = snap;
     skewMs = snap.nowMs - Date.now();
     renderHeader(snap);
+    renderCluster(snap);
     renderConfig(snap);
     renderInstances(snap);
     renderFeed(snap);

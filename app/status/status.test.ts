@@ -64,12 +64,16 @@ test("the page is one self-contained document with the live hooks and the snapsh
     'id="chart-starts"',
     'data-total="openSessions"',
     'id="config"',
+    'id="gateways"',
+    'id="store-unavailable"',
     'new EventSource("/status/events")',
   ]) {
     expect(html).toContain(hook);
   }
   const embedded = /<script type="application\/json" id="initial-snapshot">(.*?)<\/script>/s.exec(html)![1]!;
-  expect(JSON.parse(embedded)).toMatchObject({ mode: "pool", config: { containerPoolSize: 2 } });
+  const snapshot = JSON.parse(embedded);
+  expect(snapshot).toMatchObject({ mode: "pool", config: { containerPoolSize: 2 }, store: { kind: "memory", available: true } });
+  expect(snapshot.gateways).toEqual([{ id: snapshot.gateway, sessions: 0, lastSeenMs: 0, address: `127.0.0.1:${gw.port}` }]);
 });
 
 test("the event stream pushes a fresh snapshot as a session opens and closes", async () => {

@@ -12,7 +12,9 @@ h1{font-size:1.25rem;margin:0}h2{font-size:1rem;margin:0 0 .5rem}
 #live-indicator::before{content:"";display:inline-block;width:.6rem;height:.6rem;border-radius:50%;margin-right:.35rem;background:var(--idle)}
 body[data-live=live] #live-indicator::before{background:var(--running)}
 body[data-live=reconnecting] #live-indicator::before{background:var(--failed)}
-#draining[hidden]{display:none}#draining{color:var(--failed);font-weight:600}
+#draining[hidden],#store-unavailable[hidden]{display:none}#draining,#store-unavailable{color:var(--failed);font-weight:600}
+tr[data-self=true] td{font-weight:600}.self-mark{margin-left:.5rem;padding:0 .4rem;border-radius:1rem;font-size:.75rem;
+font-weight:500;color:var(--bg);background:var(--running)}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(18rem,1fr));gap:1rem;margin-bottom:1rem}
 section{background:var(--card);border:1px solid var(--line);border-radius:.5rem;padding:.75rem;min-width:0}
 #totals{display:grid;grid-template-columns:repeat(auto-fit,minmax(7rem,1fr));gap:.5rem;margin:0}
