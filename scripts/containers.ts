@@ -1,33 +1,32 @@
 /**
- * `npm run containers -- list`: every instance of a running gateway, one line each, in the line format of
- * Cloudflare's `wrangler containers list` plus the open connections. GATEWAY_URL (default http://localhost:$PORT) and ADMIN_TOKEN are read from the env.
+ * `npm run containers -- list [--json]`: the cluster's containers (every gateway with this GATEWAY_NAME) as the
+ * container engine has them: instance, container id, the gateway that started it, state, where it runs, age.
+ * Reads the gateway's own settings from the environment (GATEWAY_NAME, CONTAINER_DRIVER, DOCKER_HOST); under
+ * the process driver it asks the gateway at GATEWAY_URL (default http://localhost:$PORT, with ADMIN_TOKEN).
+ * Exit 0 listed, 1 could not list, 2 bad usage.
  */
-export {};
+import { ListError, listContainers } from "./containers/sources.ts";
+import { formatTable } from "./containers/table.ts";
 
-const [command = "list"] = process.argv.slice(2);
+const USAGE = "usage: npm run containers -- list [--json]";
+const [command = "list", ...flags] = process.argv.slice(2);
 if (command !== "list") {
-  console.error(`containers: unknown command '${command}' (expected: list)`);
+  console.error(`containers: unknown command '${command}' (expected: list). ${USAGE}`);
   process.exit(2);
 }
-const base = process.env.GATEWAY_URL ?? `http://localhost:${process.env.PORT ?? 8080}`;
-const headers: Record<string, string> = process.env.ADMIN_TOKEN ? { authorization: `Bearer ${process.env.ADMIN_TOKEN}` } : {};
-let response: Response;
+const unknown = flags.filter((flag) => flag !== "--json");
+if (unknown.length > 0) {
+  console.error(`containers: unknown option '${unknown[0]}'. ${USAGE}`);
+  process.exit(2);
+}
+
 try {
-  response = await fetch(`${base}/stats`, { headers });
+  const listing = await listContainers(process.env);
+  if (flags.includes("--json")) console.log(JSON.stringify(listing, null, 2));
+  else if (listing.rows.length === 0) console.log(`no containers in cluster '${listing.cluster}' (${listing.source})`);
+  else console.log(formatTable(listing.rows));
 } catch (error) {
-  console.error(`containers: no gateway answered at ${base} (${(error as Error).message}); set GATEWAY_URL`);
+  if (!(error instanceof ListError)) throw error;
+  console.error(`containers: ${error.message}`);
   process.exit(1);
-}
-if (!response.ok) {
-  console.error(`containers: ${base}/stats answered HTTP ${response.status}${response.status === 401 ? " (set ADMIN_TOKEN)" : ""}`);
-  process.exit(1);
-}
-const stats = (await response.json()) as {
-  mode: string;
-  instances: Array<{ id: string; state: string; requests: number; connections: number }>;
-};
-const number = new Intl.NumberFormat("en-US");
-if (stats.instances.length === 0) console.log(`no instances yet (mode ${stats.mode})`);
-for (const i of stats.instances) {
-  console.log(`ID: ${i.id} | Status: ${i.state} | Requests: ${number.format(i.requests)} | Connections: ${number.format(i.connections)}`);
 }
