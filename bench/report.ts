@@ -57,6 +57,57 @@ export class Report {
     return file;
   }
 
+  /** The cluster section's rows (ROUTING_STORE=redis, three gateways) for table(). */
+  private clusterRows(): string[][] {
+    const g = (path: string) => this.get(path);
+    const fmt = (v: unknown) => (v === undefined ? "-" : typeof v === "number" ? String(v) : JSON.stringify(v));
+    const meets = (v: number | undefined, ok: (v: number) => boolean) => (v === undefined ? "-" : ok(v) ? "yes" : "NO");
+    const rows: string[][] = [];
+    const calls: Array<[string, string, number]> = [
+      ["warm_hit", "holder() + bind()", 50],
+      ["admission", "bindWithin", 1000],
+      ["cold_claim", "takeSlot (the claim script will replace it)", 1000],
+    ];
+    for (const [key, what, limitUs] of calls) {
+      const redis = g(`cluster.routing_us.redis.${key}`);
+      const memory = g(`cluster.routing_us.memory.${key}`);
+      rows.push([
+        `cluster routing ${key.replace("_", " ")}: ${what} (us)`,
+        redis ? `Redis p50 ${redis.p50} / p99 ${redis.p99}; memory p50 ${memory?.p50} / p99 ${memory?.p99}` : "-",
+        `p99 <= ${limitUs}`,
+        meets(redis?.p99, (v) => v <= limitUs),
+      ]);
+    }
+    const warm = g("cluster.warm_connect_ms");
+    rows.push([
+      "warm connect, 3 clustered gateways vs 1 in-memory (ms)",
+      warm ? `p99 ${warm.cluster.p99} vs ${warm.single.p99} (${warm.p99_ratio}x); p50 ${warm.cluster.p50} vs ${warm.single.p50}` : "-",
+      "p99 <= 1.5x and <= 5 ms",
+      warm ? (warm.p99_ratio <= 1.5 && warm.cluster.p99 <= 5 ? "yes" : "NO") : "-",
+    ]);
+    const perSession = g("cluster.redis_per_session");
+    rows.push([
+      "Redis commands per session (open + close)",
+      perSession ? `${perSession.commands} (${fmt(perSession.by_command)}); ${perSession.memory_bytes} B per open session` : "-",
+      "heartbeats apart",
+      "",
+    ]);
+    const dup = g("cluster.duplicate_starts");
+    rows.push([
+      "duplicate starts, racing connects over 3 gateways",
+      dup ? `${dup.duplicates} (${dup.containers_started} started for ${dup.ids} ids, ${dup.connects} connects)` : "-",
+      "0",
+      meets(dup?.duplicates, (v) => v === 0),
+    ]);
+    rows.push([
+      "counts converge after a gateway SIGKILL (s)",
+      fmt(g("cluster.sigkill_converge_s.seconds")),
+      "<= 3",
+      meets(g("cluster.sigkill_converge_s.seconds"), (v) => v <= 3),
+    ]);
+    return rows;
+  }
+
   /** The summary table (markdown), each figure beside its target or baseline. */
   table(): string {
     const g = (path: string) => this.get(path);
@@ -181,6 +232,7 @@ export class Report {
       "CONTAINER_CPUS=1; default LOCAL_MAX_SESSIONS 2",
       meets(g("local.max_realtime_sessions_per_container.sessions"), (v) => v >= 2),
     ]);
+    rows.push(...this.clusterRows());
     const header = ["measure", "result", "target / baseline", "met"];
     return [header, header.map(() => "---"), ...rows].map((r) => `| ${r.join(" | ")} |`).join("\n");
   }

@@ -1,12 +1,13 @@
 /**
  * `npm run bench` (about 8-9 minutes) or `npm run bench -- --quick` (about 2 minutes, every key filled with
- * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,local` runs some sections; `--skip=warm,idle,capacity`
+ * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,local,cluster` runs some sections; `--skip=warm,idle,capacity`
  * leaves parts of the relay section out. Prints each figure as it is
  * measured, then the table; writes bench/results/latest.json.
  */
 import { findEngine } from "../runtime/engine.ts";
 import { ensureImage } from "../runtime/image-build.ts";
 import { Report } from "./report.ts";
+import { clusterSection } from "./sections/cluster.ts";
 import { endToEndSection } from "./sections/e2e.ts";
 import { localSection } from "./sections/local.ts";
 import { hashSection, opusSection, routingSection } from "./sections/micro.ts";
@@ -56,6 +57,7 @@ await run("startup", async () => {
 await run("relay", () => relaySection(report, { quick, containers: 4, skip }));
 await run("e2e", () => endToEndSection(report, { quick, containers: 2 }));
 await run("local", () => localSection(report, { quick }));
+await run("cluster", () => clusterSection(report, { quick }));
 
 const file = report.write(quick ? "quick" : "full", sections);
 console.log(`\n${report.table()}\n\nmachine: ${JSON.stringify(machine)}\nversions: ${JSON.stringify(report.versions)}\nwritten: ${file}`);
