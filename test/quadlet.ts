@@ -1,10 +1,64 @@
 /**
- * Reading deploy/'s unit files in tests: a systemd-style parser, and the `podman run` arguments Quadlet makes
- * of a .container file's [Container] section, for the keys our unit uses. Podman here (4.3) has no Quadlet
- * generator; the translation was compared with Quadlet 4.9.5's own output, and gateway-image.test.ts compares
- * it again whenever QUADLET names a generator binary.
+ * Reading deploy/'s unit files in tests: a systemd-style parser, the [Container] keys Quadlet knows, and the
+ * `podman run` arguments Quadlet makes of a .container file's [Container] section, for the keys our unit uses.
+ * Podman here (4.3) has no Quadlet generator; the translation was compared with Quadlet 4.9.5's own output, and
+ * gateway-image.test.ts compares it again whenever QUADLET names a generator binary.
  */
 export type Unit = Record<string, Array<[string, string]>>;
+
+/** [Container] keys Quadlet understands (podman-systemd.unit(5), Podman 4.6). */
+export const QUADLET_CONTAINER_KEYS = new Set([
+  "AddCapability",
+  "AddDevice",
+  "Annotation",
+  "AutoUpdate",
+  "ContainerName",
+  "DropCapability",
+  "Environment",
+  "EnvironmentFile",
+  "EnvironmentHost",
+  "Exec",
+  "ExposeHostPort",
+  "Group",
+  "HealthCmd",
+  "HealthInterval",
+  "HealthOnFailure",
+  "HealthRetries",
+  "HealthStartPeriod",
+  "HealthStartupCmd",
+  "HealthStartupInterval",
+  "HealthStartupRetries",
+  "HealthStartupSuccess",
+  "HealthStartupTimeout",
+  "HealthTimeout",
+  "HostName",
+  "IP",
+  "IP6",
+  "Image",
+  "Label",
+  "LogDriver",
+  "Mount",
+  "Network",
+  "NoNewPrivileges",
+  "Notify",
+  "PodmanArgs",
+  "PublishPort",
+  "Pull",
+  "ReadOnly",
+  "RunInit",
+  "Secret",
+  "SecurityLabelDisable",
+  "SecurityLabelFileType",
+  "SecurityLabelLevel",
+  "SecurityLabelNested",
+  "SecurityLabelType",
+  "Timezone",
+  "Tmpfs",
+  "User",
+  "UserNS",
+  "Volume",
+  "WorkingDir",
+]);
 
 /** Parses a systemd-style unit file into sections of key/value pairs (keys may repeat). */
 export function parseUnit(text: string): Unit {

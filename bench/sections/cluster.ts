@@ -2,38 +2,20 @@
  * A cluster of three gateways on one Redis (ROUTING_STORE=redis), beside one in-memory gateway in the same run:
  * the store's calls per routing decision (cluster-store.ts), warm connects through the cluster against one
  * gateway, Redis commands and memory per session, duplicate container starts when 1,000 connects race over the
- * three gateways for a handful of cold ids, and how long the counts take to drop a SIGKILLed gateway's sessions.
- * Redis is a private redis-server (test/redis.ts); every process is started and stopped here by its pid.
+ * three gateways for a handful of cold ids, and how long the counts take to drop a SIGKILLed gateway's sessions
+ * (cluster-race.ts). Redis is a private redis-server (test/redis.ts); every process is started and stopped here by its pid.
  */
 import { RedisClient } from "bun";
-import { LABEL_GATEWAY } from "../../runtime/driver.ts";
 import { startRedis } from "../../test/redis.ts";
-import { runLoad } from "../load/drive.ts";
-import { echoSpec } from "../load/spec.ts";
-import { type GatewayProcess, poolIds, removeLeftovers, startGateway } from "../procs.ts";
+import { type GatewayProcess, poolIds, startGateway } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3, summarize } from "../stats.ts";
+import { openAll, openSessions, startCluster, stopAll } from "./cluster-gateways.ts";
+import { racingStartsAndKill } from "./cluster-race.ts";
 import { clusterStoreSection } from "./cluster-store.ts";
 import { connectOnce } from "./relay.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
-let clusters = 0;
-
-/** Three gateways of one new cluster on `redisUrl`, gw-1..gw-3, each with `env`. */
-async function startCluster(redisUrl: string, env: Record<string, string>): Promise<{ name: string; gateways: GatewayProcess[] }> {
-  const name = `bench-cluster-${process.pid}-${++clusters}`;
-  const gateways: GatewayProcess[] = [];
-  // One after another: a gateway registers before it listens, so each one starts into a running cluster.
-  for (const id of ["gw-1", "gw-2", "gw-3"]) {
-    gateways.push(await startGateway({ ...env, ROUTING_STORE: "redis", REDIS_URL: redisUrl, GATEWAY_NAME: name, GATEWAY_ID: id }));
-  }
-  return { name, gateways };
-}
-
-async function stopAll(gateways: GatewayProcess[], clusterName?: string): Promise<void> {
-  await Promise.all(gateways.map((g) => g.stop()));
-  if (clusterName) removeLeftovers(clusterName); // containers of a SIGKILLed gateway
-}
 
 /** Every pool gateway the connect and command measurements use: echo transcribers as local processes. */
 const POOL_ENV = {
@@ -108,24 +90,6 @@ async function backgroundPerMs(client: RedisClient, windowMs: number): Promise<M
   return new Map([...after].map(([name, n]) => [name, (n - (before.get(name) ?? 0)) / windowMs]));
 }
 
-async function openAll(urls: string[]): Promise<WebSocket[]> {
-  return Promise.all(
-    urls.map(
-      (url) =>
-        new Promise<WebSocket>((resolve, reject) => {
-          const ws = new WebSocket(url);
-          ws.onmessage = () => resolve(ws);
-          ws.onclose = (e) => reject(new Error(`${url.split("?")[0]} closed ${e.code} before Metadata`));
-        }),
-    ),
-  );
-}
-
-async function openSessions(gateways: GatewayProcess[]): Promise<number> {
-  const docs = await Promise.all(gateways.map((g) => g.stats()));
-  return docs.reduce((sum, doc) => sum + doc.totals.openSessions, 0);
-}
-
 /**
  * Redis commands per session (open + close, net of the heartbeats measured alone beforehand), by command, and
  * Redis memory per open session.
@@ -164,72 +128,4 @@ async function commandsPerSession(report: Report, client: RedisClient, gateways:
     memory_bytes: bytesPerSession,
     sessions,
   });
-}
-
-/**
- * Session mode on Podman: 1,000 connects at once over the three gateways for `ids` cold ids; containers started
- * (cold starts and wakes over every gateway's /stats) minus ids, and the cluster's containers the engine runs. Then sessions through every gateway, one gateway SIGKILLed, and
- * the time until the others' counts hold only the sessions still open.
- */
-async function racingStartsAndKill(report: Report, redisUrl: string, quick: boolean): Promise<void> {
-  const ids = 5;
-  const connects = 1_000;
-  const cluster = await startCluster(redisUrl, {
-    ROUTING_MODE: "session",
-    MAX_INSTANCES: "50",
-    CONTAINER_DRIVER: "podman",
-    CONTAINER_NETWORK: "host",
-    TRANSCRIBER_BACKEND: "echo",
-    SLEEP_AFTER: "1h",
-  });
-  const [a, b, doomed] = cluster.gateways as [GatewayProcess, GatewayProcess, GatewayProcess];
-  let killed = false;
-  try {
-    report.progress(`racing connects: ${connects} at once over 3 gateways for ${ids} cold ids (session mode, podman)`);
-    const urls = Array.from({ length: connects }, (_, i) => `${cluster.gateways[i % 3]!.listenUrl}?sessionId=race-${i % ids}&${QUERY}`);
-    const run = await runLoad(
-      echoSpec(urls, { mode: "idle", awaitText: true, openConcurrency: connects, openTimeoutMs: 60_000, holdMs: 500 }),
-    ).result;
-    const docs = await Promise.all(cluster.gateways.map((g) => g.stats()));
-    const started = docs.flatMap((doc) => doc.instances).reduce((sum: number, i: any) => sum + i.coldStarts + i.wakes, 0);
-    // The engine's own count of the cluster's containers now (a fenced loser's removed container is not in it).
-    const running = Bun.spawnSync(["podman", "ps", "-q", "--filter", `label=${LABEL_GATEWAY}=${cluster.name}`]).stdout.toString();
-    report.set("cluster.duplicate_starts", {
-      duplicates: started - ids,
-      containers_started: started,
-      containers_running: running.split("\n").filter(Boolean).length,
-      ids,
-      connects,
-      opened: run.ok ? run.sessions : 0,
-      ...(run.ok ? {} : { error: run.error }),
-    });
-    while ((await openSessions(cluster.gateways)) > 0) await Bun.sleep(50);
-
-    const perGateway = quick ? 10 : 30;
-    report.progress(`gateway SIGKILL: ${perGateway} sessions open through each gateway, then gw-3 killed`);
-    const held = await openAll(
-      Array.from({ length: perGateway * 3 }, (_, i) => `${cluster.gateways[i % 3]!.listenUrl}?sessionId=race-${i % ids}&${QUERY}`),
-    );
-    const survivors = perGateway * 2;
-    const converged = async (g: GatewayProcess) => {
-      const doc = await g.stats();
-      const connections = doc.instances.reduce((sum: number, i: any) => sum + i.connections, 0);
-      return doc.gateways.length === 2 && doc.coordinator.totalSessions === survivors && connections === survivors;
-    };
-    process.kill(doomed.pid, "SIGKILL");
-    killed = true;
-    const killedAt = performance.now();
-    let seconds = Number.NaN;
-    while (performance.now() - killedAt < 15_000) {
-      if ((await converged(a)) && (await converged(b))) {
-        seconds = round3((performance.now() - killedAt) / 1000);
-        break;
-      }
-      await Bun.sleep(25);
-    }
-    report.set("cluster.sigkill_converge_s", { seconds, sessions_killed: perGateway, sessions_left: survivors });
-    for (const ws of held) ws.close();
-  } finally {
-    await stopAll(killed ? [a, b] : cluster.gateways, cluster.name);
-  }
 }
