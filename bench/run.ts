@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (about 8-9 minutes) or `npm run bench -- --quick` (about 2 minutes, every key filled with
+ * `npm run bench` (about 9-10 minutes) or `npm run bench -- --quick` (about 2.5 minutes, every key filled with
  * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,local,cluster` runs some sections; `--skip=warm,idle,capacity`
  * leaves parts of the relay section out. Prints each figure as it is
  * measured, then the table; writes bench/results/latest.json.
