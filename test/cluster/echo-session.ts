@@ -25,7 +25,10 @@ export class EchoSession {
   private pacingStopped = false;
 
   /** Connects to `listenUrl` (a gateway's or HAProxy's) as `sessionId`; frames start once `start()` is called. */
-  constructor(listenUrl: string, readonly sessionId: string) {
+  constructor(
+    listenUrl: string,
+    readonly sessionId: string,
+  ) {
     this.client = TestClient.connect(`${listenUrl}?sessionId=${sessionId}`);
     this.client.ws.addEventListener("message", (event) => {
       if (typeof event.data === "string") return;

@@ -38,13 +38,20 @@ export interface EngineContainer {
 
 let clusters = 0;
 
-/** The engine's view of containers labelled with `gatewayName` (what `podman ps -a` shows an operator). */
+/**
+ * The engine's view of containers labelled with `gatewayName` (what `podman ps -a` shows an operator), read through
+ * the engine API on DOCKER_HOST: a few milliseconds, where the CLI takes a few hundred, so samplers see short-lived ones.
+ */
 export async function clusterContainers(gatewayName: string): Promise<EngineContainer[]> {
-  const out = await podman("ps", "-a", "--filter", `label=${LABEL_MANAGED}=true`, "--filter", `label=${LABEL_GATEWAY}=${gatewayName}`, "--format", "json");
-  const rows = (out ? JSON.parse(out) : []) as Array<{ Id: string; Names: string[]; Labels: Record<string, string> | null; State: string }>;
+  const socket = (process.env.DOCKER_HOST ?? "").replace(/^unix:\/\//, "");
+  if (!socket) throw new Error("DOCKER_HOST is not set: the cluster harness needs the engine (see test/engine.ts)");
+  const filters = JSON.stringify({ label: [`${LABEL_MANAGED}=true`, `${LABEL_GATEWAY}=${gatewayName}`] });
+  const response = await fetch(`http://engine/containers/json?all=true&filters=${encodeURIComponent(filters)}`, { unix: socket });
+  if (!response.ok) throw new Error(`engine: list containers: ${response.status} ${await response.text()}`);
+  const rows = (await response.json()) as Array<{ Id: string; Names: string[]; Labels: Record<string, string> | null; State: string }>;
   return rows.map((row) => ({
     id: row.Id,
-    name: row.Names[0] ?? row.Id,
+    name: (row.Names[0] ?? row.Id).replace(/^\//, ""),
     instance: row.Labels?.[LABEL_INSTANCE] ?? "",
     replica: row.Labels?.[LABEL_REPLICA],
     running: row.State === "running",
