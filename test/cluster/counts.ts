@@ -40,3 +40,14 @@ export async function countsSettle(cluster: TestCluster, open: OpenByGateway, ti
   } while (performance.now() - startedAt < timeoutMs);
   throw new Error(`counts did not match the open sockets within ${timeoutMs} ms:\n  ${problems.join("\n  ")}`);
 }
+
+/**
+ * `countsSettle` that resolves with its failure as lines instead of throwing (empty when the counts settled), so
+ * a scenario can go on to its other checks and assert the counts at its end.
+ */
+export async function countsSettleProblems(cluster: TestCluster, open: OpenByGateway, timeoutMs = 3000): Promise<string[]> {
+  return countsSettle(cluster, open, timeoutMs).then(
+    () => [],
+    (error: Error) => error.message.split("\n").map((line) => line.trim()),
+  );
+}

@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, expect } from "bun:test";
 import { startStandin, type Standin } from "../../../standin/server.ts";
 import { TestClient } from "../../../test/client.ts";
-import { countsSettle } from "../../../test/cluster/counts.ts";
+import { countsSettleProblems } from "../../../test/cluster/counts.ts";
 import { clusterTest, expectCleanEnd, prepareImage } from "../../../test/cluster/fault-test.ts";
 import { TestCluster } from "../../../test/cluster/harness.ts";
 import { finals, speechPackets } from "../../../test/scenarios.ts";
@@ -58,7 +58,7 @@ clusterTest(
       expect((await cluster.containers({ running: true })).map((x) => x.id).sort()).toEqual(before);
 
       await Promise.all(stayingStreams);
-      await countsSettle(cluster, { "gw-b": 2, "gw-c": 1 });
+      const countProblems = await countsSettleProblems(cluster, { "gw-b": 2, "gw-c": 1 });
       for (const s of staying) s.send({ type: "CloseStream" });
       const stayCloses = await Promise.all(staying.map((s) => s.closed));
       console.log(
@@ -69,6 +69,7 @@ clusterTest(
         expect(s.ofType("Error")).toEqual([]);
         expect(finals(s).length).toBeGreaterThanOrEqual(4);
       }
+      expect(countProblems).toEqual([]);
       await expectCleanEnd(cluster);
     } finally {
       await cluster.stop();

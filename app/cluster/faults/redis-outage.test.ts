@@ -6,7 +6,7 @@
  * again within 5 s and every count matches the open sockets.
  */
 import { beforeAll, expect } from "bun:test";
-import { countsSettle } from "../../../test/cluster/counts.ts";
+import { countsSettleProblems } from "../../../test/cluster/counts.ts";
 import { EchoSession } from "../../../test/cluster/echo-session.ts";
 import { clusterTest, expectCleanEnd, prepareImage } from "../../../test/cluster/fault-test.ts";
 import { TestCluster } from "../../../test/cluster/harness.ts";
@@ -70,7 +70,11 @@ clusterTest(
       const fresh = await servedBy(backAt + BACK_WITHIN_MS, a!.listenUrl, "fresh-1");
       const servedMs = performance.now() - backAt;
       await fresh.start();
-      await countsSettle(cluster, { "gw-a": 2, "gw-b": 2, "gw-c": 1 }, Math.max(500, BACK_WITHIN_MS - (performance.now() - backAt)));
+      const countProblems = await countsSettleProblems(
+        cluster,
+        { "gw-a": 2, "gw-b": 2, "gw-c": 1 },
+        Math.max(500, BACK_WITHIN_MS - (performance.now() - backAt)),
+      );
       const countsMs = performance.now() - backAt;
       expect(Object.values(await cluster.stats()).map((doc) => doc.store.available)).toEqual([true, true, true]);
       console.log(
@@ -80,6 +84,7 @@ clusterTest(
       const outcomes = await Promise.all([...held, warm, fresh].map((s) => s.finish()));
       expect(outcomes.filter((o) => o.code !== 1000 || o.echoed !== o.sent || o.outOfOrder)).toEqual([]);
       expect(outcomes.slice(0, 3).every((o) => o.sent > 20)).toBe(true); // they streamed right through the outage
+      expect(countProblems).toEqual([]);
       await expectCleanEnd(cluster);
     } finally {
       await cluster.stop();
