@@ -43,6 +43,9 @@ export class DriftWatch {
       seen[`${id}: sum of gateways[].sessions`] = outside(
         (doc.gateways as Array<{ sessions: number }>).reduce((sum, g) => sum + g.sessions, 0),
       );
+      seen[`${id}: sum of instances[].connections`] = outside(
+        (doc.instances as Array<{ connections: number }>).reduce((sum, i) => sum + i.connections, 0),
+      );
     }
     const running = await this.cluster.containers({ running: true });
     const perInstance = new Map<string, number>();
