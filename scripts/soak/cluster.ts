@@ -93,6 +93,12 @@ export async function runClusterSoak(options: ClusterSoakOptions): Promise<numbe
   );
   console.log(`[soak] cluster count drift: ${drift.summary()}; containers left ${leftover}; faults: ${faults.join(", ")}`);
   if (problems.length > 0) {
+    // What stopped containers, by which gateway and why: the first thing to read for a cut session.
+    for (const gateway of cluster.history) {
+      for (const line of gateway.logs.filter((l) => l.msg === "Transcriber container stopped")) {
+        console.log(`[soak] ${gateway.pid}: stopped ${line.instance} ${line.container ?? ""} (${line.reason ?? "no reason"})`);
+      }
+    }
     console.log(`[soak] FAILED:\n  ${problems.slice(0, 40).join("\n  ")}`);
     return 1;
   }
@@ -109,7 +115,9 @@ function unexplainedCuts(cuts: LoadTally["cuts"], kills: ReadonlyArray<{ id: str
   const problems: string[] = [];
   const stopped = cuts.filter((c) => c.code === 1012);
   if (stopped.length > 0)
-    problems.push(`${stopped.length} sessions closed 1012 (a container stopped under them): ${stopped.slice(0, 5).map((c) => c.id)}`);
+    problems.push(
+      `${stopped.length} sessions closed 1012 (a container stopped under them): ${stopped.slice(0, 5).map((c) => `${c.id}@${c.gateway ?? "?"}`)}`,
+    );
   const unknown = cuts.filter(
     (c) =>
       c.code !== 1012 &&

@@ -60,6 +60,8 @@ export async function clusterContainers(gatewayName: string): Promise<EngineCont
 
 export class TestCluster {
   private readonly members = new Map<string, GatewayProcess>();
+  /** Every gateway process this harness started, killed and restarted ones included, oldest first. */
+  readonly history: GatewayProcess[] = [];
 
   private constructor(
     /** GATEWAY_NAME of every gateway: the engine's label for the cluster's containers. */
@@ -107,6 +109,7 @@ export class TestCluster {
     }
     const cluster = new TestCluster(name, redis, proxy, ports, env);
     ids.forEach((id, i) => cluster.members.set(id, (spawned[i] as PromiseFulfilledResult<GatewayProcess>).value));
+    cluster.history.push(...cluster.members.values());
     return cluster;
   }
 
@@ -154,6 +157,7 @@ export class TestCluster {
     if (this.members.has(id)) throw new Error(`gateway ${id} is still running`);
     const gateway = await spawnGateway({ ...this.env, GATEWAY_ID: id }, { port: this.ports.get(id)! });
     this.members.set(id, gateway);
+    this.history.push(gateway);
     return gateway;
   }
 
