@@ -94,9 +94,9 @@ export async function runClusterSoak(options: ClusterSoakOptions): Promise<numbe
   console.log(`[soak] cluster count drift: ${drift.summary()}; containers left ${leftover}; faults: ${faults.join(", ")}`);
   if (problems.length > 0) {
     // What stopped containers, by which gateway and why: the first thing to read for a cut session.
-    for (const gateway of cluster.history) {
+    for (const { id, process: gateway } of cluster.history) {
       for (const line of gateway.logs.filter((l) => l.msg === "Transcriber container stopped")) {
-        console.log(`[soak] ${gateway.pid}: stopped ${line.instance} ${line.container ?? ""} (${line.reason ?? "no reason"})`);
+        console.log(`[soak] ${id} (pid ${gateway.pid}): stopped ${line.instance} ${line.container ?? ""} (${line.reason ?? "no reason"})`);
       }
     }
     console.log(`[soak] FAILED:\n  ${problems.slice(0, 40).join("\n  ")}`);

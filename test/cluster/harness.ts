@@ -61,7 +61,7 @@ export async function clusterContainers(gatewayName: string): Promise<EngineCont
 export class TestCluster {
   private readonly members = new Map<string, GatewayProcess>();
   /** Every gateway process this harness started, killed and restarted ones included, oldest first. */
-  readonly history: GatewayProcess[] = [];
+  readonly history: Array<{ id: string; process: GatewayProcess }> = [];
 
   private constructor(
     /** GATEWAY_NAME of every gateway: the engine's label for the cluster's containers. */
@@ -109,7 +109,7 @@ export class TestCluster {
     }
     const cluster = new TestCluster(name, redis, proxy, ports, env);
     ids.forEach((id, i) => cluster.members.set(id, (spawned[i] as PromiseFulfilledResult<GatewayProcess>).value));
-    cluster.history.push(...cluster.members.values());
+    for (const [id, process] of cluster.members) cluster.history.push({ id, process });
     return cluster;
   }
 
@@ -157,7 +157,7 @@ export class TestCluster {
     if (this.members.has(id)) throw new Error(`gateway ${id} is still running`);
     const gateway = await spawnGateway({ ...this.env, GATEWAY_ID: id }, { port: this.ports.get(id)! });
     this.members.set(id, gateway);
-    this.history.push(gateway);
+    this.history.push({ id, process: gateway });
     return gateway;
   }
 
