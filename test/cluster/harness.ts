@@ -109,7 +109,7 @@ export class TestCluster {
     }
     const cluster = new TestCluster(name, redis, proxy, ports, env);
     ids.forEach((id, i) => cluster.members.set(id, (spawned[i] as PromiseFulfilledResult<GatewayProcess>).value));
-    for (const [id, process] of cluster.members) cluster.history.push({ id, process });
+    for (const [id, gateway] of cluster.members) cluster.history.push({ id, process: gateway });
     return cluster;
   }
 
