@@ -4,12 +4,7 @@
  * reach different gateways, `timeout tunnel` for the WebSockets, a health check on /readyz, and a connect to a
  * dead gateway redispatched to another. It runs as our subprocess on a free 127.0.0.1 port and is stopped by pid.
  */
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
-import { ensureHaproxy } from "../bench/haproxy.ts";
-import { freePort } from "../runtime/free-port.ts";
-import { pollUntil } from "./wait.ts";
+import { ensureHaproxy, runHaproxy } from "../bench/haproxy.ts";
 
 /** One gateway behind the proxy; `name` is its server name in the configuration (the GATEWAY_ID reads best). */
 export interface GatewayBackend {
@@ -63,42 +58,15 @@ export interface FrontProxy {
   stop(): Promise<void>;
 }
 
-/** Starts haproxy in the foreground (-db) over `backends`; resolves once it answers /healthz through a backend. */
+/** Starts haproxy over `backends`; resolves once a /healthz through it reaches a gateway. */
 export async function startFrontProxy(backends: readonly GatewayBackend[], options: FrontProxyOptions = {}): Promise<FrontProxy> {
   const binary = await ensureHaproxy((line) => console.log(`[haproxy] ${line}`));
-  const port = await freePort();
-  const dir = mkdtempSync(join(tmpdir(), "te-haproxy-"));
-  const file = join(dir, "haproxy.cfg");
-  writeFileSync(file, roundRobinConfig(port, backends, options));
-  const child = Bun.spawn([binary, "-db", "-f", file], { stdout: "ignore", stderr: "pipe" });
-  const stderr = new Response(child.stderr as ReadableStream).text();
-  const httpUrl = `http://127.0.0.1:${port}`;
-  let stopped = false;
-  const stop = async () => {
-    if (stopped) return;
-    stopped = true;
-    child.kill("SIGTERM");
-    const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
-    await child.exited;
-    clearTimeout(timer);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  try {
-    await pollUntil(
-      async () => {
-        if (child.exitCode !== null) throw new Error(`haproxy exited ${child.exitCode}: ${(await stderr).trim().slice(0, 500)}`);
-        return fetch(`${httpUrl}/healthz`).then(
-          (r) => r.arrayBuffer().then(() => r.status === 200),
-          () => false,
-        );
-      },
-      `haproxy on 127.0.0.1:${port} to answer`,
-      10_000,
-      25,
-    );
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { port, pid: child.pid, httpUrl, listenUrl: `ws://127.0.0.1:${port}/v1/listen`, stop };
+  const proxy = await runHaproxy(
+    binary,
+    (port) => roundRobinConfig(port, backends, options),
+    "/healthz",
+    (status) => status === 200,
+  );
+  const address = `127.0.0.1:${proxy.port}`;
+  return { ...proxy, httpUrl: `http://${address}`, listenUrl: `ws://${address}/v1/listen` };
 }
