@@ -3,7 +3,7 @@
  * the sessionId query parameter in front of the same echo containers the gateway uses, tunnel timeout for
  * the WebSocket. Runs as our own subprocess on 127.0.0.1, stopped by its pid.
  */
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Subprocess } from "bun";
@@ -73,28 +73,53 @@ export interface RunningHaproxy {
   stop(): Promise<void>;
 }
 
-/** Starts haproxy in the foreground (-db) as our subprocess; resolves once it accepts connections. */
-export async function startHaproxy(binary: string, backends: readonly Backend[]): Promise<RunningHaproxy> {
+/**
+ * Starts haproxy in the foreground (-db) as our subprocess with the configuration `configFor` writes for a free
+ * 127.0.0.1 port; resolves once a GET of `readyPath` through it answers with a status `ready` accepts (any, by
+ * default). `stop()` ends exactly this process (SIGTERM, SIGKILL after 2 s) and removes its configuration.
+ */
+export async function runHaproxy(
+  binary: string,
+  configFor: (port: number) => string,
+  readyPath: string,
+  ready: (status: number) => boolean = () => true,
+): Promise<RunningHaproxy> {
   const port = await freePort("127.0.0.1");
-  const dir = mkdtempSync(join(tmpdir(), "bench-haproxy-"));
+  const dir = mkdtempSync(join(tmpdir(), "te-haproxy-"));
   const file = join(dir, "haproxy.cfg");
-  writeFileSync(file, haproxyConfig(port, backends));
+  writeFileSync(file, configFor(port));
   const child: Subprocess = Bun.spawn([binary, "-db", "-f", file], { stdout: "ignore", stderr: "pipe" });
-  for (let i = 0; i < 200; i++) {
-    if (child.exitCode !== null) throw new Error(`haproxy exited: ${await new Response(child.stderr as ReadableStream).text()}`);
-    const ok = await fetch(`http://127.0.0.1:${port}/health`).then(
-      (r) => r.arrayBuffer().then(() => true),
+  let stopped = false;
+  const stop = async () => {
+    if (stopped) return;
+    stopped = true;
+    child.kill("SIGTERM");
+    const timer = setTimeout(() => child.kill("SIGKILL"), 2000);
+    await child.exited;
+    clearTimeout(timer);
+    rmSync(dir, { recursive: true, force: true });
+  };
+  for (let i = 0; ; i++) {
+    if (child.exitCode !== null) {
+      const err = await new Response(child.stderr as ReadableStream).text();
+      await stop();
+      throw new Error(`haproxy exited ${child.exitCode}: ${err.trim().slice(0, 500)}`);
+    }
+    const ok = await fetch(`http://127.0.0.1:${port}${readyPath}`).then(
+      (r) => r.arrayBuffer().then(() => ready(r.status)),
       () => false,
     );
     if (ok) break;
+    if (i === 400) {
+      await stop();
+      throw new Error(`haproxy on 127.0.0.1:${port} did not answer ${readyPath} within 10 s`);
+    }
     await Bun.sleep(25);
   }
-  return {
-    port,
-    pid: child.pid,
-    async stop() {
-      child.kill("SIGTERM");
-      await child.exited;
-    },
-  };
+  return { port, pid: child.pid!, stop };
+}
+
+/** Starts the baseline haproxy over `backends`; resolves once it accepts connections. */
+export function startHaproxy(binary: string, backends: readonly Backend[]): Promise<RunningHaproxy> {
+  return runHaproxy(binary, (port) => haproxyConfig(port, backends), "/health");
 }

@@ -5,6 +5,11 @@
  * running instances against the engine's containers; it exits 1 on a drift that persists, a leak, or a lost frame.
  *
  *   bun scripts/soak.ts [--minutes 10] [--fault-every 60]      (npm run soak)
+ *
+ * With --cluster (or SOAK_CLUSTER=1) it soaks a cluster instead: three gateways, Redis and HAProxy, a gateway
+ * SIGKILLed and restarted every --kill-every seconds and one Redis restart (scripts/soak/cluster.ts).
+ *
+ *   bun scripts/soak.ts --cluster [--minutes 10] [--kill-every 120]      (npm run soak -- --cluster)
  */
 import { parseArgs } from "node:util";
 import { readFileSync } from "node:fs";
@@ -13,14 +18,41 @@ import { findEngine } from "../runtime/engine.ts";
 import { ensureImage } from "../runtime/image-build.ts";
 import { containersOf, podman } from "../test/podman.ts";
 
-const { values } = parseArgs({ options: { minutes: { type: "string", default: "10" }, "fault-every": { type: "string", default: "60" } } });
+const { values } = parseArgs({
+  options: {
+    minutes: { type: "string", default: "10" },
+    "fault-every": { type: "string", default: "60" },
+    cluster: { type: "boolean", default: false },
+    "kill-every": { type: "string", default: "120" },
+  },
+});
 const durationMs = Number(values.minutes) * 60_000;
 const faultEveryMs = Number(values["fault-every"]) * 1000;
+for (const [name, value] of [
+  ["--minutes", values.minutes],
+  ["--fault-every", values["fault-every"]],
+  ["--kill-every", values["kill-every"]],
+] as const) {
+  if (!(Number(value) > 0)) {
+    console.error(`soak: ${name} must be a positive number (got '${value}')`);
+    process.exit(2);
+  }
+}
 /** Samples a mismatch must persist for before it counts as drift (handshakes and closes are in flight briefly). */
 const DRIFT_SAMPLES = 4;
 const SAMPLE_MS = 1000;
 
 const engine = await findEngine(process.env, 1000);
+if (values.cluster || process.env.SOAK_CLUSTER === "1") {
+  if (!engine) {
+    console.error("soak --cluster: no container engine answered (set DOCKER_HOST); the cluster soak runs on the real engine");
+    process.exit(2);
+  }
+  process.env.DOCKER_HOST ??= engine.dockerHost;
+  await ensureImage({ log: (line: string) => console.log(`[image] ${line}`) });
+  const { runClusterSoak } = await import("./soak/cluster.ts");
+  process.exit(await runClusterSoak({ minutes: Number(values.minutes), killEveryS: Number(values["kill-every"]) }));
+}
 // The gateways get the engine through their own environment (driverEnv); the image check uses the engine CLI.
 if (engine) {
   await ensureImage({ log: (line: string) => console.log(`[image] ${line}`) });

@@ -24,16 +24,18 @@ export interface GatewayProcess {
 
 const ROOT = `${import.meta.dir}/../..`;
 
-/** Starts `bun app/main.ts` on a free loopback port with `env` and resolves once it logs "gateway listening". */
-export async function spawnGateway(env: Record<string, string>): Promise<GatewayProcess> {
-  const port = await freePort();
+/**
+ * Starts `bun app/main.ts` on a free loopback port (or `options.port`: a restart behind a load balancer keeps its
+ * address) with `env` and resolves once it logs "gateway listening".
+ */
+export async function spawnGateway(env: Record<string, string>, options: { port?: number } = {}): Promise<GatewayProcess> {
+  const port = options.port ?? (await freePort());
   const gatewayName = env.GATEWAY_NAME ?? `faults-${process.pid}-${port}`;
   const child = Bun.spawn([process.execPath, "app/main.ts"], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH ?? "",
       HOME: process.env.HOME ?? "/root",
-      PORT: String(port),
       HOST: "127.0.0.1",
       LOG_LEVEL: "info",
       TESTCONTAINERS_RYUK_DISABLED: "true",
@@ -41,6 +43,7 @@ export async function spawnGateway(env: Record<string, string>): Promise<Gateway
       // The image this test run built (ensureImage), not whatever another checkout tagged as the default.
       ...(process.env.TRANSCRIBER_IMAGE ? { TRANSCRIBER_IMAGE: process.env.TRANSCRIBER_IMAGE } : {}),
       ...env,
+      PORT: String(port),
       GATEWAY_NAME: gatewayName,
     },
     stdout: "pipe",
