@@ -15,7 +15,7 @@ export const LABEL_FENCE = "io.transcribe-edge.fence";
 /** Engine drivers: the port the transcriber listens on with host networking (so a peer can adopt it). */
 export const LABEL_PORT = "io.transcribe-edge.port";
 
-export type DriverName = "podman" | "docker" | "process";
+export type DriverName = "podman" | "docker" | "process" | "kubernetes";
 
 /** What to start. `instanceId` is already safe (e.g. `pool-3`, `session-<hash>`): never raw user input. */
 export interface ContainerSpec {

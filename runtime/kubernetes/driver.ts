@@ -1,0 +1,308 @@
+/**
+ * Each instance is a pod (pod-spec.ts) created through the Kubernetes API. The pod's name is the same in every
+ * gateway of the cluster, so a create answered 409 AlreadyExists means another gateway is starting it: this one
+ * joins that pod. Readiness, endpoints and exits all come from the driver's one watch (watch.ts).
+ */
+import type { V1Pod } from "@kubernetes/client-node";
+import { transcriberEnvOnly } from "../../transcriber/env.ts";
+import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "../driver.ts";
+import { LABEL_INSTANCE } from "../driver.ts";
+import { type ContainerLimits, DEFAULT_LIMITS } from "../hardening.ts";
+import { type RuntimeLogger, silentLogger } from "../logger.ts";
+import type { KubeClient } from "./client.ts";
+import { KubeApiError, PodStartError } from "./errors.ts";
+import { clusterSelector, instancePod, POD_GRACE_SECONDS } from "./pod-spec.ts";
+import { podEnded, podEndpoint, podReady } from "./pod-state.ts";
+import { PodWatch } from "./watch.ts";
+
+export interface KubernetesDriverOptions {
+  client: KubeClient;
+  /** GATEWAY_NAME: in pod names and LABEL_GATEWAY; list(), sweep() and the watch see only this cluster's pods. */
+  gatewayName?: string;
+  image: string;
+  limits?: ContainerLimits;
+  /** How long a pod has to become Ready (scheduling and an image pull included). */
+  startupTimeoutMs?: number;
+  /** How long stop() waits for a deleted pod to be gone before it returns (the deletion goes on regardless). */
+  deleteWaitMs?: number;
+  /** Seconds the server keeps one watch open before it is resumed. */
+  watchTimeoutSeconds?: number;
+  logger?: RuntimeLogger;
+}
+
+interface Handle extends RunningContainer {
+  readonly name: string;
+  readonly uid: string;
+  stopRequested: boolean;
+  /** The watch has shown this uid: from then on its absence means deleted (before, the watch may lag). */
+  seen: boolean;
+  settle(info: ExitInfo): void;
+}
+
+/** A pod handle's id: its name and uid, so a remove() can never delete a newer pod under the same name. */
+function podId(name: string, uid: string): string {
+  return `${name}/${uid}`;
+}
+
+function parseId(id: string): { name: string; uid: string } {
+  const slash = id.indexOf("/");
+  if (slash <= 0) throw new Error(`kubernetes driver: '${id}' is not a pod id (name/uid)`);
+  return { name: id.slice(0, slash), uid: id.slice(slash + 1) };
+}
+
+const uidOf = (pod: V1Pod | undefined) => pod?.metadata?.uid ?? "";
+
+/** How long a handle may go unseen by the watch before the API is asked about its pod directly. */
+const UNSEEN_CONFIRM_MS = 2_000;
+
+const gone = (name: string): ExitInfo => ({ exitCode: null, reason: `pod ${name} was deleted` });
+
+/** Creates attempted for one start: a leftover finished pod under the name is deleted, then created again. */
+const CREATE_ATTEMPTS = 3;
+
+export class KubernetesDriver implements ContainerDriver {
+  readonly name = "kubernetes" as const;
+  readonly gatewayName: string;
+  readonly watch: PodWatch;
+  private readonly client: KubeClient;
+  private readonly image: string;
+  private readonly limits: ContainerLimits;
+  private readonly startupTimeoutMs: number;
+  private readonly deleteWaitMs: number;
+  private readonly logger: RuntimeLogger;
+  private readonly handles = new Map<string, Handle>();
+  /** Pod names this driver is creating and not yet tracking: sweep() leaves them, close() deletes them. */
+  private readonly creating = new Set<string>();
+
+  constructor(options: KubernetesDriverOptions) {
+    this.client = options.client;
+    this.gatewayName = options.gatewayName ?? "default";
+    this.image = options.image;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.startupTimeoutMs = options.startupTimeoutMs ?? 120_000;
+    this.deleteWaitMs = options.deleteWaitMs ?? (POD_GRACE_SECONDS + 5) * 1000;
+    this.logger = options.logger ?? silentLogger;
+    this.watch = new PodWatch(this.client, clusterSelector(this.gatewayName), {
+      watchTimeoutSeconds: options.watchTimeoutSeconds,
+      onError: (error) => this.logger.warn({ error: String(error) }, "kubernetes pod watch failed; retrying"),
+    });
+    this.watch.onChange((_change, pod) => this.check(pod.metadata?.name ?? ""));
+  }
+
+  async start(spec: ContainerSpec): Promise<RunningContainer> {
+    const pod = instancePod({
+      gatewayName: this.gatewayName,
+      instanceId: spec.instanceId,
+      image: this.image,
+      env: transcriberEnvOnly(spec.env), // the transcriber's own variables only, never a gateway secret
+      labels: spec.labels,
+      limits: this.limits,
+    });
+    const name = pod.metadata!.name!;
+    this.creating.add(name);
+    let uid = "";
+    let ours = false;
+    try {
+      await this.watch.ensure();
+      ({ uid, ours } = await this.createOrJoin(pod));
+      // The watch may not have seen the create yet: another uid (or none) means deleted only once ours was seen.
+      let seen = false;
+      const ready = await this.watch.until(
+        name,
+        (current) => {
+          if (uidOf(current) === uid) seen = true;
+          else return seen ? { ended: { exitCode: null, reason: `pod ${name} was deleted` } } : undefined;
+          const ended = podEnded(current!);
+          if (ended) return { ended };
+          return podReady(current!) ? { pod: current! } : undefined;
+        },
+        this.startupTimeoutMs,
+        () => new PodStartError(name, `not Ready after ${this.startupTimeoutMs} ms (${describeWait(this.watch.get(name))})`),
+      );
+      if ("ended" in ready) throw new PodStartError(name, `ended before it was Ready: ${ready.ended!.reason}`);
+      const handle = this.track(ready.pod!);
+      this.creating.delete(name);
+      return handle;
+    } catch (error) {
+      this.creating.delete(name);
+      // A pod this start created is deleted; one joined belongs to the gateway that created it.
+      if (ours && uid) await this.remove(podId(name, uid)).catch(() => undefined);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`kubernetes driver: instance ${spec.instanceId} (${this.image}) failed to start: ${message}`, { cause: error });
+    }
+  }
+
+  /** Creates the pod, or joins the live one under its name; a finished one is deleted and created again. */
+  private async createOrJoin(pod: V1Pod): Promise<{ uid: string; ours: boolean }> {
+    const name = pod.metadata!.name!;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return { uid: uidOf(await this.client.createPod(pod)), ours: true };
+      } catch (error) {
+        if (!(error instanceof KubeApiError && error.status === 409) || attempt === CREATE_ATTEMPTS) throw error;
+      }
+      const existing = await this.client.getPod(name).catch((error) => {
+        if (error instanceof KubeApiError && error.status === 404) return undefined; // gone meanwhile: create again
+        throw error;
+      });
+      if (!existing) continue;
+      if (!podEnded(existing)) {
+        this.logger.info({ pod: name }, "pod already exists: joining the start another gateway made");
+        return { uid: uidOf(existing), ours: false };
+      }
+      await this.remove(podId(name, uidOf(existing)));
+    }
+  }
+
+  /** A handle on a ready pod, watched for its end. */
+  private track(pod: V1Pod): Handle {
+    const name = pod.metadata!.name!;
+    const uid = uidOf(pod);
+    const id = podId(name, uid);
+    const known = this.handles.get(id);
+    if (known) return known;
+    const endpoint = podEndpoint(pod)!;
+    let settle!: (info: ExitInfo) => void;
+    const exited = new Promise<ExitInfo>((resolve) => (settle = resolve));
+    const handle: Handle = { id, name, uid, host: endpoint.host, port: endpoint.port, stopRequested: false, seen: false, exited, settle };
+    if (pod.spec?.nodeName) Object.assign(handle, { hostName: pod.spec.nodeName });
+    this.handles.set(id, handle);
+    void this.watch.ensure().catch(() => undefined); // an adopted pod's end is seen through the watch too
+    this.check(name); // it may have ended between the event that made it ready and now
+    if (!handle.seen) setTimeout(() => void this.confirm(handle), UNSEEN_CONFIRM_MS).unref();
+    return handle;
+  }
+
+  /** A handle the watch has not shown yet (adopted from a fresher list): asks the API whether its pod is still there. */
+  private async confirm(handle: Handle): Promise<void> {
+    if (handle.seen || !this.handles.has(handle.id)) return;
+    const pod = await this.client
+      .getPod(handle.name)
+      .catch((error) => (error instanceof KubeApiError && error.status === 404 ? null : undefined));
+    if (pod === undefined || handle.seen || !this.handles.has(handle.id)) return; // no answer: the watch decides later
+    if (pod !== null && uidOf(pod) === handle.uid && !podEnded(pod)) return;
+    this.handles.delete(handle.id);
+    const ended = pod !== null && uidOf(pod) === handle.uid ? podEnded(pod) : undefined;
+    if (!handle.stopRequested) handle.settle(ended ?? gone(handle.name));
+  }
+
+  /** After any change of pod `name`: each handle on it whose pod is gone or over resolves exited. */
+  private check(name: string): void {
+    const current = this.watch.get(name);
+    for (const handle of this.handles.values()) {
+      if (handle.name !== name) continue;
+      if (uidOf(current) === handle.uid) handle.seen = true;
+      else if (!handle.seen) continue;
+      const ended = uidOf(current) !== handle.uid ? gone(name) : podEnded(current!);
+      if (!ended) continue;
+      this.handles.delete(handle.id);
+      if (handle.stopRequested) continue;
+      handle.settle(ended);
+      // A failed pod keeps its name until deleted; the instance's next start needs it.
+      if (current && uidOf(current) === handle.uid && !current.metadata?.deletionTimestamp)
+        void this.remove(handle.id).catch(() => undefined);
+    }
+  }
+
+  async stop(container: RunningContainer): Promise<void> {
+    const handle = this.handles.get(container.id);
+    if (handle) handle.stopRequested = true;
+    await this.remove(container.id);
+    this.handles.delete(container.id);
+  }
+
+  /**
+   * Deletes the pod gracefully (only that uid) and waits, bounded, until the watch sees it gone. Already gone
+   * (404) or replaced by a newer pod (409: the uid precondition failed) is not an error.
+   */
+  async remove(id: string): Promise<void> {
+    const { name, uid } = parseId(id);
+    const handle = this.handles.get(id);
+    if (handle) handle.stopRequested = true;
+    try {
+      await this.client.deletePod(name, { uid });
+    } catch (error) {
+      if (!(error instanceof KubeApiError && (error.status === 404 || error.status === 409))) throw error;
+    }
+    await this.watch.ensure();
+    await this.watch
+      .until(
+        name,
+        (pod) => (uidOf(pod) !== uid ? true : undefined),
+        this.deleteWaitMs,
+        () => new Error(`pod ${name} still terminating after ${this.deleteWaitMs} ms`),
+      )
+      .catch((error) => this.logger.warn({ pod: name, error: String(error) }, "pod deletion not finished; it goes on in the cluster"));
+  }
+
+  /** A consistent list from the API server (not the watch's cache, which may lag a peer's latest start). */
+  async list(): Promise<ContainerInfo[]> {
+    const pods = await this.client.listPods({ labelSelector: this.watch.labelSelector });
+    return pods.items.map((pod) => {
+      const running = pod.status?.phase === "Running" && podEnded(pod) === undefined;
+      const endpoint = running ? podEndpoint(pod) : undefined;
+      const info: ContainerInfo = {
+        id: podId(pod.metadata!.name!, uidOf(pod)),
+        instanceId: pod.metadata?.labels?.[LABEL_INSTANCE] ?? "",
+        labels: { ...pod.metadata?.labels },
+        running,
+        createdAtMs: pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0,
+      };
+      if (endpoint) info.endpoint = endpoint;
+      if (pod.spec?.nodeName) info.hostName = pod.spec.nodeName;
+      return info;
+    });
+  }
+
+  /** A handle on a pod another gateway started: the watch resolves its exited like one of this driver's own. */
+  adopt(info: ContainerInfo): RunningContainer {
+    const known = this.handles.get(info.id);
+    if (known) return known;
+    if (!info.endpoint) throw new Error(`kubernetes driver: pod ${info.id} (${info.instanceId}) has no endpoint to adopt`);
+    const { name, uid } = parseId(info.id);
+    const pod: V1Pod = {
+      metadata: { name, uid },
+      spec: { containers: [], nodeName: info.hostName },
+      status: { podIP: info.endpoint.host },
+    };
+    const handle = this.track(pod);
+    Object.assign(handle, { port: info.endpoint.port });
+    return handle;
+  }
+
+  /** Deletes this cluster's pods that no start of this driver made (what a previous run left behind). */
+  async sweep(): Promise<number> {
+    const pods = await this.client.listPods({ labelSelector: this.watch.labelSelector });
+    const own = new Set([...this.handles.values()].map((handle) => handle.name));
+    const leftovers = pods.items.filter((pod) => !own.has(pod.metadata!.name!) && !this.creating.has(pod.metadata!.name!));
+    await Promise.all(leftovers.map((pod) => this.remove(podId(pod.metadata!.name!, uidOf(pod)))));
+    return leftovers.length;
+  }
+
+  async close(): Promise<void> {
+    const ids = [...this.handles.keys()];
+    for (const name of this.creating) {
+      const pod = this.watch.get(name);
+      if (pod) ids.push(podId(name, uidOf(pod)));
+    }
+    await Promise.all(ids.map((id) => this.remove(id).catch(() => undefined)));
+    this.handles.clear();
+    this.watch.close();
+  }
+
+  async engineProblem(): Promise<string | undefined> {
+    try {
+      await this.client.version(1_000);
+      return undefined;
+    } catch (error) {
+      return `Kubernetes API not answering at ${this.client.credentials.server}: ${error instanceof Error ? error.message : String(error)}`;
+    }
+  }
+}
+
+/** The pod's phase and its last condition message, for a start that timed out. */
+function describeWait(pod: V1Pod | undefined): string {
+  if (!pod) return "no such pod";
+  const waiting = pod.status?.conditions?.find((condition) => condition.status !== "True" && condition.message);
+  return `phase ${pod.status?.phase ?? "unknown"}${waiting ? `, ${waiting.type}: ${waiting.message}` : ""}`;
+}

@@ -1,0 +1,59 @@
+/** What a pod's status means for an instance: ready with an endpoint, still coming, or over (and why). */
+import type { V1Pod } from "@kubernetes/client-node";
+import type { ContainerEndpoint, ExitInfo } from "../driver.ts";
+import { TRANSCRIBER_CONTAINER, TRANSCRIBER_PORT, TRANSCRIBER_PORT_NAME } from "./pod-spec.ts";
+
+/**
+ * Ready False for these reasons is the container's own readiness (a slow probe), not a lost pod: its sessions go
+ * on. Any other reason (NodeLost, NodeNotReady: the node controller's marks) ends the instance.
+ */
+const TRANSIENT_NOT_READY = new Set(["ContainersNotReady", "ReadinessGatesNotReady"]);
+
+function condition(pod: V1Pod, type: string) {
+  return pod.status?.conditions?.find((candidate) => candidate.type === type);
+}
+
+/** Ready condition True and an IP: sessions can be sent to it. */
+export function podReady(pod: V1Pod): boolean {
+  return condition(pod, "Ready")?.status === "True" && Boolean(pod.status?.podIP);
+}
+
+/** The pod's IP and the port its transcriber container declares (TRANSCRIBER_PORT unless the pod says else). */
+export function podEndpoint(pod: V1Pod): ContainerEndpoint | undefined {
+  const ip = pod.status?.podIP;
+  if (!ip) return undefined;
+  const container = pod.spec?.containers.find((candidate) => candidate.name === TRANSCRIBER_CONTAINER);
+  const port = container?.ports?.find((candidate) => candidate.name === TRANSCRIBER_PORT_NAME)?.containerPort ?? TRANSCRIBER_PORT;
+  return { host: ip, port };
+}
+
+/**
+ * Why the pod is over for its instance, or undefined while it may still serve: failed or completed (evicted
+ * by the kubelet, container exited), marked for disruption (eviction API, taint manager), being deleted, or
+ * not Ready for a reason beyond its container (its node lost).
+ */
+export function podEnded(pod: V1Pod): ExitInfo | undefined {
+  const name = pod.metadata?.name ?? "pod";
+  const terminated = pod.status?.containerStatuses?.find((status) => status.name === TRANSCRIBER_CONTAINER)?.state?.terminated;
+  const exitCode = terminated?.exitCode ?? null;
+  const phase = pod.status?.phase;
+  if (phase === "Failed" || phase === "Succeeded") {
+    const why = [pod.status?.reason, pod.status?.message ?? terminated?.reason].filter(Boolean).join(": ");
+    return {
+      exitCode,
+      reason: `pod ${name} ${phase.toLowerCase()}${why ? ` (${why})` : exitCode !== null ? ` (exit code ${exitCode})` : ""}`,
+    };
+  }
+  if (terminated)
+    return { exitCode, reason: `pod ${name}: transcriber exited with code ${exitCode} (${terminated.reason ?? "terminated"})` };
+  const disruption = condition(pod, "DisruptionTarget");
+  if (disruption?.status === "True") {
+    return { exitCode: null, reason: `pod ${name} disrupted (${disruption.reason ?? "DisruptionTarget"}: ${disruption.message ?? ""})` };
+  }
+  if (pod.metadata?.deletionTimestamp) return { exitCode: null, reason: `pod ${name} is being deleted` };
+  const ready = condition(pod, "Ready");
+  if (ready?.status !== "True" && ready?.reason && !TRANSIENT_NOT_READY.has(ready.reason)) {
+    return { exitCode: null, reason: `pod ${name} not ready: ${ready.reason}${ready.message ? ` (${ready.message})` : ""}` };
+  }
+  return undefined;
+}
