@@ -290,6 +290,11 @@ export class KubernetesDriver implements ContainerDriver {
     this.watch.close();
   }
 
+  /** Where it creates pods: the API server, the namespace and where the credentials came from. */
+  describe(): string {
+    return `namespace ${this.client.namespace} at ${this.client.credentials.server} (${this.client.credentials.source})`;
+  }
+
   async engineProblem(): Promise<string | undefined> {
     try {
       await this.client.version(1_000);

@@ -48,6 +48,8 @@ export interface KubeFake {
   compact(): void;
   /** Breaks every open watch connection, as an API server restart or a load balancer would. */
   dropWatches(): void;
+  /** Holds new watch requests unanswered until the returned function is called (what a resume then misses is up to the test). */
+  holdWatches(): () => void;
   /** Writes a kubeconfig for this fake: a token (inline or as a file), or the client certificate (inline or by path). */
   writeKubeconfig(form: "token" | "token-file" | "client-cert-data" | "client-cert-files", token?: string): string;
   close(): Promise<void>;
@@ -61,6 +63,7 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
   const token = `fake-token-${crypto.randomUUID()}`;
   const tokens = new Map<string, Identity>([[token, { user: `system:serviceaccount:${namespace}:transcribe-edge`, verbs: ALL_VERBS }]]);
   const requests: RecordedRequest[] = [];
+  let gate: Promise<void> = Promise.resolve();
   const { server, dropWatches } = createApiServer({
     certs,
     store,
@@ -68,6 +71,7 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
     tokens,
     requests,
     bookmarkIntervalMs: options.bookmarkIntervalMs ?? 1_000,
+    watchGate: () => gate,
   });
   await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
   const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -94,6 +98,14 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
     loseNode: (name) => kubelet.loseNode(podOrThrow(name)),
     compact: () => store.compact(),
     dropWatches,
+    holdWatches() {
+      let release!: () => void;
+      gate = new Promise<void>((resolve) => (release = resolve));
+      return () => {
+        gate = Promise.resolve();
+        release();
+      };
+    },
     writeKubeconfig(form, tokenValue = token) {
       const b64 = (text: string) => Buffer.from(text).toString("base64");
       const user: Record<string, string> = {};

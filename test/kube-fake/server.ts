@@ -39,6 +39,8 @@ export interface ServerParts {
   tokens: Map<string, Identity>;
   requests: RecordedRequest[];
   bookmarkIntervalMs: number;
+  /** Resolves when watch requests may be answered (tests hold them to control what a resume misses). */
+  watchGate(): Promise<void>;
 }
 
 const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -100,7 +102,8 @@ export function createApiServer(parts: ServerParts): { server: Server; dropWatch
     return [200, terminating];
   }
 
-  function watch(response: ServerResponse, namespace: string, query: URLSearchParams): void {
+  async function watch(response: ServerResponse, namespace: string, query: URLSearchParams): Promise<void> {
+    await parts.watchGate();
     const selector = query.get("labelSelector");
     const fromVersion = Number(query.get("resourceVersion") || "0");
     response.writeHead(200, { "content-type": "application/json", "transfer-encoding": "chunked" });
