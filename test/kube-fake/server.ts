@@ -30,6 +30,8 @@ export interface RecordedRequest {
   path: string;
   user: string | undefined;
   via: "token" | "client-cert" | "none";
+  /** A create's body, as sent. */
+  body?: unknown;
 }
 
 export interface ServerParts {
@@ -163,7 +165,11 @@ export function createApiServer(parts: ServerParts): { server: Server; dropWatch
     if (!verb)
       return send(response, 405, S.status(405, "MethodNotAllowed", `the server does not allow this method on the requested resource`));
     if (!identity.verbs.includes(verb)) return send(response, 403, S.forbidden(identity.user, verb, namespace, name));
-    if (verb === "create") return send(response, ...create(namespace, await readJson(request)));
+    if (verb === "create") {
+      const body = await readJson(request);
+      parts.requests.at(-1)!.body = body;
+      return send(response, ...create(namespace, body));
+    }
     if (verb === "delete") return send(response, ...remove(namespace, name!, await readJson(request)));
     if (verb === "get") {
       const pod = store.get(namespace, name!);

@@ -1,0 +1,87 @@
+/**
+ * The Kubernetes manifests: the committed YAML is the rendering of manifests.ts; the gateway Deployment's
+ * environment is a configuration the gateway accepts; reference/instance-pod.yaml is exactly the pod the
+ * driver sends for that configuration; the Role's verbs are enough for everything the driver does; the smoke
+ * script parses (and passes shellcheck where it is installed).
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { containerLimits, kubernetesSettings } from "../../app/config.ts";
+import { transcriberEnv } from "../../app/gateway.ts";
+import { KubernetesDriver } from "../../runtime/kubernetes/driver.ts";
+import { fakeClient } from "../../runtime/kubernetes/test-harness.ts";
+import { type KubeFake, startKubeFake } from "../../test/kube-fake/index.ts";
+import { gatewayConfigFromManifest } from "./gateway-config.ts";
+import { CLUSTER_NAME, NAMESPACE, role } from "./manifests.ts";
+import { renderAll } from "./render.ts";
+
+const HERE = import.meta.dir;
+const ROOT = join(HERE, "..", "..");
+let fake: KubeFake;
+beforeAll(async () => {
+  fake = await startKubeFake({ namespace: NAMESPACE });
+});
+afterAll(() => fake.close());
+
+describe("deploy/kubernetes", () => {
+  test("every committed file equals its rendering from manifests.ts (bun deploy/kubernetes/render.ts)", () => {
+    for (const { file, text } of renderAll()) expect({ file, text: readFileSync(join(HERE, file), "utf8") }).toEqual({ file, text });
+  });
+
+  test("the gateway Deployment's environment is a configuration the gateway accepts: kubernetes driver, Redis store", () => {
+    const config = gatewayConfigFromManifest();
+    expect(config).toMatchObject({
+      containerDriver: "kubernetes",
+      routingStore: "redis",
+      gatewayName: CLUSTER_NAME,
+      kubeNamespace: NAMESPACE,
+    });
+    expect(kubernetesSettings(config)).toEqual({ namespace: NAMESPACE, kubeconfig: undefined });
+  });
+
+  test("reference/instance-pod.yaml is the pod the driver creates for pool-0 of that configuration, byte for byte as an object", async () => {
+    const config = gatewayConfigFromManifest();
+    const driver = new KubernetesDriver({
+      client: fakeClient(fake),
+      gatewayName: config.gatewayName,
+      image: config.transcriberImage,
+      limits: containerLimits(config),
+      startupTimeoutMs: 20_000,
+    });
+    // The fake runs transcriber/main.ts whatever the pod says; the echo backend lets it start with no key.
+    const before = fake.requests.length;
+    await driver.start({ instanceId: "pool-0", env: transcriberEnv(config) });
+    await driver.close();
+    const sent = fake.requests.slice(before).find((request) => request.method === "POST")?.body;
+    const committed = Bun.YAML.parse(readFileSync(join(HERE, "reference", "instance-pod.yaml"), "utf8"));
+    expect(sent).toEqual(committed);
+  });
+
+  test("the Role's verbs (pods get/list/watch/create/delete, nothing else) are all the driver needs", async () => {
+    expect(role.rules).toEqual([{ apiGroups: [""], resources: ["pods"], verbs: ["get", "list", "watch", "create", "delete"] }]);
+    const token = `role-${crypto.randomUUID()}`;
+    fake.tokens.set(token, { user: "system:serviceaccount:transcribe-edge:transcribe-edge-gateway", verbs: role.rules![0]!.verbs as any });
+    const driver = new KubernetesDriver({
+      client: fakeClient(fake, "token", token),
+      gatewayName: "role",
+      image: "te:role",
+      startupTimeoutMs: 20_000,
+    });
+    const container = await driver.start({ instanceId: "pool-0", env: { TRANSCRIBER_BACKEND: "echo" } });
+    expect((await driver.list()).map((info) => info.instanceId)).toEqual(["pool-0"]);
+    await driver.stop(container);
+    expect(await driver.sweep()).toBe(0);
+    await driver.close();
+  });
+
+  test("scripts/kube-smoke.sh parses (bash -n), and passes shellcheck when it is installed", () => {
+    const script = join(ROOT, "scripts", "kube-smoke.sh");
+    const parsed = Bun.spawnSync(["bash", "-n", script], { stderr: "pipe" });
+    expect(parsed.stderr.toString()).toBe("");
+    expect(parsed.exitCode).toBe(0);
+    if (!Bun.which("shellcheck")) return console.log("shellcheck not installed here: only bash -n ran");
+    const checked = Bun.spawnSync(["shellcheck", script], { stdout: "pipe" });
+    expect(checked.stdout.toString()).toBe("");
+  });
+});
