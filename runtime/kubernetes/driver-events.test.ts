@@ -75,8 +75,11 @@ describe("a pod that ends on its own resolves exited with the reason", () => {
   test("node lost (Ready False, NodeLost)", async () => {
     const d = driver(unique("node"));
     const container = await d.start({ instanceId: "pool-0", env });
-    await fake.loseNode(splitId(container.id).name);
+    const { name, uid } = splitId(container.id);
+    fake.loseNode(name);
     expect((await container.exited).reason).toContain("NodeLost");
+    // The driver deletes it: a pod on a lost node is not coming back as this instance.
+    await pollUntil(() => fake.pod(name)?.metadata?.uid !== uid, "the lost pod deleted", 10_000);
   });
 
   test("deleted by someone else (kubectl delete)", async () => {

@@ -1,6 +1,7 @@
 /**
  * A real gateway with CONTAINER_DRIVER=kubernetes against the Kubernetes API fake (test/kube-fake/): a session
- * streams end to end through a pod's transcriber (echo backend), and evicting that pod closes it with 1012.
+ * streams end to end through a pod's transcriber (echo backend), evicting that pod closes it with 1012, and so
+ * does its node being lost, seen only through the watch (the transcriber itself still runs then).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { type KubeFake, startKubeFake } from "../../test/kube-fake/index.ts";
@@ -63,3 +64,16 @@ test("a session streams through a pod, an eviction closes it with 1012, the next
   next.send({ type: "CloseStream" });
   expect((await next.closed).code).toBe(1000);
 }, 90_000);
+
+test("the pod's node lost while its transcriber still answers: the driver's watch alone ends the session, 1012 naming NodeLost", async () => {
+  const client = TestClient.connect(`${gw.listenUrl}?sessionId=kube-3`);
+  await client.next("Metadata", 30_000);
+  const name = podName(gw.env.GATEWAY_NAME!, "shared");
+  client.send(new Uint8Array([1]));
+  await client.until(() => client.binary.length === 1, 10_000, "the echo");
+  fake.loseNode(name);
+  expect((await client.closed).code).toBe(1012);
+  const error = client.ofType("Error").at(-1)!;
+  expect(error.code).toBe("container_stopped");
+  expect(error.message).toContain("NodeLost");
+}, 60_000);

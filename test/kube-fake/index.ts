@@ -42,8 +42,8 @@ export interface KubeFake {
   kill(name: string): void;
   /** Kubelet eviction under node pressure: Failed, reason Evicted. */
   evict(name: string): Promise<void>;
-  /** The pod's node stops answering: Ready False, reason NodeLost. */
-  loseNode(name: string): Promise<void>;
+  /** The pod's node stops answering: Ready False, reason NodeLost; its transcriber keeps running until the pod is deleted. */
+  loseNode(name: string): void;
   /** Compacts the change history: a watch resuming from an older version gets 410 Expired. */
   compact(): void;
   /** Breaks every open watch connection, as an API server restart or a load balancer would. */

@@ -152,9 +152,11 @@ export class FakeKubelet {
     });
   }
 
-  /** The node stops answering: its processes are gone and the node controller marks the pod not Ready. */
-  async loseNode(pod: V1Pod): Promise<void> {
-    await this.shutDown(pod);
+  /**
+   * The node stops answering the control plane: the node controller marks the pod not Ready, while its
+   * transcriber may well run on behind the partition (here it does, until the pod is deleted).
+   */
+  loseNode(pod: V1Pod): void {
     this.update(pod, (current) => {
       setCondition(
         current,
