@@ -84,6 +84,8 @@ export interface GatewayConfig {
   kubeNamespace: string | undefined;
   /** KUBECONFIG (CONTAINER_DRIVER=kubernetes): the kubeconfig file; undefined: in-cluster credentials. */
   kubeconfig: string | undefined;
+  /** KUBE_TRANSCRIBER_SECRET: a Secret in KUBE_NAMESPACE pods read OPENAI_API_KEY from (key `openai-api-key`). */
+  kubeTranscriberSecret: string | undefined;
 }
 
 /** A configuration error: its message is the one line printed at start. */
@@ -294,6 +296,17 @@ function kubeconfig(env: Env, driver: DriverChoice): string | undefined {
   return path;
 }
 
+/** A Secret's name: a DNS-1123 subdomain. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function kubeTranscriberSecret(env: Env): string | undefined {
+  const raw = optional(env, "KUBE_TRANSCRIBER_SECRET");
+  if (raw !== undefined && (!SECRET_NAME.test(raw) || raw.length > 253)) {
+    throw new ConfigError(`KUBE_TRANSCRIBER_SECRET: expected a Secret name (lowercase letters, digits, '-' and '.') (got '${raw}')`);
+  }
+  return raw;
+}
+
 function models(env: Env): Record<string, string> {
   try {
     return parseModels(optional(env, "MODELS"));
@@ -383,6 +396,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     dockerHost: dockerHost(env),
     kubeNamespace: kubeNamespace(env),
     kubeconfig: kubeconfig(env, containerDriver),
+    kubeTranscriberSecret: kubeTranscriberSecret(env),
   };
   if (config.routingMode === "pool" && config.containerPoolSize > config.maxInstances) {
     throw new ConfigError(
@@ -406,8 +420,8 @@ export function containerLimits(config: GatewayConfig): ContainerLimits {
 }
 
 /** What the Kubernetes driver takes from the configuration (runtime/kubernetes/index.ts). */
-export function kubernetesSettings(config: GatewayConfig): { namespace?: string; kubeconfig?: string } {
-  return { namespace: config.kubeNamespace, kubeconfig: config.kubeconfig };
+export function kubernetesSettings(config: GatewayConfig): { namespace?: string; kubeconfig?: string; transcriberSecret?: string } {
+  return { namespace: config.kubeNamespace, kubeconfig: config.kubeconfig, transcriberSecret: config.kubeTranscriberSecret };
 }
 
 /** The configuration as shown on /stats: every setting, never a secret. */

@@ -52,7 +52,11 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
     return new ProcessDriver(options.process);
   }
   if (choice === "kubernetes") {
-    const settings = options.kubernetes ?? { namespace: env.KUBE_NAMESPACE || undefined, kubeconfig: env.KUBECONFIG || undefined };
+    const settings = options.kubernetes ?? {
+      namespace: env.KUBE_NAMESPACE || undefined,
+      kubeconfig: env.KUBECONFIG || undefined,
+      transcriberSecret: env.KUBE_TRANSCRIBER_SECRET || undefined,
+    };
     const driver = createKubernetesDriver(
       { env, ...settings },
       { gatewayName: options.gatewayName, image: options.image ?? transcriberImage(env), limits: options.limits, logger: options.logger },

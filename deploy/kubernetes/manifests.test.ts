@@ -12,8 +12,8 @@ import { transcriberEnv } from "../../app/gateway.ts";
 import { KubernetesDriver } from "../../runtime/kubernetes/driver.ts";
 import { fakeClient } from "../../runtime/kubernetes/test-harness.ts";
 import { type KubeFake, startKubeFake } from "../../test/kube-fake/index.ts";
-import { gatewayConfigFromManifest } from "./gateway-config.ts";
-import { CLUSTER_NAME, NAMESPACE, role } from "./manifests.ts";
+import { gatewayConfigFromManifest, SECRET_PLACEHOLDER } from "./gateway-config.ts";
+import { CLUSTER_NAME, NAMESPACE, role, SECRET_NAME } from "./manifests.ts";
 import { renderAll } from "./render.ts";
 
 const HERE = import.meta.dir;
@@ -37,7 +37,7 @@ describe("deploy/kubernetes", () => {
       gatewayName: CLUSTER_NAME,
       kubeNamespace: NAMESPACE,
     });
-    expect(kubernetesSettings(config)).toEqual({ namespace: NAMESPACE, kubeconfig: undefined });
+    expect(kubernetesSettings(config)).toEqual({ namespace: NAMESPACE, kubeconfig: undefined, transcriberSecret: SECRET_NAME });
   });
 
   test("reference/instance-pod.yaml is the pod the driver creates for pool-0 of that configuration, byte for byte as an object", async () => {
@@ -47,8 +47,10 @@ describe("deploy/kubernetes", () => {
       gatewayName: config.gatewayName,
       image: config.transcriberImage,
       limits: containerLimits(config),
+      secretName: config.kubeTranscriberSecret,
       startupTimeoutMs: 20_000,
     });
+    fake.secrets.set(SECRET_NAME, { "openai-api-key": "sk-from-the-secret" });
     // The fake runs transcriber/main.ts whatever the pod says; the echo backend lets it start with no key.
     const before = fake.requests.length;
     await driver.start({ instanceId: "pool-0", env: transcriberEnv(config) });
@@ -56,6 +58,9 @@ describe("deploy/kubernetes", () => {
     const sent = fake.requests.slice(before).find((request) => request.method === "POST")?.body;
     const committed = Bun.YAML.parse(readFileSync(join(HERE, "reference", "instance-pod.yaml"), "utf8"));
     expect(sent).toEqual(committed);
+    // The key is a reference to the Secret, never its value: reading pods does not reveal it.
+    expect(JSON.stringify(sent)).not.toContain(SECRET_PLACEHOLDER);
+    expect(JSON.stringify(sent)).toContain('"secretKeyRef":{"name":"transcribe-edge","key":"openai-api-key"}');
   });
 
   test("the Role's verbs (pods get/list/watch/create/delete, nothing else) are all the driver needs", async () => {

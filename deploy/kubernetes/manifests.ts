@@ -126,6 +126,8 @@ export const gatewayEnv: V1EnvVar[] = [
   { name: "GATEWAY_NAME", value: CLUSTER_NAME },
   fromField("GATEWAY_ID", "metadata.name"),
   fromField("KUBE_NAMESPACE", "metadata.namespace"),
+  // Transcriber pods read the OpenAI key from the Secret themselves: it never appears in a pod spec.
+  { name: "KUBE_TRANSCRIBER_SECRET", value: SECRET_NAME },
   { name: "ROUTING_MODE", value: "pool" },
   { name: "TRANSCRIBER_BACKEND", value: "openai" },
   { name: "TRANSCRIBER_IMAGE", value: DEFAULT_TRANSCRIBER_IMAGE },
@@ -229,11 +231,12 @@ const redisPolicy: V1NetworkPolicy = {
 };
 
 /**
- * A transcriber pod as the driver creates it for `pool-0` of this deployment (the OpenAI key shown as the
- * placeholder the test passes): for review, and for admission policies. Not applied: the gateways create these.
+ * A transcriber pod as the driver creates it for `pool-0` of this deployment: for review, and for admission
+ * policies. Not applied: the gateways create these.
  */
 export function referenceInstancePod(transcriberEnv: Record<string, string>): V1Pod {
   return instancePod({
+    secretName: SECRET_NAME,
     gatewayName: CLUSTER_NAME,
     instanceId: "pool-0",
     image: DEFAULT_TRANSCRIBER_IMAGE,

@@ -90,6 +90,36 @@ describe("a pod that ends on its own resolves exited with the reason", () => {
   });
 });
 
+describe("a pod that cannot start fails its start at once, with the kubelet's reason", () => {
+  test("KUBE_TRANSCRIBER_SECRET names a Secret that is not there: CreateContainerConfigError, and the pod is deleted", async () => {
+    const d = new KubernetesDriver({
+      client: fakeClient(fake),
+      gatewayName: unique("nosecret"),
+      image: FAKE_IMAGE,
+      secretName: "missing-secret",
+    });
+    drivers.push(d);
+    const t0 = performance.now();
+    const message = await d.start({ instanceId: "pool-0", env: { ...env, OPENAI_API_KEY: "sk-x" } }).then(
+      () => "",
+      (e: Error) => e.message,
+    );
+    expect(message).toContain('cannot start: CreateContainerConfigError (secret "missing-secret" not found)');
+    expect(performance.now() - t0).toBeLessThan(5_000);
+    expect(await d.list()).toEqual([]);
+  });
+
+  test("with the Secret there, the pod's transcriber gets the key from it (the spec carries only the reference)", async () => {
+    fake.secrets.set("te-keys", { "openai-api-key": "sk-from-secret" });
+    const d = new KubernetesDriver({ client: fakeClient(fake), gatewayName: unique("secret"), image: FAKE_IMAGE, secretName: "te-keys" });
+    drivers.push(d);
+    const container = await d.start({ instanceId: "pool-0", env: { ...env, OPENAI_API_KEY: "sk-from-gateway" } });
+    const spec = JSON.stringify(fake.pod(splitId(container.id).name)?.spec);
+    expect(spec).not.toContain("sk-from-gateway");
+    expect(spec).toContain('"secretKeyRef":{"name":"te-keys","key":"openai-api-key"}');
+  });
+});
+
 describe("the API refusing: clear errors", () => {
   test("an unknown token: start fails with the 401 and what to check", async () => {
     const bad = new KubeClient(kubeconfigCredentials(fake.writeKubeconfig("token", "not-a-token")), fake.namespace);

@@ -12,7 +12,7 @@ import { type RuntimeLogger, silentLogger } from "../logger.ts";
 import type { KubeClient } from "./client.ts";
 import { KubeApiError, PodStartError } from "./errors.ts";
 import { clusterSelector, instancePod, POD_GRACE_SECONDS } from "./pod-spec.ts";
-import { podEnded, podEndpoint, podReady } from "./pod-state.ts";
+import { podEnded, podEndpoint, podReady, podStuck } from "./pod-state.ts";
 import { PodWatch } from "./watch.ts";
 
 export interface KubernetesDriverOptions {
@@ -21,6 +21,8 @@ export interface KubernetesDriverOptions {
   gatewayName?: string;
   image: string;
   limits?: ContainerLimits;
+  /** KUBE_TRANSCRIBER_SECRET: secrets reach pods as references to this Secret, not as values (pod-spec.ts). */
+  secretName?: string;
   /** How long a pod has to become Ready (scheduling and an image pull included). */
   startupTimeoutMs?: number;
   /** How long stop() waits for a deleted pod to be gone before it returns (the deletion goes on regardless). */
@@ -67,6 +69,7 @@ export class KubernetesDriver implements ContainerDriver {
   private readonly client: KubeClient;
   private readonly image: string;
   private readonly limits: ContainerLimits;
+  private readonly secretName: string | undefined;
   private readonly startupTimeoutMs: number;
   private readonly deleteWaitMs: number;
   private readonly logger: RuntimeLogger;
@@ -79,6 +82,7 @@ export class KubernetesDriver implements ContainerDriver {
     this.gatewayName = options.gatewayName ?? "default";
     this.image = options.image;
     this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.secretName = options.secretName;
     this.startupTimeoutMs = options.startupTimeoutMs ?? 120_000;
     this.deleteWaitMs = options.deleteWaitMs ?? (POD_GRACE_SECONDS + 5) * 1000;
     this.logger = options.logger ?? silentLogger;
@@ -97,6 +101,7 @@ export class KubernetesDriver implements ContainerDriver {
       env: transcriberEnvOnly(spec.env), // the transcriber's own variables only, never a gateway secret
       labels: spec.labels,
       limits: this.limits,
+      secretName: this.secretName,
     });
     const name = pod.metadata!.name!;
     this.creating.add(name);
@@ -112,7 +117,7 @@ export class KubernetesDriver implements ContainerDriver {
         (current) => {
           if (uidOf(current) === uid) seen = true;
           else return seen ? { ended: { exitCode: null, reason: `pod ${name} was deleted` } } : undefined;
-          const ended = podEnded(current!);
+          const ended = podEnded(current!) ?? podStuck(current!);
           if (ended) return { ended };
           return podReady(current!) ? { pod: current! } : undefined;
         },

@@ -12,6 +12,8 @@ export interface KubernetesDriverSettings {
   namespace?: string;
   /** KUBECONFIG; undefined: in-cluster credentials. */
   kubeconfig?: string;
+  /** KUBE_TRANSCRIBER_SECRET: the Secret pods take their secret variables from. */
+  transcriberSecret?: string;
   /** Where the service account is mounted (tests stand in for the kubelet's mount). */
   serviceAccountDir?: string;
   /** Where KUBERNETES_SERVICE_HOST/PORT are read for in-cluster credentials. */
@@ -26,5 +28,5 @@ export function createKubernetesDriver(
   const env = { ...(settings.env ?? process.env), KUBECONFIG: settings.kubeconfig };
   const credentials = loadCredentials(env, settings.serviceAccountDir ?? SERVICE_ACCOUNT_DIR);
   const client = new KubeClient(credentials, settings.namespace ?? credentials.namespace);
-  return new KubernetesDriver({ client, ...options });
+  return new KubernetesDriver({ client, secretName: settings.transcriberSecret, ...options });
 }

@@ -48,6 +48,13 @@ export function clusterSelector(gatewayName: string): string {
   return `${LABEL_MANAGED}=true,${LABEL_GATEWAY}=${gatewayName}`;
 }
 
+/**
+ * The transcriber variables that are secrets, and the key each has in KUBE_TRANSCRIBER_SECRET: with that
+ * Secret named, the pod refers to it (the kubelet resolves it) instead of carrying the value in its spec,
+ * which anyone allowed to read pods could see.
+ */
+export const SECRET_KEYS: Readonly<Record<string, string>> = { OPENAI_API_KEY: "openai-api-key" };
+
 export interface InstancePodOptions {
   gatewayName: string;
   instanceId: string;
@@ -57,6 +64,8 @@ export interface InstancePodOptions {
   /** More labels (the cluster's LABEL_REPLICA, LABEL_FENCE). */
   labels?: Record<string, string>;
   limits: ContainerLimits;
+  /** KUBE_TRANSCRIBER_SECRET: the Secret SECRET_KEYS refer to; undefined: values go into the spec. */
+  secretName?: string;
 }
 
 /** Kubernetes quantities: bytes as Mi when whole (readable in kubectl), else plain bytes; CPUs as millicores. */
@@ -108,7 +117,11 @@ export function instancePod(options: InstancePodOptions): V1Pod {
           imagePullPolicy: "IfNotPresent",
           env: Object.entries(env)
             .sort(([a], [b]) => a.localeCompare(b))
-            .map(([name, value]) => ({ name, value })),
+            .map(([name, value]) =>
+              options.secretName && SECRET_KEYS[name]
+                ? { name, valueFrom: { secretKeyRef: { name: options.secretName, key: SECRET_KEYS[name] } } }
+                : { name, value },
+            ),
           ports: [{ name: TRANSCRIBER_PORT_NAME, containerPort: TRANSCRIBER_PORT, protocol: "TCP" }],
           // Probed each second: Ready is what ends a cold start, so a 10 s default period would be its floor.
           readinessProbe: {

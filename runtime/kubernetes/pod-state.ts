@@ -28,6 +28,22 @@ export function podEndpoint(pod: V1Pod): ContainerEndpoint | undefined {
 }
 
 /**
+ * Container waiting reasons a start should not sit out: the image cannot be had, or the pod's own spec cannot
+ * be satisfied (a missing Secret). The instance's start fails at once and is retried with its backoff.
+ */
+const STUCK_REASONS = new Set(["ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName", "CreateContainerConfigError"]);
+
+/** Why a pod that has not started cannot start by itself, or undefined. */
+export function podStuck(pod: V1Pod): ExitInfo | undefined {
+  const waiting = pod.status?.containerStatuses?.find((status) => status.name === TRANSCRIBER_CONTAINER)?.state?.waiting;
+  if (!waiting?.reason || !STUCK_REASONS.has(waiting.reason)) return undefined;
+  return {
+    exitCode: null,
+    reason: `pod ${pod.metadata?.name} cannot start: ${waiting.reason}${waiting.message ? ` (${waiting.message})` : ""}`,
+  };
+}
+
+/**
  * Why the pod is over for its instance, or undefined while it may still serve: failed or completed (evicted
  * by the kubelet, container exited), marked for disruption (eviction API, taint manager), being deleted, or
  * not Ready for a reason beyond its container (its node lost).

@@ -36,6 +36,8 @@ export interface KubeFake {
   tokens: Map<string, Identity>;
   store: PodStore;
   kubelet: FakeKubelet;
+  /** Secrets the fake kubelet resolves secretKeyRef from (name -> key -> value). */
+  secrets: Map<string, Record<string, string>>;
   requests: RecordedRequest[];
   pod(name: string): V1Pod | undefined;
   /** Kills the pod's transcriber process from outside: the pod goes Failed (exit 137). */
@@ -91,6 +93,7 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
     tokens,
     store,
     kubelet,
+    secrets: kubelet.secrets,
     requests,
     pod: (name) => store.get(namespace, name),
     kill: (name) => kubelet.kill(podOrThrow(name)),

@@ -34,6 +34,9 @@ export class FakeKubelet {
   private readonly processes = new ProcessDriver({ stdio: "ignore", startupTimeoutMs: 20_000, stopTimeoutMs: 3_000 });
   private readonly running = new Map<string, Running>();
 
+  /** Secrets by name (this namespace-free fake has one set): what secretKeyRef env entries resolve to. */
+  readonly secrets = new Map<string, Record<string, string>>();
+
   constructor(
     private readonly store: PodStore,
     /** Pause before the pod is scheduled, as a scheduler's latency. */
@@ -63,7 +66,32 @@ export class FakeKubelet {
     });
     if (!scheduled || state.ending) return;
     const container = scheduled.spec!.containers[0]!;
-    const env = Object.fromEntries((container.env ?? []).map((variable) => [variable.name, variable.value ?? ""]));
+    const env: Record<string, string> = {};
+    for (const variable of container.env ?? []) {
+      const ref = variable.valueFrom?.secretKeyRef;
+      if (!ref) {
+        env[variable.name] = variable.value ?? "";
+        continue;
+      }
+      const value = this.secrets.get(ref.name ?? "")?.[ref.key];
+      if (value !== undefined) env[variable.name] = value;
+      else if (!ref.optional) {
+        // As the kubelet: the container cannot be created, the pod stays Pending with the reason.
+        this.update(pod, (current) => {
+          current.status!.containerStatuses = [
+            {
+              name: container.name,
+              image: container.image!,
+              imageID: "",
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: "CreateContainerConfigError", message: `secret "${ref.name}" not found` } },
+            },
+          ];
+        });
+        return;
+      }
+    }
     let started: RunningContainer;
     try {
       started = await this.processes.start({ instanceId: pod.metadata!.name!, env });
