@@ -19,8 +19,11 @@ import { LABEL_MANAGED } from "../../runtime/driver.ts";
 import { DEFAULT_LIMITS } from "../../runtime/hardening.ts";
 import { DEFAULT_GATEWAY_IMAGE, DEFAULT_TRANSCRIBER_IMAGE } from "../../runtime/image.ts";
 import { instancePod, TRANSCRIBER_PORT } from "../../runtime/kubernetes/pod-spec.ts";
+import { gatewayLabels, metadata, NAMESPACE, restrictedContainer } from "./common.ts";
+import { redis, redisPolicy, redisService } from "./redis.ts";
 
-export const NAMESPACE = "transcribe-edge";
+export { NAMESPACE } from "./common.ts";
+
 /** GATEWAY_NAME of the cluster: pod names and labels of its transcribers carry it. */
 export const CLUSTER_NAME = "edge";
 const SERVICE_ACCOUNT = "transcribe-edge-gateway";
@@ -31,18 +34,6 @@ const GATEWAY_PORT = 8080;
 const PRESTOP_SLEEP_SECONDS = 5;
 /** DRAIN_TIMEOUT: how long open sessions get to finish before they are closed with 1001. */
 const DRAIN_SECONDS = 30;
-
-const gatewayLabels = { "app.kubernetes.io/name": "transcribe-edge", "app.kubernetes.io/component": "gateway" };
-const redisLabels = { "app.kubernetes.io/name": "transcribe-edge", "app.kubernetes.io/component": "redis" };
-const metadata = (name: string, labels: Record<string, string> = {}) => ({ name, namespace: NAMESPACE, labels: { ...labels } });
-
-/** The restricted Pod Security profile's container half, shared by the gateway and Redis. */
-const restrictedContainer = {
-  allowPrivilegeEscalation: false,
-  capabilities: { drop: ["ALL"] },
-  readOnlyRootFilesystem: true,
-  runAsNonRoot: true,
-};
 
 const namespace: V1Namespace = {
   apiVersion: "v1",
@@ -70,46 +61,6 @@ const roleBinding: V1RoleBinding = {
   metadata: metadata(SERVICE_ACCOUNT, gatewayLabels),
   roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: SERVICE_ACCOUNT },
   subjects: [{ kind: "ServiceAccount", name: SERVICE_ACCOUNT, namespace: NAMESPACE }],
-};
-
-/** No persistence: the cluster rebuilds its state from pod labels and re-registration when Redis restarts empty. */
-const redis: V1Deployment = {
-  apiVersion: "apps/v1",
-  kind: "Deployment",
-  metadata: metadata("transcribe-edge-redis", redisLabels),
-  spec: {
-    replicas: 1,
-    selector: { matchLabels: redisLabels },
-    template: {
-      metadata: { labels: redisLabels },
-      spec: {
-        automountServiceAccountToken: false,
-        enableServiceLinks: false,
-        securityContext: { runAsNonRoot: true, runAsUser: 999, runAsGroup: 999, seccompProfile: { type: "RuntimeDefault" } },
-        containers: [
-          {
-            name: "redis",
-            image: "redis:7.2",
-            args: ["--save", "", "--appendonly", "no"],
-            ports: [{ name: "redis", containerPort: 6379 }],
-            readinessProbe: { tcpSocket: { port: "redis" }, periodSeconds: 2 },
-            livenessProbe: { tcpSocket: { port: "redis" }, periodSeconds: 10 },
-            resources: { requests: { cpu: "100m", memory: "64Mi" }, limits: { memory: "256Mi" } },
-            securityContext: restrictedContainer,
-            volumeMounts: [{ name: "data", mountPath: "/data" }],
-          },
-        ],
-        volumes: [{ name: "data", emptyDir: { sizeLimit: "64Mi" } }],
-      },
-    },
-  },
-};
-
-const redisService: V1Service = {
-  apiVersion: "v1",
-  kind: "Service",
-  metadata: metadata("transcribe-edge-redis", redisLabels),
-  spec: { selector: redisLabels, ports: [{ name: "redis", port: 6379, targetPort: "redis" }] },
 };
 
 const fromSecret = (name: string, key: string, optional: boolean): V1EnvVar => ({
@@ -215,18 +166,6 @@ const transcriberPolicy: V1NetworkPolicy = {
     podSelector: { matchLabels: { [LABEL_MANAGED]: "true" } },
     policyTypes: ["Ingress"],
     ingress: [{ _from: [{ podSelector: { matchLabels: gatewayLabels } }], ports: [{ protocol: "TCP", port: TRANSCRIBER_PORT }] }],
-  },
-};
-
-/** Redis takes connections from the gateways only. */
-const redisPolicy: V1NetworkPolicy = {
-  apiVersion: "networking.k8s.io/v1",
-  kind: "NetworkPolicy",
-  metadata: metadata("transcribe-edge-redis", redisLabels),
-  spec: {
-    podSelector: { matchLabels: redisLabels },
-    policyTypes: ["Ingress"],
-    ingress: [{ _from: [{ podSelector: { matchLabels: gatewayLabels } }], ports: [{ protocol: "TCP", port: 6379 }] }],
   },
 };
 

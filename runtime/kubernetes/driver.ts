@@ -6,13 +6,14 @@
 import type { V1Pod } from "@kubernetes/client-node";
 import { transcriberEnvOnly } from "../../transcriber/env.ts";
 import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "../driver.ts";
-import { LABEL_INSTANCE } from "../driver.ts";
 import { type ContainerLimits, DEFAULT_LIMITS } from "../hardening.ts";
 import { type RuntimeLogger, silentLogger } from "../logger.ts";
 import type { KubeClient } from "./client.ts";
-import { KubeApiError, PodStartError } from "./errors.ts";
+import { KubeApiError } from "./errors.ts";
+import { gone, parseId, podId, uidOf } from "./pod-id.ts";
 import { clusterSelector, instancePod, POD_GRACE_SECONDS } from "./pod-spec.ts";
-import { podEnded, podEndpoint, podReady, podStuck } from "./pod-state.ts";
+import { createOrJoin, type PodStartContext, untilReady } from "./pod-start.ts";
+import { containerInfo, podEnded, podEndpoint } from "./pod-state.ts";
 import { PodWatch } from "./watch.ts";
 
 export interface KubernetesDriverOptions {
@@ -41,26 +42,8 @@ interface Handle extends RunningContainer {
   settle(info: ExitInfo): void;
 }
 
-/** A pod handle's id: its name and uid, so a remove() can never delete a newer pod under the same name. */
-function podId(name: string, uid: string): string {
-  return `${name}/${uid}`;
-}
-
-function parseId(id: string): { name: string; uid: string } {
-  const slash = id.indexOf("/");
-  if (slash <= 0) throw new Error(`kubernetes driver: '${id}' is not a pod id (name/uid)`);
-  return { name: id.slice(0, slash), uid: id.slice(slash + 1) };
-}
-
-const uidOf = (pod: V1Pod | undefined) => pod?.metadata?.uid ?? "";
-
 /** How long a handle may go unseen by the watch before the API is asked about its pod directly. */
 const UNSEEN_CONFIRM_MS = 2_000;
-
-const gone = (name: string): ExitInfo => ({ exitCode: null, reason: `pod ${name} was deleted` });
-
-/** Creates attempted for one start: a leftover finished pod under the name is deleted, then created again. */
-const CREATE_ATTEMPTS = 3;
 
 export class KubernetesDriver implements ContainerDriver {
   readonly name = "kubernetes" as const;
@@ -76,6 +59,7 @@ export class KubernetesDriver implements ContainerDriver {
   private readonly handles = new Map<string, Handle>();
   /** Pod names this driver is creating and not yet tracking: sweep() leaves them, close() deletes them. */
   private readonly creating = new Set<string>();
+  private readonly startContext: PodStartContext;
 
   constructor(options: KubernetesDriverOptions) {
     this.client = options.client;
@@ -91,6 +75,13 @@ export class KubernetesDriver implements ContainerDriver {
       onError: (error) => this.logger.warn({ error: String(error) }, "kubernetes pod watch failed; retrying"),
     });
     this.watch.onChange((_change, pod) => this.check(pod.metadata?.name ?? ""));
+    this.startContext = {
+      client: this.client,
+      watch: this.watch,
+      logger: this.logger,
+      startupTimeoutMs: this.startupTimeoutMs,
+      remove: (id) => this.remove(id),
+    };
   }
 
   async start(spec: ContainerSpec): Promise<RunningContainer> {
@@ -109,23 +100,9 @@ export class KubernetesDriver implements ContainerDriver {
     let ours = false;
     try {
       await this.watch.ensure();
-      ({ uid, ours } = await this.createOrJoin(pod));
-      // The watch may not have seen the create yet: another uid (or none) means deleted only once ours was seen.
-      let seen = false;
-      const ready = await this.watch.until(
-        name,
-        (current) => {
-          if (uidOf(current) === uid) seen = true;
-          else return seen ? { ended: { exitCode: null, reason: `pod ${name} was deleted` } } : undefined;
-          const ended = podEnded(current!) ?? podStuck(current!);
-          if (ended) return { ended };
-          return podReady(current!) ? { pod: current! } : undefined;
-        },
-        this.startupTimeoutMs,
-        () => new PodStartError(name, `not Ready after ${this.startupTimeoutMs} ms (${describeWait(this.watch.get(name))})`),
-      );
-      if ("ended" in ready) throw new PodStartError(name, `ended before it was Ready: ${ready.ended!.reason}`);
-      const handle = this.track(ready.pod!);
+      ({ uid, ours } = await createOrJoin(this.startContext, pod));
+      const ready = await untilReady(this.startContext, name, uid);
+      const handle = this.track(ready);
       this.creating.delete(name);
       return handle;
     } catch (error) {
@@ -134,28 +111,6 @@ export class KubernetesDriver implements ContainerDriver {
       if (ours && uid) await this.remove(podId(name, uid)).catch(() => undefined);
       const message = error instanceof Error ? error.message : String(error);
       throw new Error(`kubernetes driver: instance ${spec.instanceId} (${this.image}) failed to start: ${message}`, { cause: error });
-    }
-  }
-
-  /** Creates the pod, or joins the live one under its name; a finished one is deleted and created again. */
-  private async createOrJoin(pod: V1Pod): Promise<{ uid: string; ours: boolean }> {
-    const name = pod.metadata!.name!;
-    for (let attempt = 1; ; attempt++) {
-      try {
-        return { uid: uidOf(await this.client.createPod(pod)), ours: true };
-      } catch (error) {
-        if (!(error instanceof KubeApiError && error.status === 409) || attempt === CREATE_ATTEMPTS) throw error;
-      }
-      const existing = await this.client.getPod(name).catch((error) => {
-        if (error instanceof KubeApiError && error.status === 404) return undefined; // gone meanwhile: create again
-        throw error;
-      });
-      if (!existing) continue;
-      if (!podEnded(existing)) {
-        this.logger.info({ pod: name }, "pod already exists: joining the start another gateway made");
-        return { uid: uidOf(existing), ours: false };
-      }
-      await this.remove(podId(name, uidOf(existing)));
     }
   }
 
@@ -243,20 +198,7 @@ export class KubernetesDriver implements ContainerDriver {
   /** A consistent list from the API server (not the watch's cache, which may lag a peer's latest start). */
   async list(): Promise<ContainerInfo[]> {
     const pods = await this.client.listPods({ labelSelector: this.watch.labelSelector });
-    return pods.items.map((pod) => {
-      const running = pod.status?.phase === "Running" && podEnded(pod) === undefined;
-      const endpoint = running ? podEndpoint(pod) : undefined;
-      const info: ContainerInfo = {
-        id: podId(pod.metadata!.name!, uidOf(pod)),
-        instanceId: pod.metadata?.labels?.[LABEL_INSTANCE] ?? "",
-        labels: { ...pod.metadata?.labels },
-        running,
-        createdAtMs: pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0,
-      };
-      if (endpoint) info.endpoint = endpoint;
-      if (pod.spec?.nodeName) info.hostName = pod.spec.nodeName;
-      return info;
-    });
+    return pods.items.map(containerInfo);
   }
 
   /** A handle on a pod another gateway started: the watch resolves its exited like one of this driver's own. */
@@ -308,11 +250,4 @@ export class KubernetesDriver implements ContainerDriver {
       return `Kubernetes API not answering at ${this.client.credentials.server}: ${error instanceof Error ? error.message : String(error)}`;
     }
   }
-}
-
-/** The pod's phase and its last condition message, for a start that timed out. */
-function describeWait(pod: V1Pod | undefined): string {
-  if (!pod) return "no such pod";
-  const waiting = pod.status?.conditions?.find((condition) => condition.status !== "True" && condition.message);
-  return `phase ${pod.status?.phase ?? "unknown"}${waiting ? `, ${waiting.type}: ${waiting.message}` : ""}`;
 }

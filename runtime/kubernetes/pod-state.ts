@@ -1,6 +1,8 @@
 /** What a pod's status means for an instance: ready with an endpoint, still coming, or over (and why). */
 import type { V1Pod } from "@kubernetes/client-node";
-import type { ContainerEndpoint, ExitInfo } from "../driver.ts";
+import type { ContainerEndpoint, ContainerInfo, ExitInfo } from "../driver.ts";
+import { LABEL_INSTANCE } from "../driver.ts";
+import { podId, uidOf } from "./pod-id.ts";
 import { TRANSCRIBER_CONTAINER, TRANSCRIBER_PORT, TRANSCRIBER_PORT_NAME } from "./pod-spec.ts";
 
 /**
@@ -72,4 +74,20 @@ export function podEnded(pod: V1Pod): ExitInfo | undefined {
     return { exitCode: null, reason: `pod ${name} not ready: ${ready.reason}${ready.message ? ` (${ready.message})` : ""}` };
   }
   return undefined;
+}
+
+/** A pod as the driver seam's ContainerInfo: running while it is Running and not over, with its endpoint then. */
+export function containerInfo(pod: V1Pod): ContainerInfo {
+  const running = pod.status?.phase === "Running" && podEnded(pod) === undefined;
+  const endpoint = running ? podEndpoint(pod) : undefined;
+  const info: ContainerInfo = {
+    id: podId(pod.metadata!.name!, uidOf(pod)),
+    instanceId: pod.metadata?.labels?.[LABEL_INSTANCE] ?? "",
+    labels: { ...pod.metadata?.labels },
+    running,
+    createdAtMs: pod.metadata?.creationTimestamp ? new Date(pod.metadata.creationTimestamp).getTime() : 0,
+  };
+  if (endpoint) info.endpoint = endpoint;
+  if (pod.spec?.nodeName) info.hostName = pod.spec.nodeName;
+  return info;
 }
