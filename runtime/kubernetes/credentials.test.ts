@@ -1,6 +1,6 @@
 /** KUBECONFIG and in-cluster credentials, used for real against the API fake (its TLS checks the client certificate). */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, statSync, utimesSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeCertificates } from "../../test/kube-fake/certs.ts";
@@ -11,10 +11,19 @@ import { KubeApiError, KubeCredentialsError } from "./errors.ts";
 import { kubeconfigCredentials } from "./kubeconfig.ts";
 
 let fake: KubeFake;
+const tempDirs: string[] = [];
+const tempDir = (prefix: string) => {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  tempDirs.push(dir);
+  return dir;
+};
 beforeAll(async () => {
   fake = await startKubeFake();
 });
-afterAll(() => fake.close());
+afterAll(async () => {
+  await fake.close();
+  for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
+});
 
 const selector = "io.transcribe-edge.managed=true";
 
@@ -45,6 +54,7 @@ describe("KUBECONFIG", () => {
     const credentials = kubeconfigCredentials(fake.writeKubeconfig("client-cert-data"));
     credentials.tls = { ...credentials.tls, cert: stranger.clientCert, key: stranger.clientKey };
     const error = await new KubeClient(credentials, fake.namespace).listPods({ labelSelector: selector }).catch((e) => e);
+    rmSync(stranger.dir, { recursive: true, force: true });
     expect(error).toBeInstanceOf(KubeApiError);
     expect((error as KubeApiError).status).toBe(401);
   });
@@ -58,7 +68,7 @@ describe("KUBECONFIG", () => {
   });
 
   test("problems name the file and the field", () => {
-    const dir = mkdtempSync(join(tmpdir(), "kubeconfig-"));
+    const dir = tempDir("kubeconfig-");
     const write = (name: string, doc: object) => {
       const path = join(dir, name);
       writeFileSync(path, Bun.YAML.stringify(doc, null, 2));
@@ -106,7 +116,7 @@ describe("KUBECONFIG", () => {
 describe("token rotation", () => {
   /** A fake service-account mount: token, ca.crt and namespace files, as the kubelet projects them. */
   function serviceAccountDir(token: string): string {
-    const dir = mkdtempSync(join(tmpdir(), "serviceaccount-"));
+    const dir = tempDir("serviceaccount-");
     writeFileSync(join(dir, "token"), token);
     writeFileSync(join(dir, "ca.crt"), fake.certs.ca);
     writeFileSync(join(dir, "namespace"), fake.namespace);

@@ -120,6 +120,25 @@ describe("a pod that cannot start fails its start at once, with the kubelet's re
   });
 });
 
+test("close() while a start waits for Ready: the start fails at once (not after its timeout) and its pod is deleted", async () => {
+  const slow = await startKubeFake({ scheduleDelayMs: 10_000 });
+  try {
+    const d = fakeDriver(slow, unique("closing"));
+    const starting = d.start({ instanceId: "pool-0", env }).then(
+      () => "",
+      (e: Error) => e.message,
+    );
+    await pollUntil(() => slow.store.list(slow.namespace, null).length === 1, "the pod created");
+    const t0 = performance.now();
+    await d.close();
+    expect(await starting).toContain("the driver's pod watch was closed");
+    expect(performance.now() - t0).toBeLessThan(3_000);
+    await pollUntil(() => slow.store.list(slow.namespace, null).length === 0, "the pod deleted", 5_000);
+  } finally {
+    await slow.close();
+  }
+});
+
 describe("the API refusing: clear errors", () => {
   test("an unknown token: start fails with the 401 and what to check", async () => {
     const bad = new KubeClient(kubeconfigCredentials(fake.writeKubeconfig("token", "not-a-token")), fake.namespace);

@@ -9,12 +9,15 @@ import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningCo
 import { type ContainerLimits, DEFAULT_LIMITS } from "../hardening.ts";
 import { type RuntimeLogger, silentLogger } from "../logger.ts";
 import type { KubeClient } from "./client.ts";
-import { KubeApiError } from "./errors.ts";
+import { KubeApiError, WatchClosedError } from "./errors.ts";
 import { gone, parseId, podId, uidOf } from "./pod-id.ts";
 import { clusterSelector, instancePod, POD_GRACE_SECONDS } from "./pod-spec.ts";
 import { createOrJoin, type PodStartContext, untilReady } from "./pod-start.ts";
 import { containerInfo, podEnded, podEndpoint } from "./pod-state.ts";
 import { PodWatch } from "./watch.ts";
+
+/** How often a closed driver's remove() asks whether the pod is gone. */
+const DELETE_POLL_MS = 200;
 
 export interface KubernetesDriverOptions {
   client: KubeClient;
@@ -57,8 +60,10 @@ export class KubernetesDriver implements ContainerDriver {
   private readonly deleteWaitMs: number;
   private readonly logger: RuntimeLogger;
   private readonly handles = new Map<string, Handle>();
-  /** Pod names this driver is creating and not yet tracking: sweep() leaves them, close() deletes them. */
+  /** Pod names this driver is creating and not yet tracking: sweep() leaves them. */
   private readonly creating = new Set<string>();
+  /** Starts in flight: close() fails their wait and lets each delete the pod it created. */
+  private readonly starts = new Set<Promise<unknown>>();
   private readonly startContext: PodStartContext;
 
   constructor(options: KubernetesDriverOptions) {
@@ -84,7 +89,15 @@ export class KubernetesDriver implements ContainerDriver {
     };
   }
 
-  async start(spec: ContainerSpec): Promise<RunningContainer> {
+  start(spec: ContainerSpec): Promise<RunningContainer> {
+    const started = this.startPod(spec);
+    const settled = started.catch(() => undefined);
+    this.starts.add(settled);
+    void settled.then(() => this.starts.delete(settled));
+    return started;
+  }
+
+  private async startPod(spec: ContainerSpec): Promise<RunningContainer> {
     const pod = instancePod({
       gatewayName: this.gatewayName,
       instanceId: spec.instanceId,
@@ -184,15 +197,29 @@ export class KubernetesDriver implements ContainerDriver {
     } catch (error) {
       if (!(error instanceof KubeApiError && (error.status === 404 || error.status === 409))) throw error;
     }
-    await this.watch.ensure();
-    await this.watch
-      .until(
-        name,
-        (pod) => (uidOf(pod) !== uid ? true : undefined),
-        this.deleteWaitMs,
-        () => new Error(`pod ${name} still terminating after ${this.deleteWaitMs} ms`),
-      )
-      .catch((error) => this.logger.warn({ pod: name, error: String(error) }, "pod deletion not finished; it goes on in the cluster"));
+    const goneNow = (pod: V1Pod | undefined) => (uidOf(pod) !== uid ? true : undefined);
+    const timeout = () => new Error(`pod ${name} still terminating after ${this.deleteWaitMs} ms`);
+    // A closed driver is not watching: a remove then (a stop after close()) asks the API instead of reopening it.
+    const waited = this.watch.running
+      ? this.watch.ensure().then(() => this.watch.until(name, goneNow, this.deleteWaitMs, timeout))
+      : this.pollGone(name, uid, timeout);
+    await waited.catch((error) => {
+      if (!(error instanceof WatchClosedError))
+        this.logger.warn({ pod: name, error: String(error) }, "pod deletion not finished; it goes on in the cluster");
+    });
+  }
+
+  /** Asks the API until the pod of that uid is gone, bounded by deleteWaitMs. */
+  private async pollGone(name: string, uid: string, timeout: () => Error): Promise<void> {
+    const deadline = Date.now() + this.deleteWaitMs;
+    while (Date.now() < deadline) {
+      const pod = await this.client
+        .getPod(name)
+        .catch((error) => (error instanceof KubeApiError && error.status === 404 ? null : undefined));
+      if (pod === null || (pod && uidOf(pod) !== uid)) return;
+      await Bun.sleep(DELETE_POLL_MS);
+    }
+    throw timeout();
   }
 
   /** A consistent list from the API server (not the watch's cache, which may lag a peer's latest start). */
@@ -227,14 +254,12 @@ export class KubernetesDriver implements ContainerDriver {
   }
 
   async close(): Promise<void> {
-    const ids = [...this.handles.keys()];
-    for (const name of this.creating) {
-      const pod = this.watch.get(name);
-      if (pod) ids.push(podId(name, uidOf(pod)));
-    }
-    await Promise.all(ids.map((id) => this.remove(id).catch(() => undefined)));
-    this.handles.clear();
+    // The watch first: starts waiting on it fail at once and delete what they created (asking the API, as
+    // remove() does without a watch), and no event of a pod being removed here reads as a crash.
     this.watch.close();
+    const ids = [...this.handles.keys()];
+    await Promise.all([...ids.map((id) => this.remove(id).catch(() => undefined)), ...this.starts]);
+    this.handles.clear();
   }
 
   /** Where it creates pods: the API server, the namespace and where the credentials came from. */

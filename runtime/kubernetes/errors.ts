@@ -46,6 +46,14 @@ export class KubeCredentialsError extends Error {
   override name = "KubeCredentialsError";
 }
 
+/** The driver's watch was closed (the driver closing) while something waited on it. */
+export class WatchClosedError extends Error {
+  override name = "WatchClosedError";
+  constructor() {
+    super("the driver's pod watch was closed");
+  }
+}
+
 /** A pod could not be brought up (failed before Ready, or not Ready in time). */
 export class PodStartError extends Error {
   override name = "PodStartError";

@@ -5,7 +5,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import type { KubeClient } from "./client.ts";
-import { KubeApiError } from "./errors.ts";
+import { KubeApiError, WatchClosedError } from "./errors.ts";
 
 export type PodChange = "ADDED" | "MODIFIED" | "DELETED";
 export type PodListener = (change: PodChange, pod: V1Pod) => void;
@@ -27,6 +27,8 @@ export class PodWatch {
   private resourceVersion: string | undefined;
   private abort: AbortController | undefined;
   private synced: Promise<void> | undefined;
+  /** Pending until() calls: close() rejects them, so nothing waits on a watch that no longer runs. */
+  private readonly waiters = new Set<(error: Error) => void>();
   /** Lists made (the first, and one per 410). */
   relists = 0;
   /** Watch requests opened (the first after each list, and one per resume). */
@@ -72,22 +74,31 @@ export class PodWatch {
 
   /** Resolves with the first pod state (or deletion, as undefined) `accept` takes, or rejects after `timeoutMs`. */
   until<T>(name: string, accept: (pod: V1Pod | undefined) => T | undefined, timeoutMs: number, timeoutError: () => Error): Promise<T> {
+    if (!this.running) return Promise.reject(new WatchClosedError());
     const now = accept(this.pods.get(name));
     if (now !== undefined) return Promise.resolve(now);
     return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        stop();
-        reject(timeoutError());
-      }, timeoutMs);
-      const stop = this.onChange((change, pod) => {
+      const finish = (error?: Error, result?: T) => {
+        clearTimeout(timer);
+        unsubscribe();
+        this.waiters.delete(fail);
+        if (error) reject(error);
+        else resolve(result!);
+      };
+      const fail = (error: Error) => finish(error);
+      const timer = setTimeout(() => finish(timeoutError()), timeoutMs);
+      const unsubscribe = this.onChange((change, pod) => {
         if (pod.metadata?.name !== name) return;
         const result = accept(change === "DELETED" ? undefined : pod);
-        if (result === undefined) return;
-        clearTimeout(timer);
-        stop();
-        resolve(result);
+        if (result !== undefined) finish(undefined, result);
       });
+      this.waiters.add(fail);
     });
+  }
+
+  /** Whether ensure() has started a watch that close() has not ended. */
+  get running(): boolean {
+    return this.synced !== undefined;
   }
 
   /** Ends the watch; ensure() starts a fresh one. */
@@ -95,6 +106,7 @@ export class PodWatch {
     this.abort?.abort();
     this.abort = undefined;
     this.synced = undefined;
+    for (const fail of [...this.waiters]) fail(new WatchClosedError());
   }
 
   private async list(): Promise<void> {

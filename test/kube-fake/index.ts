@@ -7,7 +7,7 @@
  * transcriber processes, so their /health is real. No Kubernetes API server runs on these machines: this is
  * what the driver is tested against, and the README says so.
  */
-import { writeFileSync } from "node:fs";
+import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { AddressInfo } from "node:net";
 import type { V1Pod } from "@kubernetes/client-node";
@@ -23,6 +23,8 @@ export interface KubeFakeOptions {
   namespace?: string;
   /** Interval of BOOKMARK events on watches that allow them. */
   bookmarkIntervalMs?: number;
+  /** How long a created pod waits to be scheduled (a slow scheduler, or a pod that should stay Pending a while). */
+  scheduleDelayMs?: number;
 }
 
 export interface KubeFake {
@@ -61,7 +63,7 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
   const namespace = options.namespace ?? "transcribe-edge";
   const certs = makeCertificates();
   const store = new PodStore();
-  const kubelet = new FakeKubelet(store);
+  const kubelet = new FakeKubelet(store, options.scheduleDelayMs);
   const token = `fake-token-${crypto.randomUUID()}`;
   const tokens = new Map<string, Identity>([[token, { user: `system:serviceaccount:${namespace}:transcribe-edge`, verbs: ALL_VERBS }]]);
   const requests: RecordedRequest[] = [];
@@ -135,7 +137,10 @@ export async function startKubeFake(options: KubeFakeOptions = {}): Promise<Kube
     async close() {
       dropWatches();
       await kubelet.close();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeAllConnections(); // idle keep-alive connections would otherwise hold close() open
+      await closed;
+      rmSync(certs.dir, { recursive: true, force: true });
     },
   };
 }
