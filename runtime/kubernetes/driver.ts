@@ -5,7 +5,7 @@
  */
 import type { V1Pod } from "@kubernetes/client-node";
 import { transcriberEnvOnly } from "../../transcriber/env.ts";
-import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "../driver.ts";
+import type { ContainerDriver, ContainerEndpoint, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "../driver.ts";
 import { type ContainerLimits, DEFAULT_LIMITS } from "../hardening.ts";
 import { type RuntimeLogger, silentLogger } from "../logger.ts";
 import type { KubeClient } from "./client.ts";
@@ -127,14 +127,13 @@ export class KubernetesDriver implements ContainerDriver {
     }
   }
 
-  /** A handle on a ready pod, watched for its end. */
-  private track(pod: V1Pod): Handle {
+  /** A handle on a ready pod (at `endpoint`, default: the pod's own), watched for its end. */
+  private track(pod: V1Pod, endpoint: ContainerEndpoint = podEndpoint(pod)!): Handle {
     const name = pod.metadata!.name!;
     const uid = uidOf(pod);
     const id = podId(name, uid);
     const known = this.handles.get(id);
     if (known) return known;
-    const endpoint = podEndpoint(pod)!;
     let settle!: (info: ExitInfo) => void;
     const exited = new Promise<ExitInfo>((resolve) => (settle = resolve));
     const handle: Handle = { id, name, uid, host: endpoint.host, port: endpoint.port, stopRequested: false, seen: false, exited, settle };
@@ -234,14 +233,8 @@ export class KubernetesDriver implements ContainerDriver {
     if (known) return known;
     if (!info.endpoint) throw new Error(`kubernetes driver: pod ${info.id} (${info.instanceId}) has no endpoint to adopt`);
     const { name, uid } = parseId(info.id);
-    const pod: V1Pod = {
-      metadata: { name, uid },
-      spec: { containers: [], nodeName: info.hostName },
-      status: { podIP: info.endpoint.host },
-    };
-    const handle = this.track(pod);
-    Object.assign(handle, { port: info.endpoint.port });
-    return handle;
+    const pod: V1Pod = { metadata: { name, uid }, spec: { containers: [], nodeName: info.hostName } };
+    return this.track(pod, info.endpoint);
   }
 
   /** Deletes this cluster's pods that no start of this driver made (what a previous run left behind). */

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { DEFAULT_LIMITS } from "../hardening.ts";
 import { cpuQuantity, instancePod, memoryQuantity, podName } from "./pod-spec.ts";
+import { podEndpoint } from "./pod-state.ts";
 
 describe("pod names", () => {
   test("te-<gateway>-<instance> when that is a DNS-1123 label; the same in every gateway of the cluster", () => {
@@ -56,4 +57,11 @@ test("an instance pod: restricted profile, no service-account token, requests eq
     "io.transcribe-edge.gateway": "edge",
     "io.transcribe-edge.fence": "4",
   });
+});
+
+test("the endpoint is the pod IP (bracketed when IPv6) and the declared port", () => {
+  const pod = instancePod({ gatewayName: "edge", instanceId: "pool-0", image: "te:1", env: {}, limits: DEFAULT_LIMITS });
+  expect(podEndpoint({ ...pod, status: { podIP: "10.1.2.3" } })).toEqual({ host: "10.1.2.3", port: 8080 });
+  expect(podEndpoint({ ...pod, status: { podIP: "fd00::17" } })).toEqual({ host: "[fd00::17]", port: 8080 });
+  expect(podEndpoint({ ...pod, status: {} })).toBeUndefined();
 });

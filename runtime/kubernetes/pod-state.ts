@@ -20,13 +20,16 @@ export function podReady(pod: V1Pod): boolean {
   return condition(pod, "Ready")?.status === "True" && Boolean(pod.status?.podIP);
 }
 
-/** The pod's IP and the port its transcriber container declares (TRANSCRIBER_PORT unless the pod says else). */
+/**
+ * The pod's IP and the port its transcriber container declares (TRANSCRIBER_PORT unless the pod says else). An
+ * IPv6 pod IP is bracketed, as the gateway joins host and port into URLs and `host:port` strings.
+ */
 export function podEndpoint(pod: V1Pod): ContainerEndpoint | undefined {
   const ip = pod.status?.podIP;
   if (!ip) return undefined;
   const container = pod.spec?.containers.find((candidate) => candidate.name === TRANSCRIBER_CONTAINER);
   const port = container?.ports?.find((candidate) => candidate.name === TRANSCRIBER_PORT_NAME)?.containerPort ?? TRANSCRIBER_PORT;
-  return { host: ip, port };
+  return { host: ip.includes(":") ? `[${ip}]` : ip, port };
 }
 
 /**
