@@ -29,6 +29,22 @@ describe("deploy/kubernetes", () => {
     for (const { file, text } of renderAll()) expect({ file, text: readFileSync(join(HERE, file), "utf8") }).toEqual({ file, text });
   });
 
+  test("every rendered object names its kind and a namespaced name, in the API's field names (`from`, not the types' `_from`)", () => {
+    for (const { file, text } of renderAll()) {
+      expect(text).not.toContain("_from");
+      const documents = Bun.YAML.parse(text);
+      for (const object of Array.isArray(documents) ? documents : [documents]) {
+        expect({ file, apiVersion: typeof object.apiVersion, kind: typeof object.kind, name: typeof object.metadata?.name }).toEqual({
+          file,
+          apiVersion: "string",
+          kind: "string",
+          name: "string",
+        });
+        if (object.kind !== "Namespace" && file !== "reference/instance-pod.yaml") expect(object.metadata.namespace).toBe(NAMESPACE);
+      }
+    }
+  });
+
   test("the gateway Deployment's environment is a configuration the gateway accepts: kubernetes driver, Redis store", () => {
     const config = gatewayConfigFromManifest();
     expect(config).toMatchObject({
