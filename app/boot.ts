@@ -1,6 +1,6 @@
 /** Starting the gateway as a process: config errors as one line, driver choice, signals (SIGHUP reloads). */
 import { createDriver } from "../runtime/detect.ts";
-import { ConfigError, containerLimits, type GatewayConfig, loadConfig } from "./config.ts";
+import { ConfigError, containerLimits, type GatewayConfig, kubernetesSettings, loadConfig } from "./config.ts";
 import { Gateway } from "./gateway.ts";
 import { StoreUnavailableError } from "./routing/store.ts";
 import { createLogger, type Logger } from "./log.ts";
@@ -35,6 +35,7 @@ export async function bootGateway(config: GatewayConfig, logger: Logger = create
       socketParentDir: config.transcriberSocketDir,
       image: config.transcriberImage,
       dockerHost: config.dockerHost,
+      kubernetes: kubernetesSettings(config),
       logger,
     });
   } catch (error) {

@@ -106,6 +106,20 @@ describe("configuration", () => {
     expect(view).toMatchObject({ transcriberImage: "localhost/te:9", dockerHost: "tcp://127.0.0.1:2375" });
   });
 
+  test("KUBE_NAMESPACE is a namespace name; KUBECONFIG is one existing file, read only with CONTAINER_DRIVER=kubernetes", () => {
+    const base = { OPENAI_API_KEY: "k", CONTAINER_DRIVER: "kubernetes" };
+    expect(loadConfig(base)).toMatchObject({ containerDriver: "kubernetes", kubeNamespace: undefined, kubeconfig: undefined });
+    expect(loadConfig({ ...base, KUBE_NAMESPACE: "transcribe-edge" }).kubeNamespace).toBe("transcribe-edge");
+    expect(() => loadConfig({ ...base, KUBE_NAMESPACE: "Edge_1" })).toThrow("KUBE_NAMESPACE: expected a namespace name");
+    expect(loadConfig({ ...base, KUBECONFIG: import.meta.path }).kubeconfig).toBe(import.meta.path);
+    expect(() => loadConfig({ ...base, KUBECONFIG: "/nonexistent/kubeconfig" })).toThrow(
+      "KUBECONFIG: file not found: /nonexistent/kubeconfig",
+    );
+    expect(() => loadConfig({ ...base, KUBECONFIG: "/a:/b" })).toThrow("KUBECONFIG: expected one file, not a list");
+    // A shell's KUBECONFIG does not matter to the other drivers.
+    expect(loadConfig({ OPENAI_API_KEY: "k", KUBECONFIG: "/nonexistent/kubeconfig" }).kubeconfig).toBeUndefined();
+  });
+
   test("the public view never shows secrets", () => {
     const view = JSON.stringify(publicConfig(loadConfig({ OPENAI_API_KEY: "sk-secret-123", ADMIN_TOKEN: "tok-456" })));
     expect(view).not.toContain("sk-secret-123");

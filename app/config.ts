@@ -80,6 +80,12 @@ export interface GatewayConfig {
   transcriberImage: string;
   /** DOCKER_HOST: the engine API to try first (`unix:///path` or `tcp://host:port`); unset: the usual sockets. */
   dockerHost: string | undefined;
+  /** KUBE_NAMESPACE (CONTAINER_DRIVER=kubernetes): where instance pods go; undefined: the credentials' own. */
+  kubeNamespace: string | undefined;
+  /** KUBECONFIG (CONTAINER_DRIVER=kubernetes): the kubeconfig file; undefined: in-cluster credentials. */
+  kubeconfig: string | undefined;
+  /** KUBE_TRANSCRIBER_SECRET: a Secret in KUBE_NAMESPACE pods read OPENAI_API_KEY from (key `openai-api-key`). */
+  kubeTranscriberSecret: string | undefined;
 }
 
 /** A configuration error: its message is the one line printed at start. */
@@ -268,6 +274,39 @@ function dockerHost(env: Env): string | undefined {
   return raw;
 }
 
+// --- Kubernetes (CONTAINER_DRIVER=kubernetes) ---
+
+/** A namespace name: a DNS-1123 label. */
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+
+function kubeNamespace(env: Env): string | undefined {
+  const raw = optional(env, "KUBE_NAMESPACE");
+  if (raw !== undefined && !NAMESPACE.test(raw)) {
+    throw new ConfigError(`KUBE_NAMESPACE: expected a namespace name (1-63 lowercase letters, digits or '-') (got '${raw}')`);
+  }
+  return raw;
+}
+
+/** Checked only for the Kubernetes driver: other drivers never read it, whatever the shell exports. */
+function kubeconfig(env: Env, driver: DriverChoice): string | undefined {
+  const path = optional(env, "KUBECONFIG");
+  if (path === undefined || driver !== "kubernetes") return undefined;
+  if (path.includes(":")) throw new ConfigError(`KUBECONFIG: expected one file, not a list (got '${path}')`);
+  if (!existsSync(path)) throw new ConfigError(`KUBECONFIG: file not found: ${path}`);
+  return path;
+}
+
+/** A Secret's name: a DNS-1123 subdomain. */
+const SECRET_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+function kubeTranscriberSecret(env: Env): string | undefined {
+  const raw = optional(env, "KUBE_TRANSCRIBER_SECRET");
+  if (raw !== undefined && (!SECRET_NAME.test(raw) || raw.length > 253)) {
+    throw new ConfigError(`KUBE_TRANSCRIBER_SECRET: expected a Secret name (lowercase letters, digits, '-' and '.') (got '${raw}')`);
+  }
+  return raw;
+}
+
 function models(env: Env): Record<string, string> {
   try {
     return parseModels(optional(env, "MODELS"));
@@ -309,6 +348,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     throw new ConfigError(`GATEWAY_NAME: expected 1-31 lowercase letters, digits or '-' (got '${gatewayName}')`);
   }
   const routingStore = oneOf(env, "ROUTING_STORE", ["memory", "redis"], "memory");
+  const containerDriver = oneOf(env, "CONTAINER_DRIVER", DRIVER_CHOICES, "auto");
   const config: GatewayConfig = {
     routingMode: oneOf(env, "ROUTING_MODE", ["pool", "session", "shared", "autoscale"], "pool"),
     containerPoolSize: integer(env, "CONTAINER_POOL_SIZE", 5, 1, 1000),
@@ -316,7 +356,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     sleepAfterMs: duration(env, "SLEEP_AFTER", "10m"),
     maxConnectionsPerContainer: integer(env, "MAX_CONNECTIONS_PER_CONTAINER", 10, 1, 100_000),
     minContainers: integer(env, "MIN_CONTAINERS", 2, 0, 10_000),
-    containerDriver: oneOf(env, "CONTAINER_DRIVER", DRIVER_CHOICES, "auto"),
+    containerDriver,
     scaleDownAfterMs: duration(env, "SCALE_DOWN_AFTER", "2m"),
     poolPrewarm: bool(env, "POOL_PREWARM", false),
     poolBalanceFactor: balanceFactor(env),
@@ -354,6 +394,9 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     containerPids: integer(env, "CONTAINER_PIDS", 256, 32, 1_000_000),
     transcriberImage: transcriberImage(env),
     dockerHost: dockerHost(env),
+    kubeNamespace: kubeNamespace(env),
+    kubeconfig: kubeconfig(env, containerDriver),
+    kubeTranscriberSecret: kubeTranscriberSecret(env),
   };
   if (config.routingMode === "pool" && config.containerPoolSize > config.maxInstances) {
     throw new ConfigError(
@@ -374,6 +417,11 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
 /** The per-container caps the engine driver applies (CONTAINER_MEMORY, CONTAINER_CPUS, CONTAINER_PIDS). */
 export function containerLimits(config: GatewayConfig): ContainerLimits {
   return { memoryBytes: config.containerMemoryBytes, cpus: config.containerCpus, pids: config.containerPids };
+}
+
+/** What the Kubernetes driver takes from the configuration (runtime/kubernetes/index.ts). */
+export function kubernetesSettings(config: GatewayConfig): { namespace?: string; kubeconfig?: string; transcriberSecret?: string } {
+  return { namespace: config.kubeNamespace, kubeconfig: config.kubeconfig, transcriberSecret: config.kubeTranscriberSecret };
 }
 
 /** The configuration as shown on /stats: every setting, never a secret. */

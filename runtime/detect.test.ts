@@ -25,6 +25,11 @@ describe("createDriver", () => {
     await expect(attempt).rejects.toThrow(/^CONTAINER_DRIVER=podman .*te-a\.sock, unix:\/\/\/nonexistent\/te-b\.sock/);
   });
 
+  test("kubernetes without credentials throws one line saying neither KUBECONFIG nor a pod is there", async () => {
+    const attempt = createDriver("kubernetes", { env: {}, kubernetes: {} });
+    await expect(attempt).rejects.toThrow("CONTAINER_DRIVER=kubernetes: no credentials: KUBECONFIG is unset");
+  });
+
   test("the gateway's DOCKER_HOST (the dockerHost option) is tried first, instead of the environment's", async () => {
     const env = { DOCKER_HOST: "unix:///nonexistent/from-env.sock" };
     expect(driverCandidates({ dockerHost: nowhere[0], env })[0]).toBe(nowhere[0]!);

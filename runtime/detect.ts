@@ -5,6 +5,8 @@ import { candidateSockets, findEngine, type EngineSocket } from "./engine.ts";
 import type { ContainerLimits } from "./hardening.ts";
 import { PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
 import { ProcessDriver, type ProcessDriverOptions } from "./process-driver.ts";
+import { createKubernetesDriver, type KubernetesDriverSettings } from "./kubernetes/index.ts";
+import { transcriberImage } from "./image.ts";
 
 export interface CreateDriverOptions {
   /** LABEL_GATEWAY and container-name prefix: sweep() removes only this gateway's leftovers. */
@@ -28,6 +30,8 @@ export interface CreateDriverOptions {
   candidates?: string[];
   /** How long each socket has to answer `_ping`. */
   pingTimeoutMs?: number;
+  /** CONTAINER_DRIVER=kubernetes: KUBE_NAMESPACE and KUBECONFIG (default: read from `env`). */
+  kubernetes?: KubernetesDriverSettings;
   /** Options for the process driver. */
   process?: ProcessDriverOptions;
   /** Told which engine/socket was chosen, or why the process driver was. Default: logger.info. */
@@ -46,6 +50,19 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
   if (choice === "process") {
     tell("process driver (CONTAINER_DRIVER=process)");
     return new ProcessDriver(options.process);
+  }
+  if (choice === "kubernetes") {
+    const settings = options.kubernetes ?? {
+      namespace: env.KUBE_NAMESPACE || undefined,
+      kubeconfig: env.KUBECONFIG || undefined,
+      transcriberSecret: env.KUBE_TRANSCRIBER_SECRET || undefined,
+    };
+    const driver = createKubernetesDriver(
+      { env, ...settings },
+      { gatewayName: options.gatewayName, image: options.image ?? transcriberImage(env), limits: options.limits, logger: options.logger },
+    );
+    tell(`kubernetes driver: ${driver.describe()}`);
+    return driver;
   }
   const candidates = driverCandidates(options);
   const engine = await findEngine(env, options.pingTimeoutMs ?? 500, candidates);

@@ -1,7 +1,8 @@
 /**
  * The seam between instance lifecycle and a container engine. An instance (runtime/instance.ts) asks a
  * driver to start one transcriber process for it, and learns from the returned handle where it listens
- * and when it dies. Drivers: podman/docker through testcontainers, and a local Bun subprocess.
+ * and when it dies. Drivers: podman/docker through testcontainers, a local Bun subprocess, and Kubernetes pods
+ * (runtime/kubernetes/).
  */
 
 /** Labels every container the gateway creates carries; the start-up sweep finds leftovers by them. */
@@ -15,7 +16,7 @@ export const LABEL_FENCE = "io.transcribe-edge.fence";
 /** Engine drivers: the port the transcriber listens on with host networking (so a peer can adopt it). */
 export const LABEL_PORT = "io.transcribe-edge.port";
 
-export type DriverName = "podman" | "docker" | "process";
+export type DriverName = "podman" | "docker" | "process" | "kubernetes";
 
 /** What to start. `instanceId` is already safe (e.g. `pool-3`, `session-<hash>`): never raw user input. */
 export interface ContainerSpec {

@@ -1,5 +1,5 @@
 /** Runs a real gateway in the test process on a free port, with its log lines captured. */
-import { containerLimits, loadConfig } from "../app/config.ts";
+import { containerLimits, kubernetesSettings, loadConfig } from "../app/config.ts";
 import { Gateway } from "../app/gateway.ts";
 import { createLogger } from "../app/log.ts";
 import { createDriver } from "../runtime/detect.ts";
@@ -56,6 +56,7 @@ export async function startTestGateway(env: Record<string, string>, options: { s
     socketParentDir: config.transcriberSocketDir,
     image: config.transcriberImage,
     dockerHost: config.dockerHost,
+    kubernetes: kubernetesSettings(config),
     logger,
   });
   const gateway = new Gateway(config, { driver, logger });
