@@ -35,6 +35,7 @@ export async function bootGateway(config: GatewayConfig, logger: Logger = create
       socketParentDir: config.transcriberSocketDir,
       image: config.transcriberImage,
       dockerHost: config.dockerHost,
+      engineHosts: config.engineHosts,
       logger,
     });
   } catch (error) {

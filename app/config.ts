@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { DRIVER_CHOICES, type DriverChoice } from "../runtime/driver-choice.ts";
 import type { ContainerLimits } from "../runtime/hardening.ts";
 import { DEFAULT_TRANSCRIBER_IMAGE } from "../runtime/image.ts";
+import { type EngineHostSpec, EngineHostsConfigError, parseEngineHosts } from "../runtime/engine-hosts/config.ts";
 import { redactUrl, redisUrlProblem } from "./cluster/redis-url.ts";
 import { ModelTableError, parseModels } from "./deepgram/models.ts";
 import { normalizeOrigin } from "./security/origins.ts";
@@ -80,6 +81,9 @@ export interface GatewayConfig {
   transcriberImage: string;
   /** DOCKER_HOST: the engine API to try first (`unix:///path` or `tcp://host:port`); unset: the usual sockets. */
   dockerHost: string | undefined;
+  // --- several engine hosts (runtime/engine-hosts/) ---
+  /** ENGINE_HOSTS (with ENGINE_TLS_DIR, ENGINE_HOST_ADDRESS_<NAME>), parsed; undefined: one engine. */
+  engineHosts: EngineHostSpec[] | undefined;
 }
 
 /** A configuration error: its message is the one line printed at start. */
@@ -268,6 +272,16 @@ function dockerHost(env: Env): string | undefined {
   return raw;
 }
 
+// --- several engine hosts ---
+function engineHosts(env: Env): EngineHostSpec[] | undefined {
+  try {
+    return parseEngineHosts(env);
+  } catch (error) {
+    if (error instanceof EngineHostsConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+}
+
 function models(env: Env): Record<string, string> {
   try {
     return parseModels(optional(env, "MODELS"));
@@ -354,6 +368,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     containerPids: integer(env, "CONTAINER_PIDS", 256, 32, 1_000_000),
     transcriberImage: transcriberImage(env),
     dockerHost: dockerHost(env),
+    engineHosts: engineHosts(env),
   };
   if (config.routingMode === "pool" && config.containerPoolSize > config.maxInstances) {
     throw new ConfigError(

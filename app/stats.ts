@@ -6,7 +6,11 @@ import { publicConfig } from "./config.ts";
 import type { GatewayState } from "./state.ts";
 
 export function statsDocument(state: GatewayState) {
-  const instances = state.registry.list().map((instance) => instance.snapshot());
+  const engineHosts = state.registry.driver.engineHosts?.();
+  const instances = state.registry.list().map((instance) => {
+    const snapshot = instance.snapshot();
+    return { ...snapshot, host: (snapshot.containerId && engineHosts?.hostOf(snapshot.containerId)) || null };
+  });
   let coldStarts = 0;
   let wakes = 0;
   let requests = 0;
@@ -26,6 +30,8 @@ export function statsDocument(state: GatewayState) {
     gateways: state.store.gateways(),
     config: publicConfig(state.config),
     instances,
+    /** ENGINE_HOSTS: every engine host (up, running, limit, image, drained); [] with one engine. */
+    hosts: engineHosts?.hosts() ?? [],
     coordinator: state.selector.coordinatorView(),
     totals: {
       openSessions: state.relays.size,

@@ -56,6 +56,7 @@ export async function startTestGateway(env: Record<string, string>, options: { s
     socketParentDir: config.transcriberSocketDir,
     image: config.transcriberImage,
     dockerHost: config.dockerHost,
+    engineHosts: config.engineHosts,
     logger,
   });
   const gateway = new Gateway(config, { driver, logger });

@@ -1,0 +1,308 @@
+/**
+ * A ContainerDriver for one engine host over the Docker Engine API (dockerode), with no process-wide state:
+ * the same container as the Podman driver (labels, hardening, ulimits, StopTimeout, host or bridge network,
+ * published on the host's publish address), a /health poll, and an exit wait that outlives API outages.
+ */
+import type Docker from "dockerode";
+import { transcriberEnvOnly } from "../../transcriber/env.ts";
+import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "../driver.ts";
+import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PORT } from "../driver.ts";
+import { freePort } from "../free-port.ts";
+import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "../hardening.ts";
+import { waitForHealth } from "../health.ts";
+import { transcriberImage } from "../image.ts";
+import { type RuntimeLogger, silentLogger } from "../logger.ts";
+import { ImageMissingError, type ContainerNetwork } from "../podman-driver.ts";
+import { engineClient, statusOf } from "./client.ts";
+import type { EngineHostSpec } from "./config.ts";
+import { HostWaitError, waitForHostExit } from "./exit-wait.ts";
+
+/** Port the transcriber listens on in its own network namespace (bridge). */
+const CONTAINER_PORT = 8080;
+/** SIGTERM to SIGKILL when something else stops it (the transcriber's drain takes at most 5 s). */
+const ENGINE_STOP_TIMEOUT_SECONDS = 10;
+/** Pause before a broken wait (or a refused removal) is asked again while the API does not answer. */
+const ENGINE_RETRY_MS = 500;
+const REMOVE_ATTEMPTS = 10;
+/** Both ulimits explicitly: with nofile alone runc fails on a second Podman root ("setting rlimit type 6"). */
+const ULIMITS = [
+  { Name: "nofile", Soft: 16384, Hard: 16384 },
+  { Name: "nproc", Soft: 8192, Hard: 8192 },
+];
+
+export interface HostDriverOptions {
+  host: EngineHostSpec;
+  /** Default: engineClient(host). */
+  client?: Docker;
+  image?: string;
+  gatewayName?: string;
+  network?: ContainerNetwork;
+  startupTimeoutMs?: number;
+  /** Seconds the engine gives SIGTERM before SIGKILL on our own stop. */
+  stopTimeoutSeconds?: number;
+  limits?: ContainerLimits;
+  logger?: RuntimeLogger;
+}
+
+interface Started extends RunningContainer {
+  stopRequested: boolean;
+  waiting: AbortController;
+  settle(info: ExitInfo): void;
+}
+
+function nameSafe(text: string): string {
+  return text.replace(/[^a-zA-Z0-9_.-]/g, "-").slice(0, 48);
+}
+
+export class HostDriver implements ContainerDriver {
+  readonly name: "podman" | "docker" = "podman";
+  readonly host: EngineHostSpec;
+  readonly client: Docker;
+  readonly gatewayName: string;
+  readonly image: string;
+  private readonly network: ContainerNetwork;
+  private readonly startupTimeoutMs: number;
+  private readonly stopTimeoutSeconds: number;
+  private readonly limits: ContainerLimits;
+  private readonly logger: RuntimeLogger;
+  private flavour: Promise<boolean> | undefined;
+  private readonly started = new Map<string, Started>();
+  private readonly creating = new Set<string>();
+  /** Starts placed here whose container the engine has not created yet (placement counts them). */
+  reserving = 0;
+
+  constructor(options: HostDriverOptions) {
+    this.host = options.host;
+    this.client = options.client ?? engineClient(options.host);
+    this.gatewayName = nameSafe(options.gatewayName ?? "default");
+    this.image = options.image ?? transcriberImage();
+    this.network = options.network ?? "bridge";
+    this.startupTimeoutMs = options.startupTimeoutMs ?? 15_000;
+    this.stopTimeoutSeconds = options.stopTimeoutSeconds ?? 2;
+    this.limits = options.limits ?? DEFAULT_LIMITS;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  /** Ids of the containers this driver started (or is starting) and has not stopped. */
+  ownIds(): string[] {
+    return [...new Set([...this.started.keys(), ...this.creating])];
+  }
+
+  /** Running handles this driver holds (own and adopted). */
+  handles(): RunningContainer[] {
+    return [...this.started.values()];
+  }
+
+  /** Podman (libpod wait) or Docker: asked once, from the engine's version components. */
+  private isPodman(): Promise<boolean> {
+    this.flavour ??= this.client.version().then(
+      (version) => (version.Components ?? []).some((c) => /podman/i.test(c.Name)),
+      (error: unknown) => {
+        this.flavour = undefined; // ask again next time
+        throw error;
+      },
+    );
+    return this.flavour;
+  }
+
+  async start(spec: ContainerSpec): Promise<RunningContainer> {
+    // Counted from the first instant, so placements in the same tick see this one.
+    this.reserving++;
+    let reserved = true;
+    const unreserve = () => {
+      if (reserved) this.reserving--;
+      reserved = false;
+    };
+    const name = `te-${this.gatewayName}-${nameSafe(spec.instanceId)}-${crypto.randomUUID().slice(0, 8)}`;
+    const env: Record<string, string> = { ...transcriberEnvOnly(spec.env) };
+    const labels: Record<string, string> = { ...spec.labels, [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: this.gatewayName, [LABEL_INSTANCE]: spec.instanceId };
+    const hostConfig: Docker.HostConfig = { ...hardenedHostConfig(this.limits), Ulimits: ULIMITS };
+    let port = CONTAINER_PORT;
+    const createOptions: Docker.ContainerCreateOptions = { name, Image: this.image, User: CONTAINER_USER, StopTimeout: ENGINE_STOP_TIMEOUT_SECONDS };
+    if (this.network === "host") {
+      hostConfig.NetworkMode = "host";
+      env.HOST = this.host.publishAddress;
+    } else {
+      createOptions.ExposedPorts = { [`${CONTAINER_PORT}/tcp`]: {} };
+      hostConfig.PortBindings = { [`${CONTAINER_PORT}/tcp`]: [{ HostIp: this.host.publishAddress, HostPort: "0" }] };
+      Object.assign(env, { PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
+    }
+    createOptions.Labels = labels;
+    createOptions.HostConfig = hostConfig;
+    let createdId: string | undefined;
+    try {
+      if (this.network === "host") {
+        port = await freePort();
+        labels[LABEL_PORT] = String(port);
+        env.PORT = String(port);
+      }
+      createOptions.Env = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+      const container = await this.client.createContainer(createOptions).catch((error: unknown) => {
+        if (statusOf(error) === 404) throw new ImageMissingError(this.image);
+        throw error;
+      });
+      createdId = container.id;
+      this.creating.add(container.id);
+      unreserve();
+      await container.start();
+      if (this.network !== "host") {
+        const inspected = await container.inspect();
+        port = Number(inspected.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.[0]?.HostPort);
+      }
+      const handle = this.track(container.id, port);
+      await waitForHealth(`http://${this.host.publishAddress}:${port}/health`, {
+        timeoutMs: this.startupTimeoutMs,
+        died: handle.exited.then((info) => info.reason),
+      });
+      this.creating.delete(container.id);
+      return handle;
+    } catch (error) {
+      unreserve();
+      if (createdId) await this.remove(createdId);
+      const message = error instanceof Error ? error.message : String(error);
+      throw new Error(`engine host ${this.host.name}: instance ${spec.instanceId} (${this.image}) failed to start: ${message}`, { cause: error });
+    }
+  }
+
+  private track(id: string, port: number): Started {
+    let settle!: (info: ExitInfo) => void;
+    let settled = false;
+    const handle: Started = {
+      id,
+      host: this.host.publishAddress,
+      port,
+      hostName: this.host.name,
+      stopRequested: false,
+      waiting: new AbortController(),
+      exited: new Promise<ExitInfo>((resolve) => (settle = resolve)),
+      settle: (info) => {
+        if (settled || handle.stopRequested) return;
+        settled = true;
+        this.started.delete(id);
+        handle.waiting.abort();
+        settle(info);
+      },
+    };
+    this.started.set(id, handle);
+    void this.waitForExitOf(handle).then((info) => {
+      if (handle.stopRequested) return;
+      handle.settle(info);
+      void this.remove(id); // a dead container keeps its name and layer until removed
+    });
+    return handle;
+  }
+
+  /** Resolves when the container exits; an API that stops answering is asked again (the container runs on). */
+  private async waitForExitOf(handle: Started): Promise<ExitInfo> {
+    while (!handle.stopRequested && !handle.waiting.signal.aborted) {
+      try {
+        const exitCode = await waitForHostExit(this.client, await this.isPodman(), handle.id, handle.waiting.signal);
+        const signal = exitCode !== null && exitCode > 128 ? ` (signal ${exitCode - 128})` : "";
+        return { exitCode, reason: `container exited with code ${exitCode}${signal}` };
+      } catch (error) {
+        if (error instanceof HostWaitError && error.statusCode === 404) return { exitCode: null, reason: `container vanished: ${error.message}` };
+        await Bun.sleep(ENGINE_RETRY_MS);
+      }
+    }
+    return { exitCode: null, reason: "stopped" };
+  }
+
+  /** The host was lost: this container's `exited` resolves with `reason` (the monitor decides which ones). */
+  lose(id: string, reason: string): void {
+    this.started.get(id)?.settle({ exitCode: null, reason });
+  }
+
+  /** Whether the host has the image (false only when the engine says it does not). */
+  async hasImage(): Promise<boolean> {
+    try {
+      await this.client.getImage(this.image).inspect();
+      return true;
+    } catch (error) {
+      if (statusOf(error) === 404) return false;
+      throw error;
+    }
+  }
+
+  async engineProblem(timeoutMs = 1000): Promise<string | undefined> {
+    const signal = AbortSignal.timeout(timeoutMs);
+    const ping = this.client.ping as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
+    try {
+      // The race bounds it even where the transport ignores the signal (a frozen engine accepts, never answers).
+      await Promise.race([
+        ping.call(this.client, { abortSignal: signal }),
+        new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error(`no answer within ${timeoutMs} ms`)))),
+      ]);
+      return undefined;
+    } catch (error) {
+      return `engine host ${this.host.name} not answering at ${this.host.endpoint}: ${(error as Error).message}`;
+    }
+  }
+
+  async stop(container: RunningContainer): Promise<void> {
+    const handle = this.started.get(container.id);
+    if (handle) handle.stopRequested = true;
+    await this.remove(container.id);
+  }
+
+  async remove(id: string): Promise<void> {
+    const handle = this.started.get(id);
+    if (handle) handle.stopRequested = true;
+    const container = this.client.getContainer(id);
+    await container.stop({ t: this.stopTimeoutSeconds }).catch(() => undefined);
+    for (let attempt = 1; ; attempt++) {
+      const error = await container.remove({ force: true, v: true }).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      if (error === undefined || statusOf(error) === 404) break;
+      if (attempt === REMOVE_ATTEMPTS) {
+        this.logger.warn({ host: this.host.name, container: id, error: String(error) }, "container could not be removed; the host's next sweep removes it");
+        break;
+      }
+      await Bun.sleep(ENGINE_RETRY_MS);
+    }
+    handle?.waiting.abort();
+    this.started.delete(id);
+    this.creating.delete(id);
+  }
+
+  async list(): Promise<ContainerInfo[]> {
+    const found = await this.client.listContainers({
+      all: true,
+      filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_GATEWAY}=${this.gatewayName}`] },
+    });
+    return found.map((info) => {
+      const labels = info.Labels ?? {};
+      const running = info.State === "running";
+      const published = info.Ports?.find((p) => p.PrivatePort === CONTAINER_PORT && p.PublicPort)?.PublicPort;
+      const port = labels[LABEL_PORT] ? Number(labels[LABEL_PORT]) : published;
+      return {
+        id: info.Id,
+        instanceId: labels[LABEL_INSTANCE] ?? "",
+        labels,
+        running,
+        endpoint: running && port ? { host: this.host.publishAddress, port } : undefined,
+        createdAtMs: info.Created * 1000,
+        hostName: this.host.name,
+      };
+    });
+  }
+
+  adopt(info: ContainerInfo): RunningContainer {
+    const known = this.started.get(info.id);
+    if (known) return known;
+    if (!info.endpoint) throw new Error(`engine host ${this.host.name}: container ${info.id} (${info.instanceId}) has no endpoint to adopt`);
+    return this.track(info.id, info.endpoint.port);
+  }
+
+  async sweep(): Promise<number> {
+    const own = new Set(this.ownIds());
+    const orphans = (await this.list()).filter((info) => !own.has(info.id));
+    await Promise.all(orphans.map((info) => this.remove(info.id)));
+    return orphans.length;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.ownIds().map((id) => this.remove(id)));
+  }
+}
