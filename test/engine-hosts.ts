@@ -85,6 +85,11 @@ export class EngineHostsHarness {
     return harness;
   }
 
+  /** Gives a host the image (as an operator would: `podman load`). */
+  async loadImage(name: string, image = transcriberImage()): Promise<void> {
+    await podman(...storageFlags(this.host(name)), "load", "-q", "-i", await imageTarball(image));
+  }
+
   host(name: string): TestEngineHost {
     const host = this.hosts.find((candidate) => candidate.name === name);
     if (!host) throw new Error(`no test engine host ${name}`);

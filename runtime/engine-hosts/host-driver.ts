@@ -46,6 +46,8 @@ export interface HostDriverOptions {
 
 interface Started extends RunningContainer {
   stopRequested: boolean;
+  /** Lost with its host: left to the host's sweep when it returns (removing it now would only time out). */
+  lost: boolean;
   waiting: AbortController;
   settle(info: ExitInfo): void;
 }
@@ -173,6 +175,7 @@ export class HostDriver implements ContainerDriver {
       port,
       hostName: this.host.name,
       stopRequested: false,
+      lost: false,
       waiting: new AbortController(),
       exited: new Promise<ExitInfo>((resolve) => (settle = resolve)),
       settle: (info) => {
@@ -185,7 +188,7 @@ export class HostDriver implements ContainerDriver {
     };
     this.started.set(id, handle);
     void this.waitForExitOf(handle).then((info) => {
-      if (handle.stopRequested) return;
+      if (handle.stopRequested || handle.lost) return;
       handle.settle(info);
       void this.remove(id); // a dead container keeps its name and layer until removed
     });
@@ -209,7 +212,10 @@ export class HostDriver implements ContainerDriver {
 
   /** The host was lost: this container's `exited` resolves with `reason` (the monitor decides which ones). */
   lose(id: string, reason: string): void {
-    this.started.get(id)?.settle({ exitCode: null, reason });
+    const handle = this.started.get(id);
+    if (!handle) return;
+    handle.lost = true;
+    handle.settle({ exitCode: null, reason });
   }
 
   /** Whether the host has the image (false only when the engine says it does not). */
