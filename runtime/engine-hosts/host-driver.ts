@@ -52,6 +52,24 @@ interface Started extends RunningContainer {
   settle(info: ExitInfo): void;
 }
 
+/** The engine API of a host could not be reached during a start (refused, reset, timed out): not its answer. */
+export class HostUnreachableError extends Error {
+  override name = "HostUnreachableError";
+  constructor(
+    readonly hostName: string,
+    cause: unknown,
+  ) {
+    super(`engine host ${hostName} did not answer: ${(cause as Error)?.message ?? String(cause)}`, { cause });
+  }
+}
+
+/** Rethrows a transport failure (no HTTP status from the engine) as HostUnreachableError. */
+function unreachableAs(hostName: string) {
+  return (error: unknown): never => {
+    throw statusOf(error) === undefined && !(error instanceof ImageMissingError) ? new HostUnreachableError(hostName, error) : error;
+  };
+}
+
 function nameSafe(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]/g, "-").slice(0, 48);
 }
@@ -139,14 +157,17 @@ export class HostDriver implements ContainerDriver {
         env.PORT = String(port);
       }
       createOptions.Env = Object.entries(env).map(([key, value]) => `${key}=${value}`);
-      const container = await this.client.createContainer(createOptions).catch((error: unknown) => {
-        if (statusOf(error) === 404) throw new ImageMissingError(this.image);
-        throw error;
-      });
+      const container = await this.client
+        .createContainer(createOptions)
+        .catch((error: unknown) => {
+          if (statusOf(error) === 404) throw new ImageMissingError(this.image);
+          throw error;
+        })
+        .catch(unreachableAs(this.host.name));
       createdId = container.id;
       this.creating.add(container.id);
       unreserve();
-      await container.start();
+      await container.start().catch(unreachableAs(this.host.name));
       if (this.network !== "host") {
         const inspected = await container.inspect();
         port = Number(inspected.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.[0]?.HostPort);
@@ -250,26 +271,40 @@ export class HostDriver implements ContainerDriver {
     await this.remove(container.id);
   }
 
+  /**
+   * Stops and removes by id. When the host's API does not answer at all, it resolves at once and keeps trying
+   * in the background: a caller (an instance replacing a crashed container) must not wait on a lost host,
+   * whose return sweeps what is left.
+   */
   async remove(id: string): Promise<void> {
     const handle = this.started.get(id);
     if (handle) handle.stopRequested = true;
     const container = this.client.getContainer(id);
-    await container.stop({ t: this.stopTimeoutSeconds }).catch(() => undefined);
+    const answered = await container.stop({ t: this.stopTimeoutSeconds }).then(
+      () => true,
+      (error: unknown) => statusOf(error) !== undefined, // 304 already stopped, 404 gone: the engine answered
+    );
+    const removal = this.removeRetrying(id, container);
+    if (answered) await removal;
+    handle?.waiting.abort();
+    this.started.delete(id);
+    this.creating.delete(id);
+  }
+
+  /** Asks until the engine says it is gone (a refused removal, a broken connection) or attempts run out. */
+  private async removeRetrying(id: string, container: Docker.Container): Promise<void> {
     for (let attempt = 1; ; attempt++) {
       const error = await container.remove({ force: true, v: true }).then(
         () => undefined,
         (e: unknown) => e,
       );
-      if (error === undefined || statusOf(error) === 404) break;
+      if (error === undefined || statusOf(error) === 404) return;
       if (attempt === REMOVE_ATTEMPTS) {
         this.logger.warn({ host: this.host.name, container: id, error: String(error) }, "container could not be removed; the host's next sweep removes it");
-        break;
+        return;
       }
       await Bun.sleep(ENGINE_RETRY_MS);
     }
-    handle?.waiting.abort();
-    this.started.delete(id);
-    this.creating.delete(id);
   }
 
   async list(): Promise<ContainerInfo[]> {

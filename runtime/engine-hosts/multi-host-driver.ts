@@ -8,7 +8,7 @@ import type { ContainerLimits } from "../hardening.ts";
 import { ImageMissingError, type ContainerNetwork } from "../podman-driver.ts";
 import type { EngineHostSpec } from "./config.ts";
 import { EngineHost, type HostsLogger } from "./engine-host.ts";
-import { HostDriver } from "./host-driver.ts";
+import { HostDriver, HostUnreachableError } from "./host-driver.ts";
 import { chooseHost, NoHostAvailableError } from "./placement.ts";
 import type { EngineHostsView, EngineHostStatus, PlacementRefusal } from "./view.ts";
 
@@ -95,15 +95,27 @@ export class MultiHostDriver implements ContainerDriver, EngineHostsView {
     return this.hostList.find((host) => host.name === name);
   }
 
-  /** Places the instance (NoHostAvailableError when no host can take it) and starts it there. */
+  /**
+   * Places the instance (NoHostAvailableError when no host can take it) and starts it there. A host whose API
+   * does not answer is checked at once (its loss is then known before the next tick) and the start placed again
+   * without it, so a host that just died costs a reconnecting client one refused connection, not a failed start.
+   */
   async start(spec: ContainerSpec): Promise<RunningContainer> {
-    const host = this.host(chooseHost(this.candidates(), spec.instanceId))!;
-    try {
-      return await host.driver.start(spec);
-    } catch (error) {
-      // The image went away since the last check: stop placing there until it is back.
-      if ((error as Error).cause instanceof ImageMissingError) host.imagePresent = false;
-      throw error;
+    const skipped = new Set<string>();
+    for (;;) {
+      const candidates = this.candidates().map((c) => (skipped.has(c.name) ? { ...c, placeable: false } : c));
+      const host = this.host(chooseHost(candidates, spec.instanceId))!;
+      try {
+        return await host.driver.start(spec);
+      } catch (error) {
+        const cause = (error as Error).cause;
+        // The image went away since the last check: stop placing there until it is back.
+        if (cause instanceof ImageMissingError) host.imagePresent = false;
+        if (!(cause instanceof HostUnreachableError)) throw error;
+        skipped.add(host.name);
+        void host.check();
+        if (skipped.size === this.hostList.length) throw error;
+      }
     }
   }
 
