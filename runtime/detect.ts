@@ -91,9 +91,17 @@ function engineDriver(engine: EngineSocket, options: CreateDriverOptions): Podma
 }
 
 /** Several engine hosts: each checked once now (a host without the image gets its Error line at start-up). */
-async function multiHostDriver(hosts: EngineHostSpec[], options: CreateDriverOptions, tell: (description: string) => void): Promise<MultiHostDriver> {
+async function multiHostDriver(
+  hosts: EngineHostSpec[],
+  options: CreateDriverOptions,
+  tell: (description: string) => void,
+): Promise<MultiHostDriver> {
   const logger = options.logger;
-  const hostsLogger: HostsLogger | undefined = logger && { info: logger.info.bind(logger), warn: logger.warn.bind(logger), error: ((logger as Partial<HostsLogger>).error ?? logger.warn).bind(logger) };
+  const hostsLogger: HostsLogger | undefined = logger && {
+    info: logger.info.bind(logger),
+    warn: logger.warn.bind(logger),
+    error: ((logger as Partial<HostsLogger>).error ?? logger.warn).bind(logger),
+  };
   const driver = new MultiHostDriver({
     hosts,
     gatewayName: options.gatewayName,

@@ -5,7 +5,8 @@
 export {};
 
 const [command = "list"] = process.argv.slice(2);
-if (command === "drain" || command === "undrain") process.exit(await (await import("./containers/drain.ts")).drainCommand(command, process.argv.slice(3)));
+if (command === "drain" || command === "undrain")
+  process.exit(await (await import("./containers/drain.ts")).drainCommand(command, process.argv.slice(3)));
 if (command !== "list") {
   console.error(`containers: unknown command '${command}' (expected: list)`);
   process.exit(2);

@@ -36,7 +36,24 @@ async function makeCertificates(dir: string): Promise<void> {
     ["client", "/CN=te-gateway"],
   ] as const) {
     await openssl(dir, "req", ...ec, "-keyout", `${who}-key.pem`, "-out", `${who}.csr`, "-subj", subject);
-    await openssl(dir, "x509", "-req", "-in", `${who}.csr`, "-CA", "ca.pem", "-CAkey", "ca-key.pem", "-CAcreateserial", "-out", `${who}-cert.pem`, "-days", "1", "-extfile", `${who}.ext`);
+    await openssl(
+      dir,
+      "x509",
+      "-req",
+      "-in",
+      `${who}.csr`,
+      "-CA",
+      "ca.pem",
+      "-CAkey",
+      "ca-key.pem",
+      "-CAcreateserial",
+      "-out",
+      `${who}-cert.pem`,
+      "-days",
+      "1",
+      "-extfile",
+      `${who}.ext`,
+    );
   }
   // The client's files under the names Docker's DOCKER_CERT_PATH uses.
   writeFileSync(join(dir, "cert.pem"), readFileSync(join(dir, "client-cert.pem")));

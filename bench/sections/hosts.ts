@@ -23,7 +23,9 @@ interface Opened {
 /** Opens a session and resolves once its Metadata came (rejects on a close before it). */
 function open(gateway: GatewayProcess, sessionId: string): Promise<Opened> {
   const ws = new WebSocket(`${gateway.listenUrl}?sessionId=${sessionId}&${QUERY}`);
-  const closed = new Promise<{ code: number; atMs: number }>((resolve) => ws.addEventListener("close", (e) => resolve({ code: e.code, atMs: performance.now() })));
+  const closed = new Promise<{ code: number; atMs: number }>((resolve) =>
+    ws.addEventListener("close", (e) => resolve({ code: e.code, atMs: performance.now() })),
+  );
   return new Promise((resolve, reject) => {
     ws.addEventListener("message", (event) => {
       const message = JSON.parse(String(event.data));
@@ -70,7 +72,12 @@ async function coldStarts(report: Report, key: string, gateway: GatewayProcess, 
 }
 
 async function hostLoss(report: Report, hosts: EngineHostsHarness, loss: HostLoss): Promise<void> {
-  const gateway = await startGateway({ ROUTING_MODE: "session", CONTAINER_NETWORK: "host", TRANSCRIBER_BACKEND: "echo", ENGINE_HOSTS: hosts.engineHostsValue() });
+  const gateway = await startGateway({
+    ROUTING_MODE: "session",
+    CONTAINER_NETWORK: "host",
+    TRANSCRIBER_BACKEND: "echo",
+    ENGINE_HOSTS: hosts.engineHostsValue(),
+  });
   try {
     const ids = Array.from({ length: 6 }, (_, i) => `loss-${loss}-${i}`);
     const sessions = await Promise.all(ids.map((id) => open(gateway, id)));
@@ -116,7 +123,13 @@ export async function hostsSection(report: Report, { quick }: { quick: boolean }
       ["three_hosts", hosts.engineHostsValue()],
     ] as const) {
       report.progress(`cold starts over ${key.replace("_", " ")}: ${count} one after another, then a burst of 6`);
-      const gateway = await startGateway({ ROUTING_MODE: "session", CONTAINER_NETWORK: "host", TRANSCRIBER_BACKEND: "echo", MAX_INSTANCES: "40", ENGINE_HOSTS: value });
+      const gateway = await startGateway({
+        ROUTING_MODE: "session",
+        CONTAINER_NETWORK: "host",
+        TRANSCRIBER_BACKEND: "echo",
+        MAX_INSTANCES: "40",
+        ENGINE_HOSTS: value,
+      });
       try {
         await coldStarts(report, key, gateway, count);
       } finally {

@@ -39,8 +39,12 @@ test("unset is one engine; each form parses with its name, limit and publish add
 });
 
 test("derived names are the same whatever the order, and distinct for look-alike endpoints", () => {
-  const one = parseEngineHosts({ ENGINE_HOSTS: "unix:///run/x/podman.sock,unix:///run/y/podman.sock" })!.map((h) => [h.endpoint, h.name] as const);
-  const two = parseEngineHosts({ ENGINE_HOSTS: "unix:///run/y/podman.sock,unix:///run/x/podman.sock" })!.map((h) => [h.endpoint, h.name] as const);
+  const one = parseEngineHosts({ ENGINE_HOSTS: "unix:///run/x/podman.sock,unix:///run/y/podman.sock" })!.map(
+    (h) => [h.endpoint, h.name] as const,
+  );
+  const two = parseEngineHosts({ ENGINE_HOSTS: "unix:///run/y/podman.sock,unix:///run/x/podman.sock" })!.map(
+    (h) => [h.endpoint, h.name] as const,
+  );
   expect(new Map(one)).toEqual(new Map(two));
   expect(new Set(one.map(([, name]) => name)).size).toBe(2);
   for (const [, name] of one) expect(name).toMatch(/^podman-[0-9a-f]{4}$/);
@@ -54,8 +58,12 @@ test("bad values fail with one line naming the variable and the value", () => {
   expect(problem({ ENGINE_HOSTS: "unix:///a.sock=0" })).toContain("limit in 'unix:///a.sock=0' must be from 1 to 10000");
   expect(problem({ ENGINE_HOSTS: "Bad_Name@unix:///a.sock" })).toContain("host name 'Bad_Name'");
   expect(problem({ ENGINE_HOSTS: "a@unix:///a.sock,a@unix:///b.sock" })).toBe("ENGINE_HOSTS: host name 'a' is given twice");
-  expect(problem({ ENGINE_HOSTS: "tcp://engine-2.example.internal:2376" })).toContain("ENGINE_TLS_DIR: required for tcp://engine-2.example.internal:2376");
-  expect(problem({ ENGINE_HOSTS: "unix:///a.sock", ENGINE_TLS_DIR: "/nonexistent-dir" })).toContain("ENGINE_TLS_DIR: /nonexistent-dir/ca.pem not found");
+  expect(problem({ ENGINE_HOSTS: "tcp://engine-2.example.internal:2376" })).toContain(
+    "ENGINE_TLS_DIR: required for tcp://engine-2.example.internal:2376",
+  );
+  expect(problem({ ENGINE_HOSTS: "unix:///a.sock", ENGINE_TLS_DIR: "/nonexistent-dir" })).toContain(
+    "ENGINE_TLS_DIR: /nonexistent-dir/ca.pem not found",
+  );
   expect(problem({ ENGINE_HOSTS: "e2@tcp://10.1.1.1:2376", ENGINE_TLS_DIR: tlsDir() })).toBe(
     "ENGINE_HOST_ADDRESS_E2: required for engine host e2 (tcp://10.1.1.1:2376): the address its containers publish on",
   );
@@ -65,5 +73,10 @@ test("bad values fail with one line naming the variable and the value", () => {
 });
 
 test("plain TCP is accepted only to loopback", () => {
-  expect(parseEngineHosts({ ENGINE_HOSTS: "tcp://127.0.0.1:2375" })![0]).toMatchObject({ kind: "tcp", tls: undefined, local: true, name: "127-0-0-1" });
+  expect(parseEngineHosts({ ENGINE_HOSTS: "tcp://127.0.0.1:2375" })![0]).toMatchObject({
+    kind: "tcp",
+    tls: undefined,
+    local: true,
+    name: "127-0-0-1",
+  });
 });

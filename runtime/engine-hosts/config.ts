@@ -62,7 +62,8 @@ export function addressVariable(name: string): string {
 
 /** A name from the endpoint alone, so it stays the same however the list is ordered. */
 function derivedName(kind: EngineHostKind, socketPath: string | undefined, host: string | undefined): string {
-  const raw = kind === "unix" ? basename(socketPath!).replace(/\.sock$/, "") : IPV4.test(host!) ? host!.replaceAll(".", "-") : host!.split(".")[0]!;
+  const raw =
+    kind === "unix" ? basename(socketPath!).replace(/\.sock$/, "") : IPV4.test(host!) ? host!.replaceAll(".", "-") : host!.split(".")[0]!;
   const cleaned = raw
     .toLowerCase()
     .replace(/[^a-z0-9-]/g, "-")
@@ -76,7 +77,8 @@ function tlsFiles(env: Env): EngineTlsFiles | undefined {
   if (!dir) return undefined;
   const files = { caFile: join(dir, "ca.pem"), certFile: join(dir, "cert.pem"), keyFile: join(dir, "key.pem") };
   for (const file of Object.values(files)) {
-    if (!existsSync(file)) throw new EngineHostsConfigError(`ENGINE_TLS_DIR: ${file} not found (expected ca.pem, cert.pem and key.pem in ${dir})`);
+    if (!existsSync(file))
+      throw new EngineHostsConfigError(`ENGINE_TLS_DIR: ${file} not found (expected ca.pem, cert.pem and key.pem in ${dir})`);
   }
   return files;
 }
@@ -112,7 +114,9 @@ function parseEntry(entry: string, tls: EngineTlsFiles | undefined): Omit<Engine
     const port = Number(tcp[2]);
     if (!HOST_NAME.test(host) || port < 1 || port > 65535) throw bad();
     if (!tls && !LOOPBACK(host)) {
-      throw new EngineHostsConfigError(`ENGINE_TLS_DIR: required for ${rest} (an engine API over TCP without client certificates is a root shell)`);
+      throw new EngineHostsConfigError(
+        `ENGINE_TLS_DIR: required for ${rest} (an engine API over TCP without client certificates is a root shell)`,
+      );
     }
     return { name, endpoint: rest, kind: "tcp", host, port, tls, limit, local: LOOPBACK(host) };
   }
@@ -148,13 +152,17 @@ export function parseEngineHosts(env: Env): EngineHostSpec[] | undefined {
     const shared = !entry.name && (given.has(name) || bases.filter((base, j) => base === name && !parsed[j]!.name).length > 1);
     if (shared) name = `${name.slice(0, 11)}-${createHash("sha256").update(entry.endpoint).digest("hex").slice(0, 4)}`;
     if (names.has(name)) throw new EngineHostsConfigError(`ENGINE_HOSTS: host name '${name}' is given twice`);
-    if (hosts.some((host) => host.endpoint === entry.endpoint)) throw new EngineHostsConfigError(`ENGINE_HOSTS: ${entry.endpoint} is listed twice`);
+    if (hosts.some((host) => host.endpoint === entry.endpoint))
+      throw new EngineHostsConfigError(`ENGINE_HOSTS: ${entry.endpoint} is listed twice`);
     names.add(name);
     const variable = addressVariable(name);
     const address = env[variable]?.trim();
-    if (address && !IPV4.test(address)) throw new EngineHostsConfigError(`${variable}: expected an IPv4 address such as 10.0.0.12 (got '${address}')`);
+    if (address && !IPV4.test(address))
+      throw new EngineHostsConfigError(`${variable}: expected an IPv4 address such as 10.0.0.12 (got '${address}')`);
     if (!address && !entry.local) {
-      throw new EngineHostsConfigError(`${variable}: required for engine host ${name} (${entry.endpoint}): the address its containers publish on`);
+      throw new EngineHostsConfigError(
+        `${variable}: required for engine host ${name} (${entry.endpoint}): the address its containers publish on`,
+      );
     }
     hosts.push({ ...entry, name, publishAddress: address || "127.0.0.1" });
   });

@@ -57,7 +57,16 @@ export class EngineHost {
 
   status(): EngineHostStatus {
     const { name, endpoint, limit } = this.driver.host;
-    return { name, endpoint, up: this.up, running: this.running, limit: limit ?? null, imagePresent: this.imagePresent ?? null, drained: this.drained, placeable: this.placeable };
+    return {
+      name,
+      endpoint,
+      up: this.up,
+      running: this.running,
+      limit: limit ?? null,
+      imagePresent: this.imagePresent ?? null,
+      drained: this.drained,
+      placeable: this.placeable,
+    };
   }
 
   /** One check (shared with any in flight). */
@@ -75,7 +84,8 @@ export class EngineHost {
       const [listed, imagePresent, drained] = await Promise.all([this.driver.list(), this.driver.hasImage(), isDrained(this.driver)]);
       this.listed = new Set(listed.filter((info) => info.running).map((info) => info.id));
       this.noteImage(imagePresent);
-      if (drained !== this.drained) this.logger.info({ host: this.name, drained }, drained ? "engine host drained: no new placements" : "engine host undrained");
+      if (drained !== this.drained)
+        this.logger.info({ host: this.name, drained }, drained ? "engine host drained: no new placements" : "engine host undrained");
       this.drained = drained;
       if (rejoining && since !== undefined) {
         // What the cluster left here while the host was away: its instances were failed and started elsewhere.
@@ -95,7 +105,10 @@ export class EngineHost {
   private noteImage(present: boolean): void {
     const image = this.driver.image;
     if (!present && this.imagePresent !== false) {
-      this.logger.error({ host: this.name, image }, `engine host ${this.name} does not have the image ${image}: no instance is placed there until it has it`);
+      this.logger.error(
+        { host: this.name, image },
+        `engine host ${this.name} does not have the image ${image}: no instance is placed there until it has it`,
+      );
     } else if (present && this.imagePresent === false) {
       this.logger.info({ host: this.name, image }, "engine host has the image now: placing instances there");
     }

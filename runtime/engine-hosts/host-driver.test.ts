@@ -121,7 +121,11 @@ engineTest("the TLS engine endpoint refuses a client without the certificates, a
 
 engineTest("a host without the image: hasImage() is false and start() fails at once with ImageMissingError naming the image", async () => {
   const image = `localhost/te-never-built-${crypto.randomUUID().slice(0, 8)}:none`;
-  const driver = new HostDriver({ host: hostSpec(unixEngine!.dockerHost), image, gatewayName: `hnoimg-${crypto.randomUUID().slice(0, 6)}` });
+  const driver = new HostDriver({
+    host: hostSpec(unixEngine!.dockerHost),
+    image,
+    gatewayName: `hnoimg-${crypto.randomUUID().slice(0, 6)}`,
+  });
   expect(await driver.hasImage()).toBe(false);
   const t0 = performance.now();
   const error = await driver.start({ instanceId: "probe", env: { TRANSCRIBER_BACKEND: "echo" } }).then(
@@ -134,23 +138,32 @@ engineTest("a host without the image: hasImage() is false and start() fails at o
   await driver.close();
 });
 
-engineTest("a container is confined as the Podman driver's: no capability, read-only root, both ulimits, StopTimeout, the spec's labels", async () => {
-  const host = hostSpec(unixEngine!.dockerHost);
-  const driver = new HostDriver({ host, gatewayName: `hcfg-${crypto.randomUUID().slice(0, 6)}`, network: "host" });
-  const container = await driver.start({ instanceId: "probe", env: { TRANSCRIBER_BACKEND: "echo" }, labels: { "io.transcribe-edge.fence": "3" } });
-  try {
-    const inspected = await engineClient(host).getContainer(container.id).inspect();
-    expect((inspected as { EffectiveCaps?: string[] }).EffectiveCaps ?? []).toEqual([]);
-    expect(inspected.HostConfig.SecurityOpt).toContain("no-new-privileges");
-    expect(inspected.HostConfig.ReadonlyRootfs).toBe(true);
-    expect(inspected.HostConfig.NetworkMode).toBe("host");
-    const ulimits = Object.fromEntries((inspected.HostConfig.Ulimits ?? []).map((u) => [(u.Name ?? "").replace(/^RLIMIT_/, "").toLowerCase(), u.Hard]));
-    expect(ulimits).toMatchObject({ nofile: 16384, nproc: 8192 });
-    expect((inspected.Config as { StopTimeout?: number }).StopTimeout).toBe(10);
-    expect(inspected.Config.User).toBe("65532:65532");
-    expect(inspected.Config.Labels["io.transcribe-edge.fence"]).toBe("3");
-    expect(container.hostName).toBe("conf");
-  } finally {
-    await driver.close();
-  }
-});
+engineTest(
+  "a container is confined as the Podman driver's: no capability, read-only root, both ulimits, StopTimeout, the spec's labels",
+  async () => {
+    const host = hostSpec(unixEngine!.dockerHost);
+    const driver = new HostDriver({ host, gatewayName: `hcfg-${crypto.randomUUID().slice(0, 6)}`, network: "host" });
+    const container = await driver.start({
+      instanceId: "probe",
+      env: { TRANSCRIBER_BACKEND: "echo" },
+      labels: { "io.transcribe-edge.fence": "3" },
+    });
+    try {
+      const inspected = await engineClient(host).getContainer(container.id).inspect();
+      expect((inspected as { EffectiveCaps?: string[] }).EffectiveCaps ?? []).toEqual([]);
+      expect(inspected.HostConfig.SecurityOpt).toContain("no-new-privileges");
+      expect(inspected.HostConfig.ReadonlyRootfs).toBe(true);
+      expect(inspected.HostConfig.NetworkMode).toBe("host");
+      const ulimits = Object.fromEntries(
+        (inspected.HostConfig.Ulimits ?? []).map((u) => [(u.Name ?? "").replace(/^RLIMIT_/, "").toLowerCase(), u.Hard]),
+      );
+      expect(ulimits).toMatchObject({ nofile: 16384, nproc: 8192 });
+      expect((inspected.Config as { StopTimeout?: number }).StopTimeout).toBe(10);
+      expect(inspected.Config.User).toBe("65532:65532");
+      expect(inspected.Config.Labels["io.transcribe-edge.fence"]).toBe("3");
+      expect(container.hostName).toBe("conf");
+    } finally {
+      await driver.close();
+    }
+  },
+);

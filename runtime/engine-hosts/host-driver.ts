@@ -135,10 +135,20 @@ export class HostDriver implements ContainerDriver {
     };
     const name = `te-${this.gatewayName}-${nameSafe(spec.instanceId)}-${crypto.randomUUID().slice(0, 8)}`;
     const env: Record<string, string> = { ...transcriberEnvOnly(spec.env) };
-    const labels: Record<string, string> = { ...spec.labels, [LABEL_MANAGED]: "true", [LABEL_GATEWAY]: this.gatewayName, [LABEL_INSTANCE]: spec.instanceId };
+    const labels: Record<string, string> = {
+      ...spec.labels,
+      [LABEL_MANAGED]: "true",
+      [LABEL_GATEWAY]: this.gatewayName,
+      [LABEL_INSTANCE]: spec.instanceId,
+    };
     const hostConfig: Docker.HostConfig = { ...hardenedHostConfig(this.limits), Ulimits: ULIMITS };
     let port = CONTAINER_PORT;
-    const createOptions: Docker.ContainerCreateOptions = { name, Image: this.image, User: CONTAINER_USER, StopTimeout: ENGINE_STOP_TIMEOUT_SECONDS };
+    const createOptions: Docker.ContainerCreateOptions = {
+      name,
+      Image: this.image,
+      User: CONTAINER_USER,
+      StopTimeout: ENGINE_STOP_TIMEOUT_SECONDS,
+    };
     if (this.network === "host") {
       hostConfig.NetworkMode = "host";
       env.HOST = this.host.publishAddress;
@@ -183,7 +193,9 @@ export class HostDriver implements ContainerDriver {
       unreserve();
       if (createdId) await this.remove(createdId);
       const message = error instanceof Error ? error.message : String(error);
-      throw new Error(`engine host ${this.host.name}: instance ${spec.instanceId} (${this.image}) failed to start: ${message}`, { cause: error });
+      throw new Error(`engine host ${this.host.name}: instance ${spec.instanceId} (${this.image}) failed to start: ${message}`, {
+        cause: error,
+      });
     }
   }
 
@@ -224,7 +236,8 @@ export class HostDriver implements ContainerDriver {
         const signal = exitCode !== null && exitCode > 128 ? ` (signal ${exitCode - 128})` : "";
         return { exitCode, reason: `container exited with code ${exitCode}${signal}` };
       } catch (error) {
-        if (error instanceof HostWaitError && error.statusCode === 404) return { exitCode: null, reason: `container vanished: ${error.message}` };
+        if (error instanceof HostWaitError && error.statusCode === 404)
+          return { exitCode: null, reason: `container vanished: ${error.message}` };
         await Bun.sleep(ENGINE_RETRY_MS);
       }
     }
@@ -300,7 +313,10 @@ export class HostDriver implements ContainerDriver {
       );
       if (error === undefined || statusOf(error) === 404) return;
       if (attempt === REMOVE_ATTEMPTS) {
-        this.logger.warn({ host: this.host.name, container: id, error: String(error) }, "container could not be removed; the host's next sweep removes it");
+        this.logger.warn(
+          { host: this.host.name, container: id, error: String(error) },
+          "container could not be removed; the host's next sweep removes it",
+        );
         return;
       }
       await Bun.sleep(ENGINE_RETRY_MS);
@@ -332,7 +348,8 @@ export class HostDriver implements ContainerDriver {
   adopt(info: ContainerInfo): RunningContainer {
     const known = this.started.get(info.id);
     if (known) return known;
-    if (!info.endpoint) throw new Error(`engine host ${this.host.name}: container ${info.id} (${info.instanceId}) has no endpoint to adopt`);
+    if (!info.endpoint)
+      throw new Error(`engine host ${this.host.name}: container ${info.id} (${info.instanceId}) has no endpoint to adopt`);
     return this.track(info.id, info.endpoint.port);
   }
 

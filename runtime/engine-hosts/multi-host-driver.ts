@@ -88,7 +88,12 @@ export class MultiHostDriver implements ContainerDriver, EngineHostsView {
   }
 
   private candidates() {
-    return this.hostList.map((host) => ({ name: host.name, placeable: host.placeable, running: host.running, limit: host.driver.host.limit }));
+    return this.hostList.map((host) => ({
+      name: host.name,
+      placeable: host.placeable,
+      running: host.running,
+      limit: host.driver.host.limit,
+    }));
   }
 
   private host(name: string | undefined): EngineHost | undefined {

@@ -26,7 +26,13 @@ afterAll(async () => {
 }, 120_000);
 
 async function gateway(engineHosts: string, env: Record<string, string> = {}): Promise<TestGateway> {
-  const gw = await startTestGateway({ ROUTING_MODE: "session", CONTAINER_NETWORK: "host", TRANSCRIBER_BACKEND: "echo", ENGINE_HOSTS: engineHosts, ...env });
+  const gw = await startTestGateway({
+    ROUTING_MODE: "session",
+    CONTAINER_NETWORK: "host",
+    TRANSCRIBER_BACKEND: "echo",
+    ENGINE_HOSTS: engineHosts,
+    ...env,
+  });
   open.push(gw);
   return gw;
 }
@@ -70,7 +76,12 @@ function streamNumbered(client: TestClient): { stop(): void; sent(): number } {
 
 async function refusalOf(gw: TestGateway, sessionId: string): Promise<Response> {
   return fetch(`${gw.httpUrl}/v1/listen?sessionId=${sessionId}`, {
-    headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" },
+    headers: {
+      upgrade: "websocket",
+      connection: "Upgrade",
+      "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==",
+      "sec-websocket-version": "13",
+    },
   });
 }
 
@@ -201,13 +212,22 @@ describe("instances over several engine hosts", () => {
       // At start-up, before any session.
       const line = gw.logs.find((l) => l.level === 50 && l.host === "h4");
       expect(line?.msg).toContain(`engine host h4 does not have the image ${gw.gateway.config.transcriberImage}`);
-      expect((await gw.stats()).hosts.find((x: { name: string }) => x.name === "h4")).toMatchObject({ up: true, imagePresent: false, placeable: false });
+      expect((await gw.stats()).hosts.find((x: { name: string }) => x.name === "h4")).toMatchObject({
+        up: true,
+        imagePresent: false,
+        placeable: false,
+      });
       const clients = await connectAll(gw, ["img-0", "img-1", "img-2"]);
       expect([...(await hostsOf(gw, clients)).values()]).toEqual(["h1", "h1", "h1"]);
       expect(await h.containers("h4")).toEqual([]);
       // Loaded later: the periodic check sees it, and h4 (the emptier host) takes the next instance.
       await h.loadImage("h4");
-      await pollUntil(async () => (await gw.stats()).hosts.find((x: { name: string }) => x.name === "h4")?.placeable, "h4 placeable", 10_000, 100);
+      await pollUntil(
+        async () => (await gw.stats()).hosts.find((x: { name: string }) => x.name === "h4")?.placeable,
+        "h4 placeable",
+        10_000,
+        100,
+      );
       expect(gw.logs.some((l) => l.msg === "engine host has the image now: placing instances there" && l.host === "h4")).toBe(true);
       const later = await connectAll(gw, ["img-3"]);
       expect((await hostsOf(gw, later)).get("img-3")).toBe("h4");

@@ -32,5 +32,7 @@ test("a host at its limit, down, drained or without the image is skipped; none l
   expect(full).toBeInstanceOf(NoHostAvailableError);
   expect((full as NoHostAvailableError).message).toBe("every engine host is at its limit (a 2/2, b 6/6); retry later");
   expect((full as NoHostAvailableError).retryAfterS).toBeGreaterThan(0);
-  expect(() => chooseHost([host("a", 0, 2, false)], "x")).toThrow("no engine host can take instances now (a: down, draining or without the image)");
+  expect(() => chooseHost([host("a", 0, 2, false)], "x")).toThrow(
+    "no engine host can take instances now (a: down, draining or without the image)",
+  );
 });

@@ -57,7 +57,10 @@ export function chooseHost(hosts: readonly PlacementCandidate[], instanceId: str
   if (best) return best.name;
   const placeable = hosts.filter((host) => host.placeable);
   if (placeable.length === 0) {
-    throw new NoHostAvailableError(`no engine host can take instances now (${hosts.map((h) => h.name).join(", ")}: down, draining or without the image)`, 5);
+    throw new NoHostAvailableError(
+      `no engine host can take instances now (${hosts.map((h) => h.name).join(", ")}: down, draining or without the image)`,
+      5,
+    );
   }
   const full = placeable.map((host) => `${host.name} ${host.running}/${host.limit}`).join(", ");
   throw new NoHostAvailableError(`every engine host is at its limit (${full}); retry later`, 2);

@@ -18,7 +18,12 @@ type Env = Record<string, string | undefined>;
 const WAIT_POLL_MS = 2000;
 
 /** Runs `drain`/`undrain` with `args` (HOST, maybe --wait); resolves the exit code. `print` takes each output line. */
-export async function drainCommand(command: "drain" | "undrain", args: string[], env: Env = process.env, print = console.log): Promise<number> {
+export async function drainCommand(
+  command: "drain" | "undrain",
+  args: string[],
+  env: Env = process.env,
+  print = console.log,
+): Promise<number> {
   const name = args.find((arg) => !arg.startsWith("--"));
   const fail = (line: string) => {
     console.error(`containers ${command}: ${line}`);
@@ -37,16 +42,17 @@ export async function drainCommand(command: "drain" | "undrain", args: string[],
   const gatewayName = withConfigFile(env).GATEWAY_NAME?.trim() || "default";
   const client = engineClient(host, env);
   const running = async () =>
-    (
-      await client.listContainers({ filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_GATEWAY}=${gatewayName}`], status: ["running"] } })
-    ).length;
+    (await client.listContainers({ filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_GATEWAY}=${gatewayName}`], status: ["running"] } }))
+      .length;
   try {
     await setDrained(client, gatewayName, command === "drain");
     if (command === "undrain") {
       print(`engine host ${host.name} (${host.endpoint}) undrained: instances are placed there again`);
       return 0;
     }
-    print(`engine host ${host.name} (${host.endpoint}) drained: no new instances there; ${await running()} running finish their sessions and move on their next wake`);
+    print(
+      `engine host ${host.name} (${host.endpoint}) drained: no new instances there; ${await running()} running finish their sessions and move on their next wake`,
+    );
     if (!args.includes("--wait")) return 0;
     for (let left = await running(); left > 0; left = await running()) {
       print(`waiting: ${left} of the cluster's containers still run on ${host.name}`);
