@@ -148,6 +148,14 @@ export class EngineHostsHarness {
     return { lostAtMs, pids };
   }
 
+  /** Kills only the host's API service (an engine API restart): its containers run on. */
+  async stopService(name: string): Promise<void> {
+    const host = this.host(name);
+    host.service?.kill("SIGKILL");
+    await host.service?.exited;
+    host.service = undefined;
+  }
+
   /** Brings a lost host back: frozen containers resume (as on a healed partition) and its service starts again. */
   async restore(name: string, frozenPids: number[] = []): Promise<void> {
     const host = this.host(name);

@@ -24,7 +24,7 @@ export class EngineHost {
   /** Undefined until the first check could ask. */
   imagePresent: boolean | undefined;
   drained = false;
-  /** When it was last seen going down (ms epoch): containers older than this are leftovers on its return. */
+  /** When it was last seen going down (ms epoch); undefined while up. */
   private downSinceMs: number | undefined = Date.now();
   private everUp = false;
   private listed = new Set<string>();
@@ -80,18 +80,23 @@ export class EngineHost {
     if (problem) return this.unreachable(problem);
     try {
       const rejoining = this.downSinceMs !== undefined && this.everUp;
-      const since = this.downSinceMs;
+      const downSinceMs = this.downSinceMs ?? 0;
       const [listed, imagePresent, drained] = await Promise.all([this.driver.list(), this.driver.hasImage(), isDrained(this.driver)]);
       this.listed = new Set(listed.filter((info) => info.running).map((info) => info.id));
       this.noteImage(imagePresent);
       if (drained !== this.drained)
         this.logger.info({ host: this.name, drained }, drained ? "engine host drained: no new placements" : "engine host undrained");
       this.drained = drained;
-      if (rejoining && since !== undefined) {
-        // What the cluster left here while the host was away: its instances were failed and started elsewhere.
+      if (rejoining) {
+        // What this gateway gave up with the host (started elsewhere since), and what of the cluster's died there
+        // before it went away. Another gateway's running container is its own (an API outage must not cost its
+        // sessions), and one created since may be another gateway's start in flight.
         const own = new Set(this.driver.ownIds());
-        const leftovers = listed.filter((info) => info.createdAtMs < since && !own.has(info.id));
+        const dead = (info: (typeof listed)[number]) => !info.running && info.createdAtMs < downSinceMs;
+        const leftovers = listed.filter((info) => !own.has(info.id) && (this.driver.lostIds.has(info.id) || dead(info)));
         await Promise.all(leftovers.map((info) => this.driver.remove(info.id)));
+        const present = new Set(listed.map((info) => info.id));
+        for (const id of this.driver.lostIds) if (!present.has(id)) this.driver.lostIds.delete(id);
         this.logger.info({ host: this.name, swept: leftovers.length }, "engine host rejoined");
       }
       this.everUp = true;

@@ -88,6 +88,8 @@ export class HostDriver implements ContainerDriver {
   private flavour: Promise<boolean> | undefined;
   private readonly started = new Map<string, Started>();
   private readonly creating = new Set<string>();
+  /** Containers given up with the host (lose()) and not yet removed: the host's return removes them. */
+  readonly lostIds = new Set<string>();
   /** Starts placed here whose container the engine has not created yet (placement counts them). */
   reserving = 0;
 
@@ -249,6 +251,7 @@ export class HostDriver implements ContainerDriver {
     const handle = this.started.get(id);
     if (!handle) return;
     handle.lost = true;
+    this.lostIds.add(id);
     handle.settle({ exitCode: null, reason });
   }
 
@@ -302,6 +305,7 @@ export class HostDriver implements ContainerDriver {
     handle?.waiting.abort();
     this.started.delete(id);
     this.creating.delete(id);
+    if (answered) this.lostIds.delete(id);
   }
 
   /** Asks until the engine says it is gone (a refused removal, a broken connection) or attempts run out. */

@@ -184,6 +184,47 @@ describe("instances over several engine hosts", () => {
   );
 
   engineTest(
+    "an engine API outage alone (containers answering) loses no session and no frame: the host only takes no new instance until its API is back",
+    async () => {
+      const h = hosts!;
+      const gw = await gateway(h.engineHostsValue({}).split(",").slice(0, 3).join(","));
+      const ids = Array.from({ length: 3 }, (_, i) => `api-${i}`);
+      const clients = await connectAll(gw, ids);
+      const onH2 = [...(await hostsOf(gw, clients))].find(([, host]) => host === "h2")![0];
+      const client = clients.get(onH2)!;
+      const stream = streamNumbered(client);
+      await h.stopService("h2");
+      await pollUntil(
+        async () => (await gw.stats()).hosts.find((x: { name: string }) => x.name === "h2")?.up === false,
+        "h2 seen down",
+        5000,
+        100,
+      );
+      // New instances go elsewhere meanwhile; the session on h2 streams on.
+      const during = await connectAll(gw, ["api-during"]);
+      expect((await hostsOf(gw, during)).get("api-during")).not.toBe("h2");
+      await Bun.sleep(1500);
+      await h.startService(h.host("h2"));
+      await pollUntil(() => gw.logs.find((l) => l.msg === "engine host rejoined" && l.host === "h2"), "h2 rejoined", 10_000, 100);
+      expect(gw.logs.find((l) => l.msg === "engine host rejoined" && l.host === "h2")?.swept).toBe(0);
+      await Bun.sleep(300);
+      stream.stop();
+      const sent = stream.sent();
+      await client.until(() => client.binary.length >= sent, 5000, `${sent} echoes`);
+      expect(client.binary.map((frame) => new DataView(frame.buffer, frame.byteOffset).getUint32(0))).toEqual(
+        Array.from({ length: sent }, (_, i) => i),
+      );
+      expect(client.ws.readyState).toBe(WebSocket.OPEN);
+      expect(client.ofType("Error")).toEqual([]);
+      expect((await h.containers("h2", false)).length).toBe(1);
+      for (const c of [...clients.values(), ...during.values()]) c.ws.close();
+      await stopGateway(gw);
+      for (const name of ["h1", "h2", "h3"]) expect(await h.containers(name)).toEqual([]);
+    },
+    120_000,
+  );
+
+  engineTest(
     "=N limits hold: h1=1 and h2=2 take three instances, the fourth is refused with 503 + Retry-After naming the limits",
     async () => {
       const h = hosts!;
