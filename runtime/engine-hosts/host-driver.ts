@@ -4,11 +4,12 @@
  * published on the host's publish address), a /health poll, and an exit wait that outlives API outages.
  */
 import type Docker from "dockerode";
-import { transcriberEnvOnly } from "../../transcriber/env.ts";
 import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "../driver.ts";
-import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PORT } from "../driver.ts";
+import { CONTAINER_PORT, createOptions } from "./create-options.ts";
+import { hasImageOn, isPodmanEngine, listCluster, pingWithin, removeRetrying } from "./engine-calls.ts";
+import { unreachableAs } from "./host-errors.ts";
 import { freePort } from "../free-port.ts";
-import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "../hardening.ts";
+import { type ContainerLimits, DEFAULT_LIMITS } from "../hardening.ts";
 import { waitForHealth } from "../health.ts";
 import { transcriberImage } from "../image.ts";
 import { type RuntimeLogger, silentLogger } from "../logger.ts";
@@ -17,18 +18,9 @@ import { engineClient, statusOf } from "./client.ts";
 import type { EngineHostSpec } from "./config.ts";
 import { HostWaitError, waitForHostExit } from "./exit-wait.ts";
 
-/** Port the transcriber listens on in its own network namespace (bridge). */
-const CONTAINER_PORT = 8080;
-/** SIGTERM to SIGKILL when something else stops it (the transcriber's drain takes at most 5 s). */
-const ENGINE_STOP_TIMEOUT_SECONDS = 10;
 /** Pause before a broken wait (or a refused removal) is asked again while the API does not answer. */
 const ENGINE_RETRY_MS = 500;
 const REMOVE_ATTEMPTS = 10;
-/** Both ulimits explicitly: with nofile alone runc fails on a second Podman root ("setting rlimit type 6"). */
-const ULIMITS = [
-  { Name: "nofile", Soft: 16384, Hard: 16384 },
-  { Name: "nproc", Soft: 8192, Hard: 8192 },
-];
 
 export interface HostDriverOptions {
   host: EngineHostSpec;
@@ -50,24 +42,6 @@ interface Started extends RunningContainer {
   lost: boolean;
   waiting: AbortController;
   settle(info: ExitInfo): void;
-}
-
-/** The engine API of a host could not be reached during a start (refused, reset, timed out): not its answer. */
-export class HostUnreachableError extends Error {
-  override name = "HostUnreachableError";
-  constructor(
-    readonly hostName: string,
-    cause: unknown,
-  ) {
-    super(`engine host ${hostName} did not answer: ${(cause as Error)?.message ?? String(cause)}`, { cause });
-  }
-}
-
-/** Rethrows a transport failure (no HTTP status from the engine) as HostUnreachableError. */
-function unreachableAs(hostName: string) {
-  return (error: unknown): never => {
-    throw statusOf(error) === undefined && !(error instanceof ImageMissingError) ? new HostUnreachableError(hostName, error) : error;
-  };
 }
 
 function nameSafe(text: string): string {
@@ -115,15 +89,12 @@ export class HostDriver implements ContainerDriver {
     return [...this.started.values()];
   }
 
-  /** Podman (libpod wait) or Docker: asked once, from the engine's version components. */
+  /** Podman (libpod wait) or Docker: asked once (again after a failure). */
   private isPodman(): Promise<boolean> {
-    this.flavour ??= this.client.version().then(
-      (version) => (version.Components ?? []).some((c) => /podman/i.test(c.Name)),
-      (error: unknown) => {
-        this.flavour = undefined; // ask again next time
-        throw error;
-      },
-    );
+    this.flavour ??= isPodmanEngine(this.client).catch((error: unknown) => {
+      this.flavour = undefined;
+      throw error;
+    });
     return this.flavour;
   }
 
@@ -136,41 +107,23 @@ export class HostDriver implements ContainerDriver {
       reserved = false;
     };
     const name = `te-${this.gatewayName}-${nameSafe(spec.instanceId)}-${crypto.randomUUID().slice(0, 8)}`;
-    const env: Record<string, string> = { ...transcriberEnvOnly(spec.env) };
-    const labels: Record<string, string> = {
-      ...spec.labels,
-      [LABEL_MANAGED]: "true",
-      [LABEL_GATEWAY]: this.gatewayName,
-      [LABEL_INSTANCE]: spec.instanceId,
-    };
-    const hostConfig: Docker.HostConfig = { ...hardenedHostConfig(this.limits), Ulimits: ULIMITS };
+    const host = this.host;
     let port = CONTAINER_PORT;
-    const createOptions: Docker.ContainerCreateOptions = {
-      name,
-      Image: this.image,
-      User: CONTAINER_USER,
-      StopTimeout: ENGINE_STOP_TIMEOUT_SECONDS,
-    };
-    if (this.network === "host") {
-      hostConfig.NetworkMode = "host";
-      env.HOST = this.host.publishAddress;
-    } else {
-      createOptions.ExposedPorts = { [`${CONTAINER_PORT}/tcp`]: {} };
-      hostConfig.PortBindings = { [`${CONTAINER_PORT}/tcp`]: [{ HostIp: this.host.publishAddress, HostPort: "0" }] };
-      Object.assign(env, { PORT: String(CONTAINER_PORT), HOST: "0.0.0.0" });
-    }
-    createOptions.Labels = labels;
-    createOptions.HostConfig = hostConfig;
     let createdId: string | undefined;
     try {
-      if (this.network === "host") {
-        port = await freePort();
-        labels[LABEL_PORT] = String(port);
-        env.PORT = String(port);
-      }
-      createOptions.Env = Object.entries(env).map(([key, value]) => `${key}=${value}`);
+      if (this.network === "host") port = await freePort();
+      const body = createOptions({
+        name,
+        image: this.image,
+        spec,
+        gatewayName: this.gatewayName,
+        network: this.network,
+        limits: this.limits,
+        publishAddress: host.publishAddress,
+        hostPort: this.network === "host" ? port : undefined,
+      });
       const container = await this.client
-        .createContainer(createOptions)
+        .createContainer(body)
         .catch((error: unknown) => {
           if (statusOf(error) === 404) throw new ImageMissingError(this.image);
           throw error;
@@ -257,24 +210,12 @@ export class HostDriver implements ContainerDriver {
 
   /** Whether the host has the image (false only when the engine says it does not). */
   async hasImage(): Promise<boolean> {
-    try {
-      await this.client.getImage(this.image).inspect();
-      return true;
-    } catch (error) {
-      if (statusOf(error) === 404) return false;
-      throw error;
-    }
+    return hasImageOn(this.client, this.image);
   }
 
   async engineProblem(timeoutMs = 1000): Promise<string | undefined> {
-    const signal = AbortSignal.timeout(timeoutMs);
-    const ping = this.client.ping as unknown as (options: { abortSignal: AbortSignal }) => Promise<unknown>;
     try {
-      // The race bounds it even where the transport ignores the signal (a frozen engine accepts, never answers).
-      await Promise.race([
-        ping.call(this.client, { abortSignal: signal }),
-        new Promise((_, reject) => signal.addEventListener("abort", () => reject(new Error(`no answer within ${timeoutMs} ms`)))),
-      ]);
+      await pingWithin(this.client, timeoutMs);
       return undefined;
     } catch (error) {
       return `engine host ${this.host.name} not answering at ${this.host.endpoint}: ${(error as Error).message}`;
@@ -308,45 +249,16 @@ export class HostDriver implements ContainerDriver {
     if (answered) this.lostIds.delete(id);
   }
 
-  /** Asks until the engine says it is gone (a refused removal, a broken connection) or attempts run out. */
+  /** Removal asked again until the engine says the container is gone; then left to the host's next sweep. */
   private async removeRetrying(id: string, container: Docker.Container): Promise<void> {
-    for (let attempt = 1; ; attempt++) {
-      const error = await container.remove({ force: true, v: true }).then(
-        () => undefined,
-        (e: unknown) => e,
-      );
-      if (error === undefined || statusOf(error) === 404) return;
-      if (attempt === REMOVE_ATTEMPTS) {
-        this.logger.warn(
-          { host: this.host.name, container: id, error: String(error) },
-          "container could not be removed; the host's next sweep removes it",
-        );
-        return;
-      }
-      await Bun.sleep(ENGINE_RETRY_MS);
-    }
+    const error = await removeRetrying(container, REMOVE_ATTEMPTS, ENGINE_RETRY_MS);
+    if (error === undefined) return;
+    const line = "container could not be removed; the host's next sweep removes it";
+    this.logger.warn({ host: this.host.name, container: id, error: String(error) }, line);
   }
 
-  async list(): Promise<ContainerInfo[]> {
-    const found = await this.client.listContainers({
-      all: true,
-      filters: { label: [`${LABEL_MANAGED}=true`, `${LABEL_GATEWAY}=${this.gatewayName}`] },
-    });
-    return found.map((info) => {
-      const labels = info.Labels ?? {};
-      const running = info.State === "running";
-      const published = info.Ports?.find((p) => p.PrivatePort === CONTAINER_PORT && p.PublicPort)?.PublicPort;
-      const port = labels[LABEL_PORT] ? Number(labels[LABEL_PORT]) : published;
-      return {
-        id: info.Id,
-        instanceId: labels[LABEL_INSTANCE] ?? "",
-        labels,
-        running,
-        endpoint: running && port ? { host: this.host.publishAddress, port } : undefined,
-        createdAtMs: info.Created * 1000,
-        hostName: this.host.name,
-      };
-    });
+  list(): Promise<ContainerInfo[]> {
+    return listCluster(this.client, this.gatewayName, this.host.publishAddress, this.host.name);
   }
 
   adopt(info: ContainerInfo): RunningContainer {

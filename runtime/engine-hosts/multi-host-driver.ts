@@ -8,7 +8,8 @@ import type { ContainerLimits } from "../hardening.ts";
 import { ImageMissingError, type ContainerNetwork } from "../podman-driver.ts";
 import type { EngineHostSpec } from "./config.ts";
 import { EngineHost, type HostsLogger } from "./engine-host.ts";
-import { HostDriver, HostUnreachableError } from "./host-driver.ts";
+import { HostDriver } from "./host-driver.ts";
+import { HostUnreachableError } from "./host-errors.ts";
 import { chooseHost, NoHostAvailableError } from "./placement.ts";
 import type { EngineHostsView, EngineHostStatus, PlacementRefusal } from "./view.ts";
 
