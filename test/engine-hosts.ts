@@ -148,6 +148,11 @@ export class EngineHostsHarness {
     return { lostAtMs, pids };
   }
 
+  /** Freezes (SIGSTOP) or thaws (SIGCONT) only the host's API service: it accepts connections and answers nothing. */
+  freezeService(name: string, frozen: boolean): void {
+    this.host(name).service?.kill(frozen ? "SIGSTOP" : "SIGCONT");
+  }
+
   /** Kills only the host's API service (an engine API restart): its containers run on. */
   async stopService(name: string): Promise<void> {
     const host = this.host(name);
@@ -175,6 +180,7 @@ export class EngineHostsHarness {
           process.kill(pid, "SIGCONT");
         } catch {}
       }
+      host.service?.kill("SIGCONT"); // a test may have left it frozen
       await podman(...storageFlags(host), "rm", "-af", "-t", "0").catch(() => undefined);
       await podman(...storageFlags(host), "volume", "rm", "-af").catch(() => undefined);
       host.service?.kill("SIGTERM");

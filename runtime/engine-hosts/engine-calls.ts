@@ -5,6 +5,23 @@ import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PORT } from "../dri
 import { statusOf } from "./client.ts";
 import { CONTAINER_PORT } from "./create-options.ts";
 
+/** An engine call that got no answer in time (a frozen host accepts connections and never answers). */
+export class NoAnswerError extends Error {
+  override name = "NoAnswerError";
+}
+
+/**
+ * `promise`, or a NoAnswerError after `ms`: every call on a host is bounded, so a host that stops answering
+ * mid-call cannot hold a start or a check forever. The call itself is abandoned, not cancelled.
+ */
+export function within<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new NoAnswerError(`${what}: no answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
+
 /** Resolves when the engine answers `_ping`; rejects after `timeoutMs` even where the transport ignores the signal. */
 export async function pingWithin(client: Docker, timeoutMs: number): Promise<void> {
   const signal = AbortSignal.timeout(timeoutMs);

@@ -8,6 +8,7 @@
 import { isHealthy } from "../health.ts";
 import type { RuntimeLogger } from "../logger.ts";
 import { isDrained } from "./drain.ts";
+import { within } from "./engine-calls.ts";
 import type { HostDriver } from "./host-driver.ts";
 import type { EngineHostStatus } from "./view.ts";
 
@@ -18,6 +19,8 @@ export interface HostsLogger extends RuntimeLogger {
 
 /** How long one engine ping or container health probe may take within a check (a check runs every ~1 s). */
 export const PROBE_TIMEOUT_MS = 600;
+/** Most the calls after a good ping may take together (a host that froze just after answering it). */
+const CHECK_CALLS_TIMEOUT_MS = 3000;
 
 export class EngineHost {
   up = false;
@@ -81,7 +84,11 @@ export class EngineHost {
     try {
       const rejoining = this.downSinceMs !== undefined && this.everUp;
       const downSinceMs = this.downSinceMs ?? 0;
-      const [listed, imagePresent, drained] = await Promise.all([this.driver.list(), this.driver.hasImage(), isDrained(this.driver)]);
+      const [listed, imagePresent, drained] = await within(
+        Promise.all([this.driver.list(), this.driver.hasImage(), isDrained(this.driver)]),
+        CHECK_CALLS_TIMEOUT_MS,
+        "list, image and drain check",
+      );
       this.listed = new Set(listed.filter((info) => info.running).map((info) => info.id));
       this.noteImage(imagePresent);
       if (drained !== this.drained)
@@ -95,6 +102,7 @@ export class EngineHost {
         const dead = (info: (typeof listed)[number]) => !info.running && info.createdAtMs < downSinceMs;
         const leftovers = listed.filter((info) => !own.has(info.id) && (this.driver.lostIds.has(info.id) || dead(info)));
         await Promise.all(leftovers.map((info) => this.driver.remove(info.id)));
+        for (const info of leftovers) this.listed.delete(info.id);
         const present = new Set(listed.map((info) => info.id));
         for (const id of this.driver.lostIds) if (!present.has(id)) this.driver.lostIds.delete(id);
         this.logger.info({ host: this.name, swept: leftovers.length }, "engine host rejoined");

@@ -6,7 +6,7 @@
 import type Docker from "dockerode";
 import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "../driver.ts";
 import { CONTAINER_PORT, createOptions } from "./create-options.ts";
-import { hasImageOn, isPodmanEngine, listCluster, pingWithin, removeRetrying } from "./engine-calls.ts";
+import { hasImageOn, isPodmanEngine, listCluster, NoAnswerError, pingWithin, removeRetrying, within } from "./engine-calls.ts";
 import { unreachableAs } from "./host-errors.ts";
 import { freePort } from "../free-port.ts";
 import { type ContainerLimits, DEFAULT_LIMITS } from "../hardening.ts";
@@ -21,6 +21,10 @@ import { HostWaitError, waitForHostExit } from "./exit-wait.ts";
 /** Pause before a broken wait (or a refused removal) is asked again while the API does not answer. */
 const ENGINE_RETRY_MS = 500;
 const REMOVE_ATTEMPTS = 10;
+/** Most one engine call of a start or stop may take; a healthy create or start answers in well under a second. */
+const ENGINE_CALL_TIMEOUT_MS = 5000;
+/** A create that got no answer may still happen once the host thaws: removal by name is tried this long. */
+const ABANDONED_REMOVAL_MS = 120_000;
 
 export interface HostDriverOptions {
   host: EngineHostSpec;
@@ -122,9 +126,9 @@ export class HostDriver implements ContainerDriver {
         publishAddress: host.publishAddress,
         hostPort: this.network === "host" ? port : undefined,
       });
-      const container = await this.client
-        .createContainer(body)
+      const container = await within(this.client.createContainer(body), ENGINE_CALL_TIMEOUT_MS, "create")
         .catch((error: unknown) => {
+          if (error instanceof NoAnswerError) this.abandon(name);
           if (statusOf(error) === 404) throw new ImageMissingError(this.image);
           throw error;
         })
@@ -132,9 +136,9 @@ export class HostDriver implements ContainerDriver {
       createdId = container.id;
       this.creating.add(container.id);
       unreserve();
-      await container.start().catch(unreachableAs(this.host.name));
+      await within(container.start(), ENGINE_CALL_TIMEOUT_MS, "start").catch(unreachableAs(this.host.name));
       if (this.network !== "host") {
-        const inspected = await container.inspect();
+        const inspected = await within(container.inspect(), ENGINE_CALL_TIMEOUT_MS, "inspect").catch(unreachableAs(this.host.name));
         port = Number(inspected.NetworkSettings.Ports?.[`${CONTAINER_PORT}/tcp`]?.[0]?.HostPort);
       }
       const handle = this.track(container.id, port);
@@ -237,7 +241,12 @@ export class HostDriver implements ContainerDriver {
     const handle = this.started.get(id);
     if (handle) handle.stopRequested = true;
     const container = this.client.getContainer(id);
-    const answered = await container.stop({ t: this.stopTimeoutSeconds }).then(
+    const stopping = within(
+      container.stop({ t: this.stopTimeoutSeconds }),
+      ENGINE_CALL_TIMEOUT_MS + this.stopTimeoutSeconds * 1000,
+      "stop",
+    );
+    const answered = await stopping.then(
       () => true,
       (error: unknown) => statusOf(error) !== undefined, // 304 already stopped, 404 gone: the engine answered
     );
@@ -247,6 +256,25 @@ export class HostDriver implements ContainerDriver {
     this.started.delete(id);
     this.creating.delete(id);
     if (answered) this.lostIds.delete(id);
+  }
+
+  /** A create that got no answer: remove it by name if it appears, for a while, in the background. */
+  private abandon(name: string): void {
+    const until = Date.now() + ABANDONED_REMOVAL_MS;
+    void (async () => {
+      while (Date.now() < until) {
+        const removed = await within(
+          this.client.getContainer(name).remove({ force: true, v: true }),
+          ENGINE_CALL_TIMEOUT_MS,
+          "remove",
+        ).then(
+          () => true,
+          () => false,
+        );
+        if (removed) return;
+        await Bun.sleep(2000);
+      }
+    })();
   }
 
   /** Removal asked again until the engine says the container is gone; then left to the host's next sweep. */

@@ -10,6 +10,9 @@ import { engine, engineTest } from "../../test/engine.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 import { pollUntil } from "../../test/wait.ts";
 import { ensureImage } from "../image-build.ts";
+import { parseEngineHosts } from "./config.ts";
+import { MultiHostDriver } from "./multi-host-driver.ts";
+import { chooseHost } from "./placement.ts";
 
 let hosts: EngineHostsHarness | undefined;
 const open: TestGateway[] = [];
@@ -222,6 +225,44 @@ describe("instances over several engine hosts", () => {
       for (const name of ["h1", "h2", "h3"]) expect(await h.containers(name)).toEqual([]);
     },
     120_000,
+  );
+
+  engineTest(
+    "a start placed on a host whose API froze after its last check gives up on it within seconds and runs on another host",
+    async () => {
+      const h = hosts!;
+      const specs = parseEngineHosts({ ENGINE_HOSTS: h.engineHostsValue({}).split(",").slice(0, 3).join(",") })!;
+      // Checked once at open() only: nothing else tells the driver that h2 froze.
+      const driver = new MultiHostDriver({
+        hosts: specs,
+        gatewayName: `freeze-${crypto.randomUUID().slice(0, 6)}`,
+        network: "host",
+        checkIntervalMs: 3_600_000,
+      });
+      await driver.open();
+      const empty = ["h1", "h2", "h3"].map((name) => ({ name, placeable: true, running: 0, limit: undefined }));
+      const instanceId = Array.from({ length: 50 }, (_, i) => `session-frozen-${i}`).find((id) => chooseHost(empty, id) === "h2")!;
+      h.freezeService("h2", true);
+      try {
+        const t0 = performance.now();
+        const container = await driver.start({ instanceId, env: { TRANSCRIBER_BACKEND: "echo" } });
+        const tookMs = performance.now() - t0;
+        console.log(`[hosts] start on a frozen h2 moved to ${container.hostName} after ${tookMs.toFixed(0)} ms`);
+        expect(container.hostName).not.toBe("h2");
+        expect(tookMs).toBeLessThan(8000);
+        // The failed call had the host checked at once, without waiting for the next interval.
+        await pollUntil(() => driver.hosts().find((x) => x.name === "h2")?.up === false, "h2 checked and down", 2000, 20);
+        await driver.stop(container);
+      } finally {
+        h.freezeService("h2", false);
+      }
+      // The create h2 got while frozen may run once it thaws: the driver removes it by name.
+      await pollUntil(async () => (await h.containers("h2")).length === 0, "no container left on h2", 15_000, 250);
+      await Bun.sleep(2500);
+      expect(await h.containers("h2")).toEqual([]);
+      await driver.close();
+    },
+    60_000,
   );
 
   engineTest(
