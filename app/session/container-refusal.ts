@@ -1,6 +1,7 @@
 /**
  * Whether the instance routing chose can take a session now: not while the engine is down and the instance
- * has no running container (a session on a running one goes on), nor while its starts back off after failures.
+ * has no running container (a session on a running one goes on), nor while its starts back off after failures,
+ * nor, with several engine hosts, while no host can take the start it needs (the driver's placementRefusal).
  */
 import type { ContainerDriver } from "../../runtime/driver.ts";
 import type { InstanceRegistry } from "../../runtime/instances.ts";
