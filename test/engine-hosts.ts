@@ -5,11 +5,35 @@
  * is lost by killing its API service and freezing (or killing) its containers; it returns by starting the
  * service again. stop() ends exactly the processes it started and removes what it made.
  */
+import { test } from "bun:test";
 import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { pingSocket } from "../runtime/engine.ts";
 import { transcriberImage } from "../runtime/image.ts";
 import { podman } from "./podman.ts";
+import { engine } from "./engine.ts";
 import { pollUntil } from "./wait.ts";
+
+/** Why the harness cannot run here (it needs the engine, the podman CLI and root for its own storage), if so. */
+export const engineHostsSkipReason: string | undefined = !engine
+  ? "no container engine answered"
+  : !Bun.which("podman")
+    ? "the podman CLI is not installed"
+    : process.getuid?.() !== 0
+      ? "several Podman API services with their own --root need root"
+      : undefined;
+
+/** `test` when the harness can run; otherwise a skip with the reason, or a failure under REQUIRE_ENGINE=1. */
+export function engineHostsTest(name: string, fn: () => Promise<void>, timeoutMs?: number): void {
+  if (!engineHostsSkipReason) return void test(name, fn, timeoutMs);
+  if (process.env.REQUIRE_ENGINE === "1") {
+    test(name, () => {
+      throw new Error(`REQUIRE_ENGINE=1 but ${engineHostsSkipReason}`);
+    });
+  } else {
+    console.warn(`[skip] ${name}: ${engineHostsSkipReason}`);
+    test.skip(name, fn);
+  }
+}
 
 export interface TestEngineHost {
   name: string;

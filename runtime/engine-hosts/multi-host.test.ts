@@ -5,8 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect } from "bun:test";
 import { TestClient } from "../../test/client.ts";
-import { EngineHostsHarness } from "../../test/engine-hosts.ts";
-import { engine, engineTest } from "../../test/engine.ts";
+import { EngineHostsHarness, engineHostsSkipReason, engineHostsTest } from "../../test/engine-hosts.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 import { pollUntil } from "../../test/wait.ts";
 import { ensureImage } from "../image-build.ts";
@@ -18,7 +17,7 @@ let hosts: EngineHostsHarness | undefined;
 const open: TestGateway[] = [];
 
 beforeAll(async () => {
-  if (!engine) return;
+  if (engineHostsSkipReason) return;
   await ensureImage();
   hosts = await EngineHostsHarness.start(["h1", "h2", "h3", "h4"], { withoutImage: ["h4"] });
 }, 300_000);
@@ -89,7 +88,7 @@ async function refusalOf(gw: TestGateway, sessionId: string): Promise<Response> 
 }
 
 describe("instances over several engine hosts", () => {
-  engineTest(
+  engineHostsTest(
     "9 session instances spread 3/3/3; losing h2 closes exactly its sessions with 1012 naming it within 3 s, the others lose no frame; new sessions and reconnects go elsewhere; h2 returns and is swept",
     async () => {
       const h = hosts!;
@@ -157,7 +156,7 @@ describe("instances over several engine hosts", () => {
     180_000,
   );
 
-  engineTest(
+  engineHostsTest(
     "a killed host (API service and containers): its sessions close 1012 at once and their reconnects are served on the other hosts within 3 s",
     async () => {
       const h = hosts!;
@@ -186,7 +185,7 @@ describe("instances over several engine hosts", () => {
     120_000,
   );
 
-  engineTest(
+  engineHostsTest(
     "an engine API outage alone (containers answering) loses no session and no frame: the host only takes no new instance until its API is back",
     async () => {
       const h = hosts!;
@@ -227,7 +226,7 @@ describe("instances over several engine hosts", () => {
     120_000,
   );
 
-  engineTest(
+  engineHostsTest(
     "a start placed on a host whose API froze after its last check gives up on it within seconds and runs on another host",
     async () => {
       const h = hosts!;
@@ -265,7 +264,7 @@ describe("instances over several engine hosts", () => {
     60_000,
   );
 
-  engineTest(
+  engineHostsTest(
     "=N limits hold: h1=1 and h2=2 take three instances, the fourth is refused with 503 + Retry-After naming the limits",
     async () => {
       const h = hosts!;
@@ -285,7 +284,7 @@ describe("instances over several engine hosts", () => {
     120_000,
   );
 
-  engineTest(
+  engineHostsTest(
     "a host without the image gets an Error line naming it and the image at start-up and no instance, until it has the image",
     async () => {
       const h = hosts!;
