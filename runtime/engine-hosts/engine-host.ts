@@ -19,8 +19,11 @@ export interface HostsLogger extends RuntimeLogger {
 
 /** How long one engine ping or container health probe may take within a check (a check runs every ~1 s). */
 export const PROBE_TIMEOUT_MS = 600;
-/** Most the calls after a good ping may take together (a host that froze just after answering it). */
-const CHECK_CALLS_TIMEOUT_MS = 3000;
+/**
+ * Most the calls after a good ping may take together (a host that froze just after answering it). With the ping's
+ * and the probes' deadlines it bounds a check to 2.7 s, so a host that froze mid-check is still lost within 3 s.
+ */
+const CHECK_CALLS_TIMEOUT_MS = 1500;
 
 export class EngineHost {
   up = false;
