@@ -33,6 +33,8 @@ export class EngineHost {
   /** When it was last seen going down (ms epoch); undefined while up. */
   private downSinceMs: number | undefined = Date.now();
   private everUp = false;
+  /** The warning for the current outage was logged (also for a host down at start-up). */
+  private downLogged = false;
   private listed = new Set<string>();
   private checking: Promise<void> | undefined;
 
@@ -111,6 +113,7 @@ export class EngineHost {
         this.logger.info({ host: this.name, swept: leftovers.length }, "engine host rejoined");
       }
       this.everUp = true;
+      this.downLogged = false;
       this.downSinceMs = undefined;
       this.up = true;
     } catch (error) {
@@ -132,10 +135,9 @@ export class EngineHost {
   }
 
   private async unreachable(problem: string): Promise<void> {
-    if (this.up || this.downSinceMs === undefined) {
-      this.downSinceMs = this.clock();
-      this.logger.warn({ host: this.name, problem }, "engine host not answering: no new placements there");
-    }
+    if (this.up || this.downSinceMs === undefined) this.downSinceMs = this.clock();
+    if (!this.downLogged) this.logger.warn({ host: this.name, problem }, "engine host not answering: no new placements there");
+    this.downLogged = true;
     this.up = false;
     // The engine is silent: are its containers too? Those that do not answer are lost with the host.
     const handles = this.driver.handles();
