@@ -125,5 +125,8 @@ describe("configuration", () => {
       /^ENGINE_HOSTS: expected \[name@\]unix:\/\/\/path, tcp:\/\/host:port or ssh:\/\/user@host\[:port\], each optionally =N \(got 'h1@\/run\/h1.sock'\)$/,
     );
     expect(() => loadConfig({ OPENAI_API_KEY: "k", ENGINE_HOSTS: "tcp://10.0.0.2:2376" })).toThrow(ConfigError);
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", ENGINE_HOSTS: "unix:///run/h1.sock", CONTAINER_DRIVER: "process" })).toThrow(
+      "ENGINE_HOSTS: places containers on engine hosts, so it needs CONTAINER_DRIVER auto, podman or docker (got process)",
+    );
   });
 });

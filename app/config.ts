@@ -274,12 +274,19 @@ function dockerHost(env: Env): string | undefined {
 
 // --- several engine hosts ---
 function engineHosts(env: Env): EngineHostSpec[] | undefined {
+  let hosts: EngineHostSpec[] | undefined;
   try {
-    return parseEngineHosts(env);
+    hosts = parseEngineHosts(env);
   } catch (error) {
     if (error instanceof EngineHostsConfigError) throw new ConfigError(error.message);
     throw error;
   }
+  if (hosts && optional(env, "CONTAINER_DRIVER") === "process") {
+    throw new ConfigError(
+      "ENGINE_HOSTS: places containers on engine hosts, so it needs CONTAINER_DRIVER auto, podman or docker (got process)",
+    );
+  }
+  return hosts;
 }
 
 function models(env: Env): Record<string, string> {
