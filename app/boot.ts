@@ -36,6 +36,7 @@ export async function bootGateway(config: GatewayConfig, logger: Logger = create
       image: config.transcriberImage,
       dockerHost: config.dockerHost,
       kubernetes: kubernetesSettings(config),
+      engineHosts: config.engineHosts,
       logger,
     });
   } catch (error) {

@@ -126,4 +126,21 @@ describe("configuration", () => {
     expect(view).not.toContain("tok-456");
     expect(view).toContain('"openaiApiKey":"set"');
   });
+
+  // --- several engine hosts ---
+  test("ENGINE_HOSTS is parsed into named hosts, and a bad entry is a ConfigError naming the variable and the value", () => {
+    expect(loadConfig({ OPENAI_API_KEY: "k" }).engineHosts).toBeUndefined();
+    const hosts = loadConfig({ OPENAI_API_KEY: "k", ENGINE_HOSTS: "h1@unix:///run/h1.sock=2,unix:///run/h2.sock" }).engineHosts;
+    expect(hosts?.map((h) => [h.name, h.limit])).toEqual([
+      ["h1", 2],
+      ["h2", undefined],
+    ]);
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", ENGINE_HOSTS: "h1@/run/h1.sock" })).toThrow(
+      /^ENGINE_HOSTS: expected \[name@\]unix:\/\/\/path, tcp:\/\/host:port or ssh:\/\/user@host\[:port\], each optionally =N \(got 'h1@\/run\/h1.sock'\)$/,
+    );
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", ENGINE_HOSTS: "tcp://10.0.0.2:2376" })).toThrow(ConfigError);
+    expect(() => loadConfig({ OPENAI_API_KEY: "k", ENGINE_HOSTS: "unix:///run/h1.sock", CONTAINER_DRIVER: "process" })).toThrow(
+      "ENGINE_HOSTS: places containers on engine hosts, so it needs CONTAINER_DRIVER auto, podman or docker (got process)",
+    );
+  });
 });

@@ -6,6 +6,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { DRIVER_CHOICES, type DriverChoice } from "../runtime/driver-choice.ts";
 import type { ContainerLimits } from "../runtime/hardening.ts";
 import { DEFAULT_TRANSCRIBER_IMAGE } from "../runtime/image.ts";
+import { type EngineHostSpec, EngineHostsConfigError, parseEngineHosts } from "../runtime/engine-hosts/config.ts";
 import { redactUrl, redisUrlProblem } from "./cluster/redis-url.ts";
 import { ModelTableError, parseModels } from "./deepgram/models.ts";
 import { normalizeOrigin } from "./security/origins.ts";
@@ -86,6 +87,9 @@ export interface GatewayConfig {
   kubeconfig: string | undefined;
   /** KUBE_TRANSCRIBER_SECRET: a Secret in KUBE_NAMESPACE pods read OPENAI_API_KEY from (key `openai-api-key`). */
   kubeTranscriberSecret: string | undefined;
+  // --- several engine hosts (runtime/engine-hosts/) ---
+  /** ENGINE_HOSTS (with ENGINE_TLS_DIR, ENGINE_HOST_ADDRESS_<NAME>), parsed; undefined: one engine. */
+  engineHosts: EngineHostSpec[] | undefined;
 }
 
 /** A configuration error: its message is the one line printed at start. */
@@ -307,6 +311,24 @@ function kubeTranscriberSecret(env: Env): string | undefined {
   return raw;
 }
 
+// --- several engine hosts ---
+function engineHosts(env: Env): EngineHostSpec[] | undefined {
+  let hosts: EngineHostSpec[] | undefined;
+  try {
+    hosts = parseEngineHosts(env);
+  } catch (error) {
+    if (error instanceof EngineHostsConfigError) throw new ConfigError(error.message);
+    throw error;
+  }
+  const driver = optional(env, "CONTAINER_DRIVER");
+  if (hosts && (driver === "process" || driver === "kubernetes")) {
+    throw new ConfigError(
+      `ENGINE_HOSTS: places containers on engine hosts, so it needs CONTAINER_DRIVER auto, podman or docker (got ${driver})`,
+    );
+  }
+  return hosts;
+}
+
 function models(env: Env): Record<string, string> {
   try {
     return parseModels(optional(env, "MODELS"));
@@ -397,6 +419,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     kubeNamespace: kubeNamespace(env),
     kubeconfig: kubeconfig(env, containerDriver),
     kubeTranscriberSecret: kubeTranscriberSecret(env),
+    engineHosts: engineHosts(env),
   };
   if (config.routingMode === "pool" && config.containerPoolSize > config.maxInstances) {
     throw new ConfigError(

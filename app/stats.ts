@@ -9,11 +9,16 @@ import type { GatewayState } from "./state.ts";
 
 export function statsDocument(state: GatewayState) {
   const { store } = state;
-  const instances = state.registry.list().map((instance) => ({
-    ...instance.snapshot(),
-    connections: store.load(instance.id),
-    connectionsByGateway: store.loadsByGateway(instance.id),
-  }));
+  const engineHosts = state.registry.driver.engineHosts?.();
+  const instances = state.registry.list().map((instance) => {
+    const snapshot = instance.snapshot();
+    return {
+      ...snapshot,
+      connections: store.load(instance.id),
+      connectionsByGateway: store.loadsByGateway(instance.id),
+      host: (snapshot.containerId && engineHosts?.hostOf(snapshot.containerId)) || null,
+    };
+  });
   let coldStarts = 0;
   let wakes = 0;
   let requests = 0;
@@ -33,6 +38,8 @@ export function statsDocument(state: GatewayState) {
     gateways: store.gateways(),
     config: publicConfig(state.config),
     instances,
+    /** ENGINE_HOSTS: every engine host (up, running, limit, image, drained); [] with one engine. */
+    hosts: engineHosts?.hosts() ?? [],
     coordinator: state.selector.coordinatorView(),
     totals: {
       openSessions: state.relays.size,

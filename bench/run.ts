@@ -58,6 +58,7 @@ await run("relay", () => relaySection(report, { quick, containers: 4, skip }));
 await run("e2e", () => endToEndSection(report, { quick, containers: 2 }));
 await run("local", () => localSection(report, { quick }));
 await run("cluster", () => clusterSection(report, { quick }));
+await run("hosts", async () => (await import("./sections/hosts.ts")).hostsSection(report, { quick }));
 
 const file = report.write(quick ? "quick" : "full", sections);
 console.log(`\n${report.table()}\n\nmachine: ${JSON.stringify(machine)}\nversions: ${JSON.stringify(report.versions)}\nwritten: ${file}`);

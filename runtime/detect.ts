@@ -7,6 +7,9 @@ import { PodmanDriver, type ContainerNetwork } from "./podman-driver.ts";
 import { ProcessDriver, type ProcessDriverOptions } from "./process-driver.ts";
 import { createKubernetesDriver, type KubernetesDriverSettings } from "./kubernetes/index.ts";
 import { transcriberImage } from "./image.ts";
+import type { EngineHostSpec } from "./engine-hosts/config.ts";
+import type { HostsLogger } from "./engine-hosts/engine-host.ts";
+import { MultiHostDriver } from "./engine-hosts/multi-host-driver.ts";
 
 export interface CreateDriverOptions {
   /** LABEL_GATEWAY and container-name prefix: sweep() removes only this gateway's leftovers. */
@@ -38,6 +41,8 @@ export interface CreateDriverOptions {
   onChoice?: (description: string) => void;
   /** Where the choice is logged when no onChoice is given. */
   logger?: RuntimeLogger;
+  /** ENGINE_HOSTS, parsed: when set (and CONTAINER_DRIVER is not process), instances are placed over these hosts. */
+  engineHosts?: EngineHostSpec[];
 }
 
 /**
@@ -64,6 +69,7 @@ export async function createDriver(choice: DriverChoice, options: CreateDriverOp
     tell(`kubernetes driver: ${driver.describe()}`);
     return driver;
   }
+  if (options.engineHosts) return multiHostDriver(options.engineHosts, options, tell);
   const candidates = driverCandidates(options);
   const engine = await findEngine(env, options.pingTimeoutMs ?? 500, candidates);
   if (!engine) {
@@ -99,4 +105,30 @@ function engineDriver(engine: EngineSocket, options: CreateDriverOptions): Podma
     socketParentDir: options.socketParentDir,
     logger: options.logger,
   });
+}
+
+/** Several engine hosts: each checked once now (a host without the image gets its Error line at start-up). */
+async function multiHostDriver(
+  hosts: EngineHostSpec[],
+  options: CreateDriverOptions,
+  tell: (description: string) => void,
+): Promise<MultiHostDriver> {
+  const logger = options.logger;
+  const hostsLogger: HostsLogger | undefined = logger && {
+    info: logger.info.bind(logger),
+    warn: logger.warn.bind(logger),
+    error: ((logger as Partial<HostsLogger>).error ?? logger.warn).bind(logger),
+  };
+  const driver = new MultiHostDriver({
+    hosts,
+    gatewayName: options.gatewayName,
+    network: options.network,
+    image: options.image,
+    limits: options.limits,
+    logger: hostsLogger,
+  });
+  await driver.open();
+  const listed = driver.hosts().map((host) => `${host.name}=${host.endpoint} (${host.up ? "up" : "down"})`);
+  tell(`engine hosts driver over ${hosts.length} hosts: ${listed.join(", ")}`);
+  return driver;
 }

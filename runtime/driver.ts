@@ -6,6 +6,8 @@
  */
 
 /** Labels every container the gateway creates carries; the start-up sweep finds leftovers by them. */
+import type { EngineHostsView } from "./engine-hosts/view.ts";
+
 export const LABEL_MANAGED = "io.transcribe-edge.managed";
 export const LABEL_GATEWAY = "io.transcribe-edge.gateway";
 export const LABEL_INSTANCE = "io.transcribe-edge.instance";
@@ -102,4 +104,9 @@ export interface ContainerDriver {
    * engine to lose (process) leave it out; the gateway's engine monitor polls it.
    */
   engineProblem?(): Promise<string | undefined>;
+  /**
+   * Several engine hosts (ENGINE_HOSTS): their status for /stats and the placement refusal (all hosts full,
+   * down or drained: 503 + Retry-After before the upgrade). A decorating driver passes it through.
+   */
+  engineHosts?(): EngineHostsView;
 }

@@ -8,10 +8,12 @@
 import { ListError, listContainers } from "./containers/sources.ts";
 import { formatTable } from "./containers/table.ts";
 
-const USAGE = "usage: npm run containers -- list [--json]";
+const USAGE = "usage: npm run containers -- list [--json] | drain HOST [--wait] | undrain HOST";
 const [command = "list", ...flags] = process.argv.slice(2);
+if (command === "drain" || command === "undrain")
+  process.exit(await (await import("./containers/drain.ts")).drainCommand(command, process.argv.slice(3)));
 if (command !== "list") {
-  console.error(`containers: unknown command '${command}' (expected: list). ${USAGE}`);
+  console.error(`containers: unknown command '${command}' (expected: list, drain or undrain). ${USAGE}`);
   process.exit(2);
 }
 const unknown = flags.filter((flag) => flag !== "--json");

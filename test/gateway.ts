@@ -57,6 +57,7 @@ export async function startTestGateway(env: Record<string, string>, options: { s
     image: config.transcriberImage,
     dockerHost: config.dockerHost,
     kubernetes: kubernetesSettings(config),
+    engineHosts: config.engineHosts,
     logger,
   });
   const gateway = new Gateway(config, { driver, logger });
