@@ -133,7 +133,7 @@ test("one line for what is wrong: the admin token, a bad setting, an unknown com
   const command = await containers(["lsit"], {});
   expect([command.code, command.stderr.trim()]).toEqual([
     2,
-    "containers: unknown command 'lsit' (expected: list). usage: npm run containers -- list [--json]",
+    "containers: unknown command 'lsit' (expected: list, drain or undrain). usage: npm run containers -- list [--json] | drain HOST [--wait] | undrain HOST",
   ]);
   const option = await containers(["list", "--yaml"], {});
   expect([option.code, option.stderr.trim()]).toEqual([
