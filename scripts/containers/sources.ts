@@ -4,7 +4,7 @@
  * is the process driver, the gateway at GATEWAY_URL (its transcribers are its own child processes, which no
  * engine knows of). Failures are typed, each with the one line the CLI prints.
  */
-import { ConfigError, loadConfig } from "../../app/config.ts";
+import { ConfigError, kubernetesSettings, loadConfig } from "../../app/config.ts";
 import { createDriver } from "../../runtime/detect.ts";
 import { type ContainerRow, rowsFromEngine, rowsFromStats, type StatsForList } from "./rows.ts";
 
@@ -40,6 +40,8 @@ export async function listContainers(env: Env, nowMs = Date.now()): Promise<List
     socketParentDir: config.transcriberSocketDir,
     image: config.transcriberImage,
     dockerHost: config.dockerHost,
+    engineHosts: config.engineHosts,
+    kubernetes: kubernetesSettings(config),
     env,
     onChoice: (description) => void (engineAt = description),
   }).catch((error: Error) => {
