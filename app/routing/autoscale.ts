@@ -64,6 +64,8 @@ export class AutoscaleStrategy extends BaseStrategy {
   private readonly buckets: LoadBuckets;
   private readonly claimedIds: string[] = [];
   private readonly claimedRank = new Map<string, number>();
+  /** Claimed spares reaped since: never candidates again (their ids are not reused). */
+  private readonly reaped = new Set<string>();
 
   constructor(
     config: Pick<GatewayConfig, "maxConnectionsPerContainer" | "maxInstances" | "minContainers" | "scaleDownAfterMs" | "warmSpares">,
@@ -132,11 +134,14 @@ export class AutoscaleStrategy extends BaseStrategy {
 
   /** Instances above the minimum, running, with no session since SCALE_DOWN_AFTER: the gateway stops them. */
   override reap(nowMs: number): string[] {
+    // Spares claimed through another gateway of a cluster serve like auto-<n> here too (and are scaled down).
+    for (const { instanceId } of this.store.loads()) if (indexOf("spare", instanceId) >= 0) this.addClaimed(instanceId);
     const stop: string[] = [];
     for (const id of this.scalable()) {
       if (this.loadOf(id) > 0) continue;
       if (!isLive(this.view, id)) {
         this.claimed.delete(id); // a reaped spare is forgotten; spare ids are never reused
+        this.reaped.add(id);
         const rank = this.claimedRank.get(id);
         if (rank !== undefined) this.buckets.remove(rank);
         this.claimedRank.delete(id);
@@ -204,7 +209,7 @@ export class AutoscaleStrategy extends BaseStrategy {
   }
 
   private addClaimed(id: string): void {
-    if (this.claimedRank.has(id)) return;
+    if (this.claimedRank.has(id) || this.reaped.has(id)) return;
     const rank = SPARE_RANK + this.claimedIds.length;
     this.claimed.add(id);
     this.claimedIds.push(id);

@@ -1,0 +1,158 @@
+/**
+ * This gateway as a member of a cluster (ROUTING_STORE=redis): the instance directory, the cluster driver over
+ * the real one, the upkeep lease (one leader per cluster runs sleep, scale-down, prewarm, spares, adoption and
+ * the orphan sweep: cluster-upkeep.ts), and what leaving the cluster means.
+ */
+import type { ContainerDriver } from "../../runtime/driver.ts";
+import type { InstanceRegistry } from "../../runtime/instances.ts";
+import { silentLogger, type RuntimeLogger } from "../../runtime/logger.ts";
+import type { RoutingStore } from "../routing/store.ts";
+import { ClusterDriver } from "./cluster-driver.ts";
+import { ClusterInstanceView } from "./cluster-view.ts";
+import { InstanceDirectory } from "./directory.ts";
+
+export interface ClusterMemberOptions {
+  url: string;
+  clusterName: string;
+  gatewayId: string;
+  /** The real driver containers are made with. */
+  inner: ContainerDriver;
+  /** The cluster's routing store (loads, last changes, live gateways). */
+  store: RoutingStore;
+  maxInstances: () => number;
+  logger?: RuntimeLogger;
+  /** Directory poll and lease refresh. Default 500 ms. */
+  pollMs?: number;
+  /** The upkeep lease's TTL: how soon another gateway leads after the leader dies. Default 2,500 ms. */
+  leaseTtlMs?: number;
+  startTimeoutMs?: number;
+  machine?: string;
+  clock?: () => number;
+}
+
+export class ClusterMember {
+  readonly directory: InstanceDirectory;
+  readonly driver: ClusterDriver;
+  readonly gatewayId: string;
+  readonly store: RoutingStore;
+  readonly logger: RuntimeLogger;
+  readonly clock: () => number;
+  private readonly leaseTtlMs: number;
+  private leadingNow = false;
+  private leaving = false;
+  private instances: ClusterInstanceView | undefined;
+
+  constructor(options: ClusterMemberOptions) {
+    this.gatewayId = options.gatewayId;
+    this.store = options.store;
+    this.logger = options.logger ?? silentLogger;
+    this.clock = options.clock ?? Date.now;
+    this.leaseTtlMs = options.leaseTtlMs ?? 2500;
+    this.directory = new InstanceDirectory({
+      url: options.url,
+      clusterName: options.clusterName,
+      gatewayId: options.gatewayId,
+      pollMs: options.pollMs,
+      clock: options.clock,
+    });
+    this.driver = new ClusterDriver({
+      inner: options.inner,
+      directory: this.directory,
+      gatewayId: options.gatewayId,
+      maxInstances: options.maxInstances,
+      startTimeoutMs: options.startTimeoutMs,
+      machine: options.machine,
+      logger: options.logger,
+      clock: options.clock,
+    });
+    this.directory.onBeat(() => this.keepLease());
+    this.directory.onLost(() => void this.republish());
+  }
+
+  /** Whether this gateway holds the upkeep lease now. */
+  get leading(): boolean {
+    return this.leadingNow && !this.leaving;
+  }
+
+  /** Connects the directory and tries for the lease (REDIS_URL named when Redis cannot be reached). */
+  async connect(): Promise<void> {
+    await this.directory.connect();
+    await this.keepLease();
+  }
+
+  /** The instance view the strategies read (created once, over this gateway's registry). */
+  view(registry: Pick<InstanceRegistry, "state" | "connections" | "runningCount">): ClusterInstanceView {
+    this.instances ??= new ClusterInstanceView(registry, this.directory);
+    return this.instances;
+  }
+
+  /**
+   * Why a session for `instanceId` cannot be served now: only while Redis is away, and only when no container
+   * of it is known to run (a start needs a claim); undefined otherwise.
+   */
+  startProblem(instanceId: string): string | undefined {
+    if (this.directory.available && this.store.available) return undefined;
+    if (this.directory.get(instanceId)?.state === "running") return undefined;
+    return `the cluster's routing store (Redis) is unavailable: cannot start ${instanceId} now`;
+  }
+
+  /** Whether this gateway is the only live one of its cluster (its shutdown then stops everything). */
+  alone(): boolean {
+    return this.store.gateways().every((gateway) => gateway.id === this.gatewayId);
+  }
+
+  /**
+   * Leaves the cluster without stopping what peers use: the lease is given up at once (another gateway leads
+   * within a poll), and what this gateway watched is adopted by the leader once its presence is gone.
+   */
+  async leave(): Promise<void> {
+    this.leaving = true;
+    this.driver.detach();
+    await this.directory.dropLease().catch(() => undefined);
+  }
+
+  /** The last gateway stops: every container the directory knows is released and removed. */
+  async stopAll(): Promise<void> {
+    this.leaving = true;
+    await this.directory.refresh().catch(() => undefined);
+    await Promise.all(
+      this.directory.records().map(async (record) => {
+        await this.directory.release(record.instanceId, record.fence, "shutdown", true).catch(() => undefined);
+        if (record.containerId) await this.driver.remove(record.containerId).catch(() => undefined);
+      }),
+    );
+    await this.directory.dropLease().catch(() => undefined);
+  }
+
+  async close(): Promise<void> {
+    await this.directory.close();
+  }
+
+  private async keepLease(): Promise<void> {
+    if (this.leaving) return;
+    const was = this.leadingNow;
+    try {
+      this.leadingNow = await this.directory.lease(this.leaseTtlMs);
+    } catch {
+      this.leadingNow = false;
+    }
+    if (was !== this.leadingNow) {
+      this.logger.info(
+        { gateway: this.gatewayId, leading: this.leadingNow },
+        this.leadingNow ? "leading the cluster's upkeep" : "no longer leading the cluster's upkeep",
+      );
+    }
+  }
+
+  /** Redis lost the directory: the records of the containers this gateway watches are written back. */
+  private async republish(): Promise<void> {
+    for (const record of this.driver.heldRecords()) {
+      const { version: _, ...rest } = record;
+      await this.directory.restore(rest).catch(() => undefined);
+    }
+    this.logger.info(
+      { gateway: this.gatewayId, records: this.driver.heldRecords().length },
+      "wrote back the instance records this gateway holds",
+    );
+  }
+}
