@@ -190,7 +190,7 @@ export class Gateway {
     this.metrics.unsubscribe();
     await this.app.stop();
     const cluster = state.cluster;
-    if (cluster && !cluster.alone()) await cluster.leave();
+    if (cluster && !(await cluster.alone())) await cluster.leave();
     else {
       await cluster?.stopAll();
       await state.registry.shutdown();

@@ -95,6 +95,11 @@ export interface RunningContainer {
   readonly exited: Promise<ExitInfo>;
   /** The engine host it runs on (several engine hosts); absent with a single engine. */
   readonly hostName?: string;
+  /**
+   * True when start() found the container already running (a cluster peer made it): the session joins a warm
+   * container, so the instance counts no cold start or wake for it.
+   */
+  readonly joined?: boolean;
 }
 
 export interface ContainerDriver {

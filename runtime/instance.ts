@@ -159,8 +159,8 @@ export class Instance {
       if (state.name === "stopping") {
         await state.done;
       } else if (state.name === "starting") {
-        kind = state.kind;
-        await state.ready;
+        const container = await state.ready;
+        kind = container.joined ? "warm" : state.kind;
       } else {
         const waitMs = this.startBlockedForMs();
         if (waitMs > 0) {
@@ -288,15 +288,20 @@ export class Instance {
         this.everRan = true;
         this.startedAt = this.clock();
         this.lastActiveAt = this.startedAt;
-        if (kind === "cold") this.coldStarts++;
-        else this.wakes++;
-        this.lastStart = { kind, ms: this.startedAt - beganAtMs };
+        // A container a cluster peer already ran is joined, not started: no start to count or announce.
+        if (!container.joined) {
+          if (kind === "cold") this.coldStarts++;
+          else this.wakes++;
+          this.lastStart = { kind, ms: this.startedAt - beganAtMs };
+        }
         // Announced last, so listeners see the counters and the start time already updated.
         this.state = { name: "running", container };
-        this.logger.info(
-          { instance: this.id, container: container.id, start: kind, ms: this.lastStart.ms },
-          "Transcriber container started",
-        );
+        if (!container.joined) {
+          this.logger.info(
+            { instance: this.id, container: container.id, start: kind, ms: this.lastStart!.ms },
+            "Transcriber container started",
+          );
+        }
         void container.exited.then((info) => this.onExit(container, info));
         return container;
       },

@@ -91,6 +91,7 @@ export class ClusterDriver implements ContainerDriver {
   async start(spec: ContainerSpec): Promise<RunningContainer> {
     const id = spec.instanceId;
     const deadline = this.clock() + this.startTimeoutMs;
+    let waited = false;
     for (;;) {
       const answer = await this.claim(id);
       if (answer.kind === "refused") {
@@ -103,10 +104,12 @@ export class ClusterDriver implements ContainerDriver {
         if (made) return made;
         continue; // lost the claim meanwhile: join whoever holds it now
       }
-      if (record.state === "running") return this.handle(record);
+      // Running at the first ask: a warm join; after waiting for a peer's start, the session waited for a start.
+      if (record.state === "running") return this.handle(record, undefined, !waited);
       if (this.clock() >= deadline) {
         throw new Error(`instance ${id}: the start on gateway ${record.owner} did not finish within ${this.startTimeoutMs} ms`);
       }
+      waited = true;
       await this.changeOf(record, Math.min(this.waitPollMs, deadline - this.clock()));
     }
   }
@@ -264,7 +267,7 @@ export class ClusterDriver implements ContainerDriver {
    * The handle the registry gets: its `exited` resolves when the container ends on its own (this gateway's)
    * or when its record goes (a peer released it, or a newer start replaced it).
    */
-  private handle(record: DirectoryRecord, own?: RunningContainer): RunningContainer {
+  private handle(record: DirectoryRecord, own?: RunningContainer, joined = false): RunningContainer {
     const { instanceId, fence } = record;
     let waiters = this.exits.get(instanceId);
     if (!waiters) this.exits.set(instanceId, (waiters = new Map()));
@@ -296,6 +299,7 @@ export class ClusterDriver implements ContainerDriver {
       exited,
       ...(record.socketPath && record.machine === this.machine ? { socketPath: record.socketPath } : {}),
       ...(record.hostName ? { hostName: record.hostName } : {}),
+      ...(joined ? { joined } : {}),
     };
     this.handles.set(container.id, record);
     return container;

@@ -39,7 +39,7 @@ export async function reconcile(member: ClusterMember, nowMs: number): Promise<v
   const infos = await driver.list();
   // Read after listing: every container listed was claimed before it was made, so its record is in this read.
   await directory.refresh();
-  const live = new Set(member.store.gateways().map((gateway) => gateway.id));
+  const live = await member.liveGateways();
   const byFence = new Map<string, ContainerInfo>();
   for (const info of infos) if (info.labels[LABEL_FENCE]) byFence.set(info.labels[LABEL_FENCE]!, info);
 

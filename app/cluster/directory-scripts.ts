@@ -142,3 +142,11 @@ return 0`;
 export const LEASE_DROP = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
+
+/** The live gateways (presence key present). KEYS: gateways. ARGV: prefix. Returns their ids. */
+export const LIVE = `
+local out = {}
+for _, gid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
+  if redis.call('EXISTS', ARGV[1] .. 'gw:' .. gid) == 1 then table.insert(out, gid) end
+end
+return out`;

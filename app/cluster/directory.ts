@@ -7,7 +7,7 @@
  */
 import { StoreUnavailableError } from "../routing/store.ts";
 import { type DirectoryCopy as Copy, DirectoryCopy, type DirectoryListener, type DirectoryRecord, encodeRecord } from "./directory-copy.ts";
-import { ADOPT, CLAIM, COMPLETE, directoryKeys, LEASE, LEASE_DROP, READ, RELEASE, RESTORE, VERSION } from "./directory-scripts.ts";
+import { ADOPT, CLAIM, COMPLETE, directoryKeys, LEASE, LEASE_DROP, LIVE, READ, RELEASE, RESTORE, VERSION } from "./directory-scripts.ts";
 import { RedisLink } from "./link.ts";
 import { redactUrl } from "./redis-url.ts";
 
@@ -150,6 +150,11 @@ export class InstanceDirectory {
     ];
     this.noteEpoch(epoch);
     this.copy.applyRead(Number(version), flat);
+  }
+
+  /** The ids of the cluster's live gateways, as Redis holds their presence now. */
+  async liveGateways(): Promise<string[]> {
+    return (await this.eval(LIVE, [this.keys.gateways], [this.keys.prefix])) as string[];
   }
 
   /** Holds (takes or keeps) the upkeep lease for `ttlMs`; true while this gateway holds it. */

@@ -11,6 +11,9 @@ import { ClusterDriver } from "./cluster-driver.ts";
 import { ClusterInstanceView } from "./cluster-view.ts";
 import { InstanceDirectory } from "./directory.ts";
 
+/** The lease is given up this long before its TTL ends, so two gateways never both lead. */
+const LEASE_MARGIN_MS = 500;
+
 export interface ClusterMemberOptions {
   url: string;
   clusterName: string;
@@ -38,7 +41,8 @@ export class ClusterMember {
   readonly logger: RuntimeLogger;
   readonly clock: () => number;
   private readonly leaseTtlMs: number;
-  private leadingNow = false;
+  /** Until when the lease is this gateway's for sure (ms epoch): a lease not refreshed runs out here too. */
+  private leaseUntilMs = 0;
   private leaving = false;
   private instances: ClusterInstanceView | undefined;
 
@@ -71,7 +75,7 @@ export class ClusterMember {
 
   /** Whether this gateway holds the upkeep lease now. */
   get leading(): boolean {
-    return this.leadingNow && !this.leaving;
+    return !this.leaving && this.clock() < this.leaseUntilMs;
   }
 
   /** Connects the directory and tries for the lease (REDIS_URL named when Redis cannot be reached). */
@@ -96,9 +100,15 @@ export class ClusterMember {
     return `the cluster's routing store (Redis) is unavailable: cannot start ${instanceId} now`;
   }
 
+  /** The live gateways' ids: as Redis holds them now, or as last seen while it is away. */
+  async liveGateways(): Promise<Set<string>> {
+    const ids = await this.directory.liveGateways().catch(() => this.store.gateways().map((gateway) => gateway.id));
+    return new Set([...ids, this.gatewayId]);
+  }
+
   /** Whether this gateway is the only live one of its cluster (its shutdown then stops everything). */
-  alone(): boolean {
-    return this.store.gateways().every((gateway) => gateway.id === this.gatewayId);
+  async alone(): Promise<boolean> {
+    return (await this.liveGateways()).size === 1;
   }
 
   /**
@@ -128,19 +138,19 @@ export class ClusterMember {
     await this.directory.close();
   }
 
+  /**
+   * Takes or keeps the lease. It counts as held until its TTL, less a margin, from when it was asked for, so a
+   * leader cut off from Redis stops leading before another gateway can take the lease over.
+   */
   private async keepLease(): Promise<void> {
     if (this.leaving) return;
-    const was = this.leadingNow;
-    try {
-      this.leadingNow = await this.directory.lease(this.leaseTtlMs);
-    } catch {
-      this.leadingNow = false;
-    }
-    if (was !== this.leadingNow) {
-      this.logger.info(
-        { gateway: this.gatewayId, leading: this.leadingNow },
-        this.leadingNow ? "leading the cluster's upkeep" : "no longer leading the cluster's upkeep",
-      );
+    const was = this.leading;
+    const askedAtMs = this.clock();
+    const held = await this.directory.lease(this.leaseTtlMs).catch(() => false);
+    this.leaseUntilMs = held ? askedAtMs + this.leaseTtlMs - LEASE_MARGIN_MS : 0;
+    if (was !== this.leading) {
+      const msg = this.leading ? "leading the cluster's upkeep" : "no longer leading the cluster's upkeep";
+      this.logger.info({ gateway: this.gatewayId }, msg);
     }
   }
 
