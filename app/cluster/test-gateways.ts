@@ -17,13 +17,16 @@ export interface ClusterGateway {
   store: RedisRoutingStore;
   member: ClusterMember;
   logs: Array<Record<string, any>>;
+  /** `ws://127.0.0.1:PORT/v1/listen` */
+  listenUrl: string;
   /** What a SIGKILL looks like to the peers: no bye, no lease given up, heartbeats stop. */
   kill(): Promise<void>;
   killed: boolean;
 }
 
 export interface ClusterGatewaysOptions {
-  driver: ContainerDriver;
+  /** One driver shared by every gateway (one engine), or one made per gateway (as separate processes would). */
+  driver: ContainerDriver | ((gatewayId: string, clusterName: string) => ContainerDriver);
   /** More gateway environment (ROUTING_MODE, ...). */
   env?: Record<string, string>;
   /** Join an existing cluster instead of a fresh one. */
@@ -63,25 +66,27 @@ async function startOne(url: string, cluster: string, id: string, options: Clust
   const logs: Array<Record<string, any>> = [];
   const logger = createLogger(config.logLevel, { write: (line: string) => void logs.push(JSON.parse(line)) });
   const store = new RedisRoutingStore({ url, clusterName: cluster, gatewayId: id, heartbeatMs: 200 });
+  const driver = typeof options.driver === "function" ? options.driver(id, cluster) : options.driver;
   let gateway: Gateway | undefined;
   const member = new ClusterMember({
     url,
     clusterName: cluster,
     gatewayId: id,
-    inner: options.driver,
+    inner: driver,
     store,
     maxInstances: () => gateway!.state.config.maxInstances,
     logger,
     pollMs: 200,
   });
-  gateway = new Gateway(config, { driver: options.driver, logger, store, cluster: member });
-  await gateway.start();
+  gateway = new Gateway(config, { driver, logger, store, cluster: member });
+  const { port } = await gateway.start();
   const started: ClusterGateway = {
     id,
     gateway,
     store,
     member,
     logs,
+    listenUrl: `ws://127.0.0.1:${port}/v1/listen`,
     killed: false,
     kill: async () => {
       started.killed = true;
