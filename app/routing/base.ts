@@ -8,6 +8,8 @@ import type { InstanceView, RoutingStrategy } from "./strategy.ts";
 export abstract class BaseStrategy implements RoutingStrategy {
   abstract readonly mode: RoutingMode;
   protected readonly occupancy: Occupancy;
+  /** Sessions counted by an admission (admit()) that their opened() must not count again, by open key. */
+  private readonly admitted = new Map<string, number>();
 
   constructor(
     protected readonly view: InstanceView,
@@ -36,8 +38,29 @@ export abstract class BaseStrategy implements RoutingStrategy {
   }
 
   opened(sessionId: string, instanceId: string): void {
-    this.store.bind(sessionId, instanceId, this.clock());
+    if (!this.takeAdmission(sessionId, instanceId)) this.store.bind(sessionId, instanceId, this.clock());
     this.occupancy.noteOpened(instanceId);
+  }
+
+  /** Counts a session bound by an admission (bindWithin), for opened() to take. */
+  protected noteAdmitted(sessionId: string, instanceId: string): void {
+    const key = `${sessionId}\n${instanceId}`;
+    this.admitted.set(key, (this.admitted.get(key) ?? 0) + 1);
+  }
+
+  /** Whether an admission counted this session already (it is then used up). */
+  private takeAdmission(sessionId: string, instanceId: string): boolean {
+    const key = `${sessionId}\n${instanceId}`;
+    const count = this.admitted.get(key);
+    if (count === undefined) return false;
+    if (count > 1) this.admitted.set(key, count - 1);
+    else this.admitted.delete(key);
+    return true;
+  }
+
+  settleAdmission(sessionId: string, instanceId: string): void {
+    // Never opened (refused after routing, or routed elsewhere): the admission's count is given back.
+    if (this.takeAdmission(sessionId, instanceId)) this.store.unbind(sessionId, instanceId, this.clock());
   }
 
   closed(sessionId: string, instanceId: string): void {
