@@ -234,6 +234,8 @@ export class ClusterDriver implements ContainerDriver {
         "Transcriber container stopped",
       );
       await this.inner.stop(container).catch(() => undefined);
+      // Redis may not have answered at all: a claim still standing would hold peers off until it is stale.
+      await this.directory.release(instanceId, fence, "start abandoned", true).catch(() => undefined);
       return undefined;
     }
     this.hold(record, container);
