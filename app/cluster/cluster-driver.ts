@@ -276,6 +276,8 @@ export class ClusterDriver implements ContainerDriver {
     const exited = new Promise<ExitInfo>((resolve) => {
       const done = (info: ExitInfo) => {
         if (waiters.get(fence) === waiter) waiters.delete(fence);
+        // Ended: a later stop() of this handle has no record left to release (the container is gone or going).
+        if (this.handles.get(record.containerId!) === record) this.handles.delete(record.containerId!);
         resolve(info);
       };
       const waiter: ExitWaiter = (after, drop) => {

@@ -109,7 +109,7 @@ export class DirectoryCopy {
     return () => this.listeners.delete(listener);
   }
 
-  /** A notice: `raw` is the record written at `version`, or false when it was dropped. Returns whether a read is owed. */
+  /** A notice: `raw` is the record written at `version`, or false when it was dropped. True when it shows a gap (a read is owed). */
   applyNotice(version: number, instanceId: string, raw: string | false, drop?: DropInfo): boolean {
     this.put(instanceId, raw === false ? undefined : parseRecord(raw), version, drop);
     if (version === this.contiguous + 1) this.contiguous = version;

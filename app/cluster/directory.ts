@@ -207,7 +207,8 @@ export class InstanceDirectory {
     try {
       const n = JSON.parse(message) as { v: number; i: string; r: string | false; f?: string; d?: string; x?: boolean };
       const drop = n.r === false ? { fence: String(n.f), reason: String(n.d), expected: Boolean(n.x) } : undefined;
-      this.copy.applyNotice(Number(n.v), n.i, n.r, drop);
+      // A gap (a notice missed): read now rather than at the next poll.
+      if (this.copy.applyNotice(Number(n.v), n.i, n.r, drop)) void this.refresh().catch(() => undefined);
     } catch {
       // A malformed notice is ignored: the next poll reads what it would have said.
     }
