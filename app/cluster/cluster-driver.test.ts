@@ -225,3 +225,40 @@ redisTest("Redis away: a running instance is still served, a start is refused 50
     await own.stop();
   }
 });
+
+redisTest("Redis restarted empty after a gateway died: the leader writes its container's record back from the labels", async () => {
+  const own = await startRedis();
+  const driver = new FakeDriver();
+  const cluster = await startClusterGateways(own.url, 3, { driver, env: SESSION_MODE });
+  try {
+    const leader = cluster.leader()!;
+    const [dead, alive] = cluster.gateways.filter((g) => g !== leader) as [any, any];
+    const orphaned = await dead.gateway.state.registry.get("session-3333333333333333").acquire();
+    const kept = await alive.gateway.state.registry.get("session-4444444444444444").acquire();
+    const fences = [
+      leader.member.directory.get("session-3333333333333333")!.fence,
+      leader.member.directory.get("session-4444444444444444")!.fence,
+    ];
+    await dead.kill();
+    await own.restart();
+    await pollUntil(
+      () => leader.member.directory.lostAtMs !== undefined && leader.member.directory.available,
+      "the leader to see the loss",
+      5000,
+    );
+    await pollUntil(
+      () => leader.member.directory.get("session-4444444444444444") !== undefined,
+      "the live gateway's record written back",
+      3000,
+    );
+    await upkeepPass(leader.gateway.state);
+    const restored = leader.member.directory.get("session-3333333333333333");
+    expect([restored?.fence, restored?.owner, restored?.containerId]).toEqual([fences[0], leader.id, orphaned.containerId]);
+    expect(leader.member.directory.get("session-4444444444444444")?.fence).toBe(fences[1]);
+    expect([driver.running.has(orphaned.containerId), driver.running.has(kept.containerId), driver.stops.length]).toEqual([true, true, 0]);
+    kept.release();
+  } finally {
+    await cluster.stop();
+    await own.stop();
+  }
+});

@@ -13,6 +13,8 @@ import { TestClient } from "../../test/client.ts";
 import { engine, engineTest } from "../../test/engine.ts";
 import { containersOf, podman } from "../../test/podman.ts";
 import { redisServerPath, startRedis, type TestRedis } from "../../test/redis.ts";
+import { pollUntil } from "../../test/wait.ts";
+import { upkeepPass } from "../lifecycle/upkeep.ts";
 import { startClusterGateways } from "./test-gateways.ts";
 
 const QUERY = "encoding=linear16&sample_rate=16000&channels=1";
@@ -79,6 +81,47 @@ engineTest(
     } finally {
       await cluster.stop();
       await joiner?.stop();
+    }
+    expect(await containersOf(cluster.cluster)).toEqual([]);
+  },
+  120_000,
+);
+
+engineTest(
+  "on Podman: a dead gateway's container is adopted (its crash still reaches the peer's session: 1012) and its half-made one removed",
+  async () => {
+    if (!redisServerPath) throw new Error("redis-server is needed (test/redis.ts installs Debian's)");
+    const cluster = await startClusterGateways(redis.url, 3, { driver: podmanDriver, env: { ROUTING_MODE: "session" } });
+    try {
+      const leader = cluster.leader()!;
+      const [dead, peer] = cluster.gateways.filter((g) => g !== leader) as [any, any];
+      const id = dead.gateway.state.selector.route({ sessionId: "adopt-me" }).instanceId as string;
+      (await dead.gateway.state.registry.get(id).acquire()).release();
+      const client = TestClient.connect(`${peer.listenUrl}?sessionId=adopt-me&${QUERY}`);
+      expect((await client.next("Metadata", 20_000)).start).toBe("warm");
+      await echoes(client, 3);
+      // The dead gateway had also claimed another instance and made its container, but never completed the start.
+      const claim = await dead.member.directory.claim("session-halfmade00000000", 20, 30_000);
+      if (claim.kind !== "claimed") throw new Error(`expected a claim, got ${claim.kind}`);
+      const innerOfDead = podmanDriver(dead.id, cluster.cluster);
+      const made = await innerOfDead.start({
+        instanceId: "session-halfmade00000000",
+        env: { TRANSCRIBER_BACKEND: "echo" },
+        labels: { [LABEL_FENCE]: claim.record.fence, [LABEL_REPLICA]: dead.id },
+      });
+      await dead.kill();
+      await pollUntil(async () => !(await leader.member.liveGateways()).has(dead.id), "the dead gateway's presence to expire", 5000, 50);
+      await upkeepPass(leader.gateway.state);
+      expect(leader.member.directory.get(id)?.owner).toBe(leader.id);
+      expect(await containersOf(cluster.cluster, { running: true })).toHaveLength(1);
+      expect((await podman("ps", "-a", "--filter", `id=${made.id}`, "--format", "{{.ID}}")).trim()).toBe("");
+      // The adopter watches the container now: killed from outside, its record goes and the peer's session gets 1012.
+      const name = (await containersOf(cluster.cluster, { running: true }))[0]!;
+      await podman("kill", name);
+      expect((await client.closed).code).toBe(1012);
+      await pollUntil(() => peer.member.directory.get(id) === undefined, "the record to be released", 5000, 50);
+    } finally {
+      await cluster.stop();
     }
     expect(await containersOf(cluster.cluster)).toEqual([]);
   },
