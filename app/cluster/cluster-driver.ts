@@ -14,7 +14,6 @@ import {
   type ContainerDriver,
   type ContainerInfo,
   type ContainerSpec,
-  type ExitInfo,
   LABEL_FENCE,
   LABEL_REPLICA,
   type RunningContainer,
@@ -22,7 +21,9 @@ import {
 } from "../../runtime/driver.ts";
 import { silentLogger, type RuntimeLogger } from "../../runtime/logger.ts";
 import { StoreUnavailableError } from "../routing/store.ts";
-import type { DirectoryRecord, DropInfo } from "./directory-copy.ts";
+import { ClusterHandles } from "./cluster-handles.ts";
+import { WatchedContainers } from "./watched.ts";
+import type { DirectoryRecord } from "./directory-copy.ts";
 import type { ClaimAnswer, InstanceDirectory } from "./directory.ts";
 
 export interface ClusterDriverOptions {
@@ -41,14 +42,6 @@ export interface ClusterDriverOptions {
   clock?: () => number;
 }
 
-/** A container this gateway watches (it made it, or adopted it from a gateway that died). */
-interface Held {
-  record: DirectoryRecord;
-  container: RunningContainer;
-}
-
-type ExitWaiter = (after: DirectoryRecord | undefined, drop: DropInfo | undefined) => void;
-
 export class ClusterDriver implements ContainerDriver {
   readonly name: ContainerDriver["name"];
   readonly engineProblem?: () => Promise<string | undefined>;
@@ -60,14 +53,10 @@ export class ClusterDriver implements ContainerDriver {
   private readonly waitPollMs: number;
   private readonly logger: RuntimeLogger;
   private readonly clock: () => number;
-  /** By instance id. */
-  private readonly held = new Map<string, Held>();
-  /** Handles given out, by container id: what stop() releases. */
-  private readonly handles = new Map<string, DirectoryRecord>();
-  /** Handles' exits waiting on their record, by instance id and fence. */
-  private readonly exits = new Map<string, Map<string, ExitWaiter>>();
-  /** Releases that could not reach Redis, tried again at each poll. */
-  private readonly owedReleases: Array<{ record: DirectoryRecord; reason: string }> = [];
+  /** The containers this gateway made or adopted: their own end releases their record. */
+  private readonly watched: WatchedContainers;
+  /** Handles given out: what stop() releases, and when each one's `exited` resolves. */
+  private readonly handles: ClusterHandles;
 
   constructor(private readonly options: ClusterDriverOptions) {
     this.inner = options.inner;
@@ -80,11 +69,10 @@ export class ClusterDriver implements ContainerDriver {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? Date.now;
     if (options.inner.engineProblem) this.engineProblem = () => options.inner.engineProblem!();
-    this.directory.onChange((id, _before, after, drop) => {
-      const waiting = this.exits.get(id);
-      if (waiting) for (const [fence, waiter] of [...waiting]) if (after?.fence !== fence) waiter(after, drop);
+    this.watched = new WatchedContainers(this.directory);
+    this.handles = new ClusterHandles(this.directory, this.machine, (record, own) => {
+      if (this.watched.forget(record)) void this.inner.stop(own).catch(() => undefined);
     });
-    this.directory.onBeat(() => this.payReleases());
   }
 
   /** Claims the start; makes the container, joins a peer's start, or hands out a peer's running container. */
@@ -105,7 +93,7 @@ export class ClusterDriver implements ContainerDriver {
         continue; // lost the claim meanwhile: join whoever holds it now
       }
       // Running at the first ask: a warm join; after waiting for a peer's start, the session waited for a start.
-      if (record.state === "running") return this.handle(record, undefined, !waited);
+      if (record.state === "running") return this.handles.give(record, undefined, !waited);
       if (this.clock() >= deadline) {
         throw new Error(`instance ${id}: the start on gateway ${record.owner} did not finish within ${this.startTimeoutMs} ms`);
       }
@@ -119,15 +107,11 @@ export class ClusterDriver implements ContainerDriver {
    * on once the release succeeded (a failed or lost release leaves a peer's container to its holder).
    */
   async stop(container: RunningContainer): Promise<void> {
-    const record = this.handles.get(container.id);
-    this.handles.delete(container.id);
+    const record = this.handles.take(container.id);
     if (!record) return this.inner.stop(container);
-    this.exits.get(record.instanceId)?.delete(record.fence);
-    const held = this.held.get(record.instanceId);
-    const own = held?.record.fence === record.fence ? held : undefined;
-    if (own) this.held.delete(record.instanceId);
+    const own = this.watched.forget(record);
     const released = await this.directory.release(record.instanceId, record.fence, "stopped", true).catch(() => false);
-    if (own) await this.inner.stop(own.container);
+    if (own) await this.inner.stop(own);
     else if (released) await this.inner.remove(container.id);
   }
 
@@ -136,8 +120,7 @@ export class ClusterDriver implements ContainerDriver {
     const record = this.directory.get(instanceId);
     if (record?.state !== "running" || !record.containerId) return false;
     if (!(await this.directory.release(instanceId, record.fence, reason, true, "idle"))) return false;
-    const held = this.held.get(instanceId);
-    if (held?.record.fence === record.fence) this.held.delete(instanceId);
+    this.watched.forget(record);
     await this.inner.remove(record.containerId);
     this.logger.info({ instance: instanceId, container: record.containerId, reason }, "Transcriber container stopped");
     return true;
@@ -147,23 +130,23 @@ export class ClusterDriver implements ContainerDriver {
   async adoptRecord(record: DirectoryRecord, info: ContainerInfo): Promise<boolean> {
     const adopted = await this.directory.adopt(record.instanceId, record.fence);
     if (!adopted) return false;
-    this.hold(adopted, this.inner.adopt(info));
+    this.watched.watch(adopted, this.inner.adopt(info));
     return true;
   }
 
   /** Records of the containers this gateway watches (written back when Redis lost the directory). */
   heldRecords(): DirectoryRecord[] {
-    return [...this.held.values()].map((held) => held.record);
+    return this.watched.records();
   }
 
   /** A record written back for a container found by its labels: this gateway watches it from now on. */
   holdRestored(record: DirectoryRecord, info: ContainerInfo): void {
-    this.hold(record, this.inner.adopt(info));
+    this.watched.watch(record, this.inner.adopt(info));
   }
 
   /** Stops watching without stopping anything (this gateway leaves; a peer adopts what it watched). */
   detach(): void {
-    this.held.clear();
+    this.watched.clear();
   }
 
   list(): Promise<ContainerInfo[]> {
@@ -238,75 +221,8 @@ export class ClusterDriver implements ContainerDriver {
       await this.directory.release(instanceId, fence, "start abandoned", true).catch(() => undefined);
       return undefined;
     }
-    this.hold(record, container);
-    return this.handle(record, container);
-  }
-
-  /** Watches a container: its own end releases its record (fenced), with the reason. */
-  private hold(record: DirectoryRecord, container: RunningContainer): void {
-    this.held.set(record.instanceId, { record, container });
-    void container.exited.then((info) => {
-      const held = this.held.get(record.instanceId);
-      if (held?.record.fence !== record.fence) return;
-      this.held.delete(record.instanceId);
-      void this.releaseCrashed(record, `crash: ${info.reason}`);
-    });
-  }
-
-  private async releaseCrashed(record: DirectoryRecord, reason: string): Promise<void> {
-    try {
-      await this.directory.release(record.instanceId, record.fence, reason, false);
-    } catch {
-      this.owedReleases.push({ record, reason });
-    }
-  }
-
-  private async payReleases(): Promise<void> {
-    for (const owed of this.owedReleases.splice(0)) await this.releaseCrashed(owed.record, owed.reason);
-  }
-
-  /**
-   * The handle the registry gets: its `exited` resolves when the container ends on its own (this gateway's)
-   * or when its record goes (a peer released it, or a newer start replaced it).
-   */
-  private handle(record: DirectoryRecord, own?: RunningContainer, joined = false): RunningContainer {
-    const { instanceId, fence } = record;
-    let waiters = this.exits.get(instanceId);
-    if (!waiters) this.exits.set(instanceId, (waiters = new Map()));
-    const exited = new Promise<ExitInfo>((resolve) => {
-      const done = (info: ExitInfo) => {
-        if (waiters.get(fence) === waiter) waiters.delete(fence);
-        // Ended: a later stop() of this handle has no record left to release (the container is gone or going).
-        if (this.handles.get(record.containerId!) === record) this.handles.delete(record.containerId!);
-        resolve(info);
-      };
-      const waiter: ExitWaiter = (after, drop) => {
-        done({
-          exitCode: null,
-          reason: after ? `replaced by a newer container of ${instanceId}` : (drop?.reason ?? "released"),
-          expected: after ? true : (drop?.expected ?? true),
-        });
-        // A peer ended this gateway's own container: this gateway cleans up after it too.
-        const held = this.held.get(instanceId);
-        if (own && held?.record.fence === fence) {
-          this.held.delete(instanceId);
-          void this.inner.stop(own).catch(() => undefined);
-        }
-      };
-      waiters.set(fence, waiter);
-      void own?.exited.then(done);
-    });
-    const container: RunningContainer = {
-      id: record.containerId!,
-      host: record.host!,
-      port: record.port!,
-      exited,
-      ...(record.socketPath && record.machine === this.machine ? { socketPath: record.socketPath } : {}),
-      ...(record.hostName ? { hostName: record.hostName } : {}),
-      ...(joined ? { joined } : {}),
-    };
-    this.handles.set(container.id, record);
-    return container;
+    this.watched.watch(record, container);
+    return this.handles.give(record, container);
   }
 
   /** Resolves when `record` (a peer's start in flight) changes, or after `timeoutMs`. */
