@@ -177,6 +177,7 @@ export class Gateway {
     const state = this.state;
     if (state.draining) return;
     state.beginDraining();
+    const leaving = state.cluster?.beginLeaving();
     this.upkeepStop?.();
     this.engineMonitor?.stop();
     this.recoveryStop?.();
@@ -190,7 +191,8 @@ export class Gateway {
     this.metrics.unsubscribe();
     await this.app.stop();
     const cluster = state.cluster;
-    if (cluster && !(await cluster.alone())) await cluster.leave();
+    await leaving;
+    if (cluster && (await cluster.othersStay(this.config.drainTimeoutMs + 2000))) await cluster.leave();
     else {
       await cluster?.stopAll();
       await state.registry.shutdown();

@@ -241,24 +241,33 @@ redisTest("Redis restarted empty after a gateway died: the leader writes its con
     ];
     await dead.kill();
     await own.restart();
-    await pollUntil(
-      () => leader.member.directory.lostAtMs !== undefined && leader.member.directory.available,
-      "the leader to see the loss",
-      5000,
-    );
-    await pollUntil(
-      () => leader.member.directory.get("session-4444444444444444") !== undefined,
-      "the live gateway's record written back",
-      3000,
-    );
-    await upkeepPass(leader.gateway.state);
-    const restored = leader.member.directory.get("session-3333333333333333");
-    expect([restored?.fence, restored?.owner, restored?.containerId]).toEqual([fences[0], leader.id, orphaned.containerId]);
-    expect(leader.member.directory.get("session-4444444444444444")?.fence).toBe(fences[1]);
+    // The lease went with Redis's data: whichever live gateway takes it again leads the restore.
+    const next = await pollUntil(() => cluster.leader(), "a gateway to lead again", 5000);
+    await pollUntil(() => next.member.directory.lostAtMs !== undefined && next.member.directory.available, "the loss seen", 5000);
+    await pollUntil(() => next.member.directory.get("session-4444444444444444") !== undefined, "the live record written back", 3000);
+    await upkeepPass(next.gateway.state);
+    const restored = next.member.directory.get("session-3333333333333333");
+    expect([restored?.fence, restored?.owner, restored?.containerId]).toEqual([fences[0], next.id, orphaned.containerId]);
+    expect(next.member.directory.get("session-4444444444444444")?.fence).toBe(fences[1]);
     expect([driver.running.has(orphaned.containerId), driver.running.has(kept.containerId), driver.stops.length]).toEqual([true, true, 0]);
     kept.release();
   } finally {
     await cluster.stop();
     await own.stop();
+  }
+});
+
+redisTest("every gateway stopped at once: each waits for the others' drain, then the containers are stopped, none left", async () => {
+  const driver = new FakeDriver();
+  const cluster = await startClusterGateways(redis.url, 3, { driver, env: SESSION_MODE });
+  try {
+    for (const [i, g] of cluster.gateways.entries())
+      (await g.gateway.state.registry.get(`session-555555555555555${i}`).acquire()).release();
+    expect(driver.running.size).toBe(3);
+    await Promise.all(cluster.gateways.map((g) => g.gateway.shutdown()));
+    for (const g of cluster.gateways) g.killed = true;
+    expect(driver.running.size).toBe(0);
+  } finally {
+    await cluster.stop();
   }
 });

@@ -23,6 +23,7 @@ export function directoryKeys(clusterName: string) {
     epoch: `${prefix}direpoch`,
     leader: `${prefix}leader`,
     gateways: `${prefix}gateways`,
+    leaving: `${prefix}leaving`,
     channel: `${prefix}dir-notices`,
   };
 }
@@ -143,10 +144,23 @@ export const LEASE_DROP = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) return 1 end
 return 0`;
 
-/** The live gateways (presence key present). KEYS: gateways. ARGV: prefix. Returns their ids. */
+/**
+ * The live gateways (presence key present) and how far each is in leaving (`draining`, `drained`, or '').
+ * KEYS: gateways, leaving. ARGV: prefix. Returns {id, mark, ...}.
+ */
 export const LIVE = `
 local out = {}
 for _, gid in ipairs(redis.call('SMEMBERS', KEYS[1])) do
-  if redis.call('EXISTS', ARGV[1] .. 'gw:' .. gid) == 1 then table.insert(out, gid) end
+  if redis.call('EXISTS', ARGV[1] .. 'gw:' .. gid) == 1 then
+    table.insert(out, gid)
+    table.insert(out, redis.call('HGET', KEYS[2], gid) or '')
+  else
+    redis.call('HDEL', KEYS[2], gid)
+  end
 end
 return out`;
+
+/** This gateway's leaving mark: `draining`, `drained`, or '' to clear it. KEYS: leaving. ARGV: gateway, mark. */
+export const MARK = `
+if ARGV[2] == '' then redis.call('HDEL', KEYS[1], ARGV[1]) else redis.call('HSET', KEYS[1], ARGV[1], ARGV[2]) end
+return 1`;

@@ -7,7 +7,20 @@
  */
 import { StoreUnavailableError } from "../routing/store.ts";
 import { type DirectoryCopy as Copy, DirectoryCopy, type DirectoryListener, type DirectoryRecord, encodeRecord } from "./directory-copy.ts";
-import { ADOPT, CLAIM, COMPLETE, directoryKeys, LEASE, LEASE_DROP, LIVE, READ, RELEASE, RESTORE, VERSION } from "./directory-scripts.ts";
+import {
+  ADOPT,
+  CLAIM,
+  COMPLETE,
+  directoryKeys,
+  LEASE,
+  LEASE_DROP,
+  LIVE,
+  MARK,
+  READ,
+  RELEASE,
+  RESTORE,
+  VERSION,
+} from "./directory-scripts.ts";
 import { RedisLink } from "./link.ts";
 import { redactUrl } from "./redis-url.ts";
 
@@ -18,6 +31,9 @@ export type ClaimAnswer =
   | { kind: "claimed"; record: DirectoryRecord }
   | { kind: "existing"; record: DirectoryRecord }
   | { kind: "refused" };
+
+/** How far a gateway is in leaving: shutting down and draining its sessions, done draining, or not leaving. */
+export type LeavingMark = "draining" | "drained" | "";
 
 /** How a release decides (see RELEASE): always, only while idle cluster-wide, only while its owner is gone. */
 export type ReleaseMode = "any" | "idle" | "dead";
@@ -152,9 +168,17 @@ export class InstanceDirectory {
     this.copy.applyRead(Number(version), flat);
   }
 
-  /** The ids of the cluster's live gateways, as Redis holds their presence now. */
-  async liveGateways(): Promise<string[]> {
-    return (await this.eval(LIVE, [this.keys.gateways], [this.keys.prefix])) as string[];
+  /** The cluster's live gateways as Redis holds their presence now, each with its leaving mark ('' if none). */
+  async liveGateways(): Promise<Map<string, LeavingMark>> {
+    const flat = (await this.eval(LIVE, [this.keys.gateways, this.keys.leaving], [this.keys.prefix])) as string[];
+    const out = new Map<string, LeavingMark>();
+    for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, flat[i + 1] as LeavingMark);
+    return out;
+  }
+
+  /** Says how far this gateway is in leaving the cluster (`''` clears it: a gateway that just started). */
+  async mark(mark: LeavingMark): Promise<void> {
+    await this.eval(MARK, [this.keys.leaving], [this.gatewayId, mark]);
   }
 
   /** Holds (takes or keeps) the upkeep lease for `ttlMs`; true while this gateway holds it. */

@@ -81,6 +81,7 @@ export class ClusterMember {
   /** Connects the directory and tries for the lease (REDIS_URL named when Redis cannot be reached). */
   async connect(): Promise<void> {
     await this.directory.connect();
+    await this.directory.mark(""); // a restart under the same GATEWAY_ID is not leaving
     await this.keepLease();
   }
 
@@ -102,13 +103,33 @@ export class ClusterMember {
 
   /** The live gateways' ids: as Redis holds them now, or as last seen while it is away. */
   async liveGateways(): Promise<Set<string>> {
-    const ids = await this.directory.liveGateways().catch(() => this.store.gateways().map((gateway) => gateway.id));
+    const live = await this.directory.liveGateways().catch(() => undefined);
+    const ids = live ? [...live.keys()] : this.store.gateways().map((gateway) => gateway.id);
     return new Set([...ids, this.gatewayId]);
   }
 
-  /** Whether this gateway is the only live one of its cluster (its shutdown then stops everything). */
-  async alone(): Promise<boolean> {
-    return (await this.liveGateways()).size === 1;
+  /** Shutdown began: peers that stop at the same time then wait for this gateway's drain before stopping anything. */
+  async beginLeaving(): Promise<void> {
+    await this.directory.mark("draining").catch(() => undefined);
+  }
+
+  /**
+   * This gateway drained its sessions: whether another live gateway stays in the cluster (then this one leaves its
+   * containers to it). Peers draining too are waited for, up to `waitMs`, so when all of them stop at once the
+   * containers are stopped once every drain is over, not left behind and not pulled from under a drain.
+   */
+  async othersStay(waitMs: number): Promise<boolean> {
+    await this.directory.mark("drained").catch(() => undefined);
+    const deadline = this.clock() + waitMs;
+    for (;;) {
+      const live = await this.directory.liveGateways().catch(() => undefined);
+      if (!live) return !this.store.gateways().every((gateway) => gateway.id === this.gatewayId);
+      const others = [...live].filter(([id]) => id !== this.gatewayId).map(([, mark]) => mark);
+      if (others.some((mark) => mark === "")) return true;
+      if (others.every((mark) => mark === "drained")) return false;
+      if (this.clock() >= deadline) return true;
+      await Bun.sleep(100);
+    }
   }
 
   /**
