@@ -5,11 +5,14 @@ import type { RoutingStore } from "./store.ts";
 import type { CoordinatorView, RouteDecision, RouteRequest } from "./selector.ts";
 import type { InstanceView, RoutingStrategy } from "./strategy.ts";
 
+/** Admitted sessions not yet opened, per store (see BaseStrategy.noteAdmitted). */
+const ADMITTED = new WeakMap<RoutingStore, Map<string, number>>();
+
 export abstract class BaseStrategy implements RoutingStrategy {
   abstract readonly mode: RoutingMode;
   protected readonly occupancy: Occupancy;
   /** Sessions counted by an admission (admit()) that their opened() must not count again, by open key. */
-  private readonly admitted = new Map<string, number>();
+  private readonly admitted: Map<string, number>;
 
   constructor(
     protected readonly view: InstanceView,
@@ -17,6 +20,10 @@ export abstract class BaseStrategy implements RoutingStrategy {
     protected readonly clock: () => number,
   ) {
     this.occupancy = new Occupancy(view, store);
+    // Kept with the store, so a strategy rebuilt by a reload between an admission and its opened() still knows it.
+    let admitted = ADMITTED.get(store);
+    if (!admitted) ADMITTED.set(store, (admitted = new Map()));
+    this.admitted = admitted;
   }
 
   abstract route(request: RouteRequest): RouteDecision;
