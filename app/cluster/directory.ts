@@ -32,9 +32,6 @@ export type ClaimAnswer =
   | { kind: "existing"; record: DirectoryRecord }
   | { kind: "refused" };
 
-/** How far a gateway is in leaving: shutting down and draining its sessions, done draining, or not leaving. */
-export type LeavingMark = "draining" | "drained" | "";
-
 /** How a release decides (see RELEASE): always, only while idle cluster-wide, only while its owner is gone. */
 export type ReleaseMode = "any" | "idle" | "dead";
 
@@ -51,7 +48,8 @@ export interface DirectoryOptions {
 export class InstanceDirectory {
   readonly copy: Copy = new DirectoryCopy();
   readonly gatewayId: string;
-  private readonly keys;
+  /** The cluster's directory keys (membership.ts uses the leader and leaving keys). */
+  readonly keys;
   private readonly link: RedisLink;
   private readonly pollMs: number;
   private readonly clock: () => number;
@@ -168,29 +166,6 @@ export class InstanceDirectory {
     this.copy.applyRead(Number(version), flat);
   }
 
-  /** The cluster's live gateways as Redis holds their presence now, each with its leaving mark ('' if none). */
-  async liveGateways(): Promise<Map<string, LeavingMark>> {
-    const flat = (await this.eval(LIVE, [this.keys.gateways, this.keys.leaving], [this.keys.prefix])) as string[];
-    const out = new Map<string, LeavingMark>();
-    for (let i = 0; i < flat.length; i += 2) out.set(flat[i]!, flat[i + 1] as LeavingMark);
-    return out;
-  }
-
-  /** Says how far this gateway is in leaving the cluster (`''` clears it: a gateway that just started). */
-  async mark(mark: LeavingMark): Promise<void> {
-    await this.eval(MARK, [this.keys.leaving], [this.gatewayId, mark]);
-  }
-
-  /** Holds (takes or keeps) the upkeep lease for `ttlMs`; true while this gateway holds it. */
-  async lease(ttlMs: number): Promise<boolean> {
-    return (await this.eval(LEASE, [this.keys.leader], [this.gatewayId, String(ttlMs)])) === 1;
-  }
-
-  /** Gives the upkeep lease up (if held). */
-  async dropLease(): Promise<void> {
-    await this.eval(LEASE_DROP, [this.keys.leader], [this.gatewayId]);
-  }
-
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -203,8 +178,8 @@ export class InstanceDirectory {
     return [this.keys.dir, this.keys.version, this.keys.fence, this.keys.epoch];
   }
 
-  /** A script call; a failure marks Redis as away and is a StoreUnavailableError. */
-  private async eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+  /** A script on the directory's connection; a failure marks Redis as away and is a StoreUnavailableError. */
+  async eval(script: string, keys: string[], args: string[]): Promise<unknown> {
     if (!this.available && !this.opening) throw this.unavailable();
     try {
       return await this.link.send("EVAL", [script, String(keys.length), ...keys, ...args]);

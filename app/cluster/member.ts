@@ -10,6 +10,7 @@ import type { RoutingStore } from "../routing/store.ts";
 import { ClusterDriver } from "./cluster-driver.ts";
 import { ClusterInstanceView } from "./cluster-view.ts";
 import { InstanceDirectory } from "./directory.ts";
+import { Membership } from "./membership.ts";
 
 /** The lease is given up this long before its TTL ends, so two gateways never both lead. */
 const LEASE_MARGIN_MS = 500;
@@ -35,6 +36,8 @@ export interface ClusterMemberOptions {
 
 export class ClusterMember {
   readonly directory: InstanceDirectory;
+  /** The lease, the live gateways and the leaving marks. */
+  private readonly membership: Membership;
   readonly driver: ClusterDriver;
   readonly gatewayId: string;
   readonly store: RoutingStore;
@@ -59,6 +62,7 @@ export class ClusterMember {
       pollMs: options.pollMs,
       clock: options.clock,
     });
+    this.membership = new Membership(this.directory);
     this.driver = new ClusterDriver({
       inner: options.inner,
       directory: this.directory,
@@ -81,7 +85,7 @@ export class ClusterMember {
   /** Connects the directory and tries for the lease (REDIS_URL named when Redis cannot be reached). */
   async connect(): Promise<void> {
     await this.directory.connect();
-    await this.directory.mark(""); // a restart under the same GATEWAY_ID is not leaving
+    await this.membership.mark(""); // a restart under the same GATEWAY_ID is not leaving
     await this.keepLease();
   }
 
@@ -103,14 +107,14 @@ export class ClusterMember {
 
   /** The live gateways' ids: as Redis holds them now, or as last seen while it is away. */
   async liveGateways(): Promise<Set<string>> {
-    const live = await this.directory.liveGateways().catch(() => undefined);
+    const live = await this.membership.liveGateways().catch(() => undefined);
     const ids = live ? [...live.keys()] : this.store.gateways().map((gateway) => gateway.id);
     return new Set([...ids, this.gatewayId]);
   }
 
   /** Shutdown began: peers that stop at the same time then wait for this gateway's drain before stopping anything. */
   async beginLeaving(): Promise<void> {
-    await this.directory.mark("draining").catch(() => undefined);
+    await this.membership.mark("draining").catch(() => undefined);
   }
 
   /**
@@ -119,10 +123,10 @@ export class ClusterMember {
    * containers are stopped once every drain is over, not left behind and not pulled from under a drain.
    */
   async othersStay(waitMs: number): Promise<boolean> {
-    await this.directory.mark("drained").catch(() => undefined);
+    await this.membership.mark("drained").catch(() => undefined);
     const deadline = this.clock() + waitMs;
     for (;;) {
-      const live = await this.directory.liveGateways().catch(() => undefined);
+      const live = await this.membership.liveGateways().catch(() => undefined);
       if (!live) return !this.store.gateways().every((gateway) => gateway.id === this.gatewayId);
       const others = [...live].filter(([id]) => id !== this.gatewayId).map(([, mark]) => mark);
       if (others.some((mark) => mark === "")) return true;
@@ -139,7 +143,7 @@ export class ClusterMember {
   async leave(): Promise<void> {
     this.leaving = true;
     this.driver.detach();
-    await this.directory.dropLease().catch(() => undefined);
+    await this.membership.dropLease().catch(() => undefined);
   }
 
   /** The last gateway stops: every container the directory knows is released and removed. */
@@ -152,7 +156,7 @@ export class ClusterMember {
         if (record.containerId) await this.driver.remove(record.containerId).catch(() => undefined);
       }),
     );
-    await this.directory.dropLease().catch(() => undefined);
+    await this.membership.dropLease().catch(() => undefined);
   }
 
   async close(): Promise<void> {
@@ -167,7 +171,7 @@ export class ClusterMember {
     if (this.leaving) return;
     const was = this.leading;
     const askedAtMs = this.clock();
-    const held = await this.directory.lease(this.leaseTtlMs).catch(() => false);
+    const held = await this.membership.lease(this.leaseTtlMs).catch(() => false);
     this.leaseUntilMs = held ? askedAtMs + this.leaseTtlMs - LEASE_MARGIN_MS : 0;
     if (was !== this.leading) {
       const msg = this.leading ? "leading the cluster's upkeep" : "no longer leading the cluster's upkeep";
