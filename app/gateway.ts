@@ -19,6 +19,7 @@ import { tokenRoute } from "./security/token-route.ts";
 import type { Logger } from "./log.ts";
 import { CLOSE } from "./protocol.ts";
 import { createRoutingStore } from "./cluster/index.ts";
+import { ClusterMember } from "./cluster/member.ts";
 import { createStrategy, type RoutingStore } from "./routing/index.ts";
 import { GatewayState } from "./state.ts";
 import { StatusHub } from "./status/hub.ts";
@@ -30,6 +31,11 @@ export interface GatewayDeps {
   logger: Logger;
   /** The routing store; default: the one ROUTING_STORE names (connected by start()). */
   store?: RoutingStore;
+  /**
+   * With ROUTING_STORE=redis: this gateway's membership of the cluster, whose driver (over `driver`) the
+   * registry starts containers with. Default: one built from the configuration over `store` and `driver`.
+   */
+  cluster?: ClusterMember;
 }
 
 /** The environment every transcriber gets: the backend, the OpenAI settings, and the extra CA as content. */
@@ -68,10 +74,16 @@ export class Gateway {
     private readonly deps: GatewayDeps,
   ) {
     this.store = deps.store ?? createRoutingStore(config, () => this.address());
+    const cluster = deps.cluster ?? (config.routingStore === "redis" ? this.clusterMember(config, deps) : undefined);
     // Read at each container start, so a reload's transcriber settings reach the next container.
-    const registry = new InstanceRegistry({ driver: deps.driver, env: () => transcriberEnv(this.state.config), logger: deps.logger });
-    const strategy = createStrategy(config, registry, this.store);
-    this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name, this.store);
+    const registry = new InstanceRegistry({
+      driver: cluster?.driver ?? deps.driver,
+      env: () => transcriberEnv(this.state.config),
+      logger: deps.logger,
+      startProblem: cluster ? (id) => cluster.startProblem(id) : undefined,
+    });
+    const strategy = createStrategy(config, cluster ? cluster.view(registry) : registry, this.store);
+    this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name, this.store, cluster);
     this.metrics = createMetrics(this.state);
     this.status = new StatusHub(this.state);
     this.app = new Elysia({
@@ -96,6 +108,18 @@ export class Gateway {
     return this.state.config;
   }
 
+  private clusterMember(config: GatewayConfig, deps: GatewayDeps): ClusterMember {
+    return new ClusterMember({
+      url: config.redisUrl!,
+      clusterName: config.gatewayName,
+      gatewayId: config.gatewayId,
+      inner: deps.driver,
+      store: this.store,
+      maxInstances: () => this.state.config.maxInstances,
+      logger: deps.logger,
+    });
+  }
+
   /** `host:port` this gateway listens on, once it does. */
   private address(): string | null {
     const port = this.app.server?.port;
@@ -104,17 +128,22 @@ export class Gateway {
 
   /**
    * Connects the routing store (a StoreUnavailableError naming REDIS_URL when Redis cannot be reached), sweeps
-   * what a previous run left, prewarms what the strategy asks for, and listens.
+   * what a previous run left, prewarms what the strategy asks for, and listens. In a cluster there is no
+   * sweep: peers may be using every container of the GATEWAY_NAME; the leader removes only what nobody claims.
    */
   async start(): Promise<{ port: number }> {
     await this.store.connect();
-    const swept = await this.deps.driver.sweep();
-    if (swept > 0) this.deps.logger.info({ swept }, "removed containers left by a previous run");
+    const cluster = this.state.cluster;
+    if (cluster) await cluster.connect();
+    else {
+      const swept = await this.deps.driver.sweep();
+      if (swept > 0) this.deps.logger.info({ swept }, "removed containers left by a previous run");
+    }
     this.app.listen({ port: this.config.port, hostname: this.config.host });
     this.upkeepStop = startUpkeep(this.state);
     this.engineMonitor = watchEngine(this.state, this.deps.driver);
     this.recoveryStop = restartFailedInstances(this.state);
-    for (const id of this.state.upkeep.prewarmIds()) warmInBackground(this.state, id, "prewarm");
+    if (this.state.runsUpkeep) for (const id of this.state.upkeep.prewarmIds()) warmInBackground(this.state, id, "prewarm");
     replenishSpares(this.state);
     return { port: this.app.server!.port! };
   }
@@ -141,12 +170,14 @@ export class Gateway {
   /**
    * Refuses new sessions at once (readyz 503), asks every open session to flush (Relay.drain: finals, then
    * Error gateway_shutdown and 1001), waits up to DRAIN_TIMEOUT for them to end, closes the rest with 1001,
-   * then stops every container.
+   * then stops every container. In a cluster with other live gateways it stops none: it gives up the upkeep
+   * lease and leaves its containers to the leader's adoption; the last live gateway stops everything.
    */
   async shutdown(): Promise<void> {
     const state = this.state;
     if (state.draining) return;
     state.beginDraining();
+    const leaving = state.cluster?.beginLeaving();
     this.upkeepStop?.();
     this.engineMonitor?.stop();
     this.recoveryStop?.();
@@ -159,7 +190,14 @@ export class Gateway {
     this.status.close();
     this.metrics.unsubscribe();
     await this.app.stop();
-    await state.registry.shutdown();
+    const cluster = state.cluster;
+    await leaving;
+    if (cluster && (await cluster.othersStay(this.config.drainTimeoutMs + 2000))) await cluster.leave();
+    else {
+      await cluster?.stopAll();
+      await state.registry.shutdown();
+    }
+    await cluster?.close();
     // After the sessions ended, so their closes reach the store; then this gateway leaves the cluster.
     await this.store.close();
   }

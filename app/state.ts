@@ -4,13 +4,14 @@
  * Each field is written here only, through a method named for what happened; everything else reads.
  */
 import type { InstanceRegistry } from "../runtime/instances.ts";
+import type { ClusterMember } from "./cluster/member.ts";
 import type { GatewayConfig } from "./config.ts";
 import { GatewayEvents } from "./events.ts";
 import type { Logger } from "./log.ts";
 import type { Refusal } from "./refusal.ts";
 import type { SessionSelector } from "./routing/selector.ts";
 import type { RoutingStore } from "./routing/store.ts";
-import type { RoutingStrategy } from "./routing/strategy.ts";
+import type { InstanceView, RoutingStrategy } from "./routing/strategy.ts";
 import type { UpkeepPolicy } from "./routing/upkeep-policy.ts";
 import { ClientSecurity } from "./security/admission.ts";
 import { SessionBook } from "./session/book.ts";
@@ -39,6 +40,8 @@ export class GatewayState {
     readonly driverName: string,
     /** The routing store the strategies keep their state in (read here for /stats: kind, availability, gateways). */
     readonly store: RoutingStore,
+    /** This gateway as a member of a cluster (ROUTING_STORE=redis); undefined for a gateway on its own. */
+    readonly cluster?: ClusterMember,
   ) {
     this.currentConfig = Object.freeze({ ...config });
     this.strategy = strategy;
@@ -53,6 +56,16 @@ export class GatewayState {
         error: to === "failed" ? instance.lastError : undefined,
       }),
     );
+  }
+
+  /** What strategies read about instances: the cluster's view in a cluster, else the registry itself. */
+  get instanceView(): InstanceView {
+    return this.cluster ? this.cluster.view(this.registry) : this.registry;
+  }
+
+  /** Whether this gateway runs the upkeep: always on its own; in a cluster only while it holds the lease. */
+  get runsUpkeep(): boolean {
+    return this.cluster ? this.cluster.leading : true;
   }
 
   /** The configuration now (frozen); a reload swaps in a new object, so read it at use time, never keep it. */

@@ -61,6 +61,26 @@ export interface ContainerInfo {
 export interface ExitInfo {
   exitCode: number | null;
   reason: string;
+  /**
+   * True when the end was decided elsewhere on purpose (a cluster peer put the container to sleep or scaled it
+   * down): sessions on it still close with 1012, but the instance sleeps instead of failing (no backoff).
+   */
+  expected?: boolean;
+}
+
+/**
+ * A start refused before any container was made, for a reason that is not the container's fault (the cluster's
+ * MAX_INSTANCES is reached, the shared store is away): the instance does not count it as a failed start.
+ */
+export class StartDeclinedError extends Error {
+  override name = "StartDeclinedError";
+  constructor(
+    message: string,
+    /** When asking again may succeed (the listen route's Retry-After). */
+    readonly retryAfterS = 2,
+  ) {
+    super(message);
+  }
 }
 
 /** A started, healthy transcriber. */
@@ -78,6 +98,11 @@ export interface RunningContainer {
   readonly exited: Promise<ExitInfo>;
   /** The engine host it runs on (several engine hosts); absent with a single engine. */
   readonly hostName?: string;
+  /**
+   * True when start() found the container already running (a cluster peer made it): the session joins a warm
+   * container, so the instance counts no cold start or wake for it.
+   */
+  readonly joined?: boolean;
 }
 
 export interface ContainerDriver {

@@ -1,4 +1,4 @@
-import type { ContainerDriver, ExitInfo, RunningContainer } from "./driver.ts";
+import { type ContainerDriver, type ExitInfo, type RunningContainer, StartDeclinedError } from "./driver.ts";
 import { isHealthy } from "./health.ts";
 import { InstanceLease, type Lease, type StartKind } from "./lease.ts";
 import type { InstanceStateName } from "./instance-state.ts";
@@ -159,8 +159,8 @@ export class Instance {
       if (state.name === "stopping") {
         await state.done;
       } else if (state.name === "starting") {
-        kind = state.kind;
-        await state.ready;
+        const container = await state.ready;
+        kind = container.joined ? "warm" : state.kind;
       } else {
         const waitMs = this.startBlockedForMs();
         if (waitMs > 0) {
@@ -288,20 +288,30 @@ export class Instance {
         this.everRan = true;
         this.startedAt = this.clock();
         this.lastActiveAt = this.startedAt;
-        if (kind === "cold") this.coldStarts++;
-        else this.wakes++;
-        this.lastStart = { kind, ms: this.startedAt - beganAtMs };
+        // A container a cluster peer already ran is joined, not started: no start to count or announce.
+        if (!container.joined) {
+          if (kind === "cold") this.coldStarts++;
+          else this.wakes++;
+          this.lastStart = { kind, ms: this.startedAt - beganAtMs };
+        }
         // Announced last, so listeners see the counters and the start time already updated.
         this.state = { name: "running", container };
-        this.logger.info(
-          { instance: this.id, container: container.id, start: kind, ms: this.lastStart.ms },
-          "Transcriber container started",
-        );
+        if (!container.joined) {
+          this.logger.info(
+            { instance: this.id, container: container.id, start: kind, ms: this.lastStart!.ms },
+            "Transcriber container started",
+          );
+        }
         void container.exited.then((info) => this.onExit(container, info));
         return container;
       },
       (error: unknown) => {
         const message = error instanceof Error ? error.message : String(error);
+        if (error instanceof StartDeclinedError) {
+          // No container was made and none failed: no backoff, the next session may ask again at once.
+          if (isCurrent()) this.state = this.everRan ? { name: "sleeping" } : { name: "idle" };
+          throw error;
+        }
         if (isCurrent()) {
           this.startFailures++;
           this.nextStartAt = this.clock() + startBackoffMs(this.startFailures);
@@ -333,6 +343,7 @@ export class Instance {
 
   private onExit(container: RunningContainer, info: ExitInfo): void {
     if (this.state.name !== "running" || this.state.container !== container) return;
+    if (info.expected) return this.stoppedElsewhere(container, info);
     this.lastError = `container ${container.id} died: ${info.reason}`;
     const uptimeMs = this.startedAt === undefined ? 0 : this.clock() - this.startedAt;
     if (uptimeMs >= EARLY_CRASH_MS) this.startFailures = 0;
@@ -346,6 +357,17 @@ export class Instance {
       { instance: this.id, container: container.id, reason: `crash: ${info.reason}`, exitCode: info.exitCode },
       "Transcriber container stopped",
     );
+    for (const lease of this.leases) if (lease.containerId === container.id) lease.crash(info);
+  }
+
+  /**
+   * Another gateway of the cluster stopped the container on purpose (sleep, scale-down): the instance sleeps,
+   * as it would had this gateway stopped it, and sessions still on it are told to reconnect (1012).
+   */
+  private stoppedElsewhere(container: RunningContainer, info: ExitInfo): void {
+    this.state = { name: "sleeping" };
+    this.startedAt = undefined;
+    this.logger.info({ instance: this.id, container: container.id, reason: info.reason }, "Transcriber container stopped");
     for (const lease of this.leases) if (lease.containerId === container.id) lease.crash(info);
   }
 

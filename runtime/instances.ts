@@ -12,6 +12,11 @@ export interface InstanceRegistryOptions {
   logger?: RuntimeLogger;
   /** Milliseconds since the epoch; injected so the reaper is tested without waiting. */
   clock?: () => number;
+  /**
+   * Why no container of `id` could be started now although the engine answers (a cluster whose shared store is
+   * away), else undefined; the listen route refuses such a session before the upgrade.
+   */
+  startProblem?: (id: string) => string | undefined;
 }
 
 /**
@@ -28,9 +33,11 @@ export class InstanceRegistry {
   /** Instances starting or running, kept on every transition: routing reads it on every decision. */
   private live = 0;
   private readonly listeners = new Set<StateListener>();
+  private readonly startProblemOf: ((id: string) => string | undefined) | undefined;
 
   constructor(options: InstanceRegistryOptions) {
     this.driver = options.driver;
+    this.startProblemOf = options.startProblem;
     this.env = options.env ?? (() => ({}));
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? Date.now;
@@ -60,6 +67,11 @@ export class InstanceRegistry {
   onStateChange(listener: StateListener): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Why `id` could not be started now (see InstanceRegistryOptions.startProblem), else undefined. */
+  startProblem(id: string): string | undefined {
+    return this.startProblemOf?.(id);
   }
 
   /** Whether `id` was ever used, without creating it. */

@@ -198,6 +198,17 @@ export class RedisRoutingStore implements RoutingStore {
     this.link.close();
   }
 
+  /**
+   * Stops heartbeating and drops the connections without a bye: what a SIGKILLed gateway looks like to its
+   * peers (its keys expire after ttlMs). For fault tests.
+   */
+  halt(): void {
+    this.closed = true;
+    clearTimeout(this.timer);
+    this.up = false;
+    this.link.close();
+  }
+
   /** Changes this gateway's count of (session, instance) by `delta` in the copy and writes it through. */
   private put(sessionId: string, instanceId: string, delta: number, nowMs: number, write = true): string[] {
     const count = this.replica.view.countOf(this.gatewayId, sessionId, instanceId) + delta;

@@ -125,6 +125,47 @@ redisTest(
 );
 
 redisTest(
+  "the gateway that made a container is SIGKILLed: the other serves it warm, and as the last gateway its SIGTERM stops it",
+  async () => {
+    const gateways = await pair("cluster-kill", { ROUTING_MODE: "session", MAX_INSTANCES: "10" });
+    const [a, b] = gateways;
+    try {
+      const first = await open(a, "kill-me");
+      first.client.send({ type: "CloseStream" });
+      await first.client.closed;
+      const made = (await a.stats()).instances.find((i: { id: string }) => i.id === first.container);
+      expect(made.containerId).toMatch(/^pid:\d+$/);
+      a.kill("SIGKILL");
+      // Not `exited`: that waits for its stderr, which the transcriber it leaves behind still holds.
+      await pollUntil(() => !isAlive(a.pid), "gw-a to die", 5000, 20);
+      // Its transcriber outlives it; the peer joins it warm through the shared directory.
+      const again = TestClient.connect(`${b.listenUrl}?sessionId=kill-me&${QUERY}`);
+      const metadata = await again.next("Metadata", 20_000);
+      expect([metadata.container, metadata.start]).toEqual([first.container, "warm"]);
+      again.send({ type: "CloseStream" });
+      await again.closed;
+      await pollUntil(async () => (await b.stats()).gateways.length === 1, "the dead gateway to leave gw-b's view", 5000, 50);
+      b.kill("SIGTERM");
+      expect(await b.exited).toBe(0);
+      const pid = Number(made.containerId.slice(4));
+      await pollUntil(() => !isAlive(pid), "the last gateway's shutdown to stop the dead one's transcriber", 5000, 50);
+    } finally {
+      for (const gateway of gateways) gateway.kill("SIGKILL");
+    }
+  },
+  60_000,
+);
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+redisTest(
   "a REDIS_URL nobody answers stops the gateway at start with one line naming it",
   async () => {
     const port = await freePort();

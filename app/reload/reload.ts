@@ -106,7 +106,7 @@ export function reloadConfig(target: ReloadTarget, source: Env | (() => Env)): R
 
   if (applied.length > 0) {
     const updated: GatewayConfig = { ...current, ...pick(next, applied) };
-    state.reconfigured(updated, createStrategy(updated, state.registry, target.store));
+    state.reconfigured(updated, createStrategy(updated, state.instanceView, target.store));
     if (applied.includes("logLevel")) state.log.level = updated.logLevel;
     if (applied.some((key) => UPKEEP_KEYS.has(key))) target.restartUpkeep();
     const oldMembers = current.routingMode === "pool" ? poolMemberIds(current.containerPoolSize) : [];

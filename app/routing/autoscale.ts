@@ -45,6 +45,9 @@ export interface AutoscalePicks {
   lowestFreeId(): string;
 }
 
+/** How long an instance a cluster-wide admission found full is skipped by this gateway's picks. */
+const FULL_FOR_MS = 250;
+
 /** Ranks of claimed spares start here, after every auto-<n> (n < MAX_INSTANCES <= 10,000), in claim order. */
 const SPARE_RANK = 2 ** 31;
 
@@ -64,6 +67,10 @@ export class AutoscaleStrategy extends BaseStrategy {
   private readonly buckets: LoadBuckets;
   private readonly claimedIds: string[] = [];
   private readonly claimedRank = new Map<string, number>();
+  /** Instances a cluster-wide admission found full, until when (ms epoch): the picks skip them meanwhile. */
+  private readonly fullUntilMs = new Map<string, number>();
+  /** Claimed spares reaped since: never candidates again (their ids are not reused). */
+  private readonly reaped = new Set<string>();
 
   constructor(
     config: Pick<GatewayConfig, "maxConnectionsPerContainer" | "maxInstances" | "minContainers" | "scaleDownAfterMs" | "warmSpares">,
@@ -113,6 +120,22 @@ export class AutoscaleStrategy extends BaseStrategy {
     return { ok: true, instanceId: this.picks.lowestFreeId() };
   }
 
+  /**
+   * Over a store shared by a cluster, the cap holds for every gateway at once: the session is counted on
+   * `instanceId` only if that keeps it within MAX_CONNECTIONS_PER_CONTAINER cluster-wide (one Lua script).
+   * Refused, the instance counts as full here for FULL_FOR_MS, long enough for the peers' notices to arrive.
+   */
+  async admit(sessionId: string, instanceId: string): Promise<boolean> {
+    const nowMs = this.clock();
+    if (await this.store.bindWithin(sessionId, instanceId, this.maxConnections, nowMs)) {
+      this.noteAdmitted(sessionId, instanceId);
+      this.refile(instanceId);
+      return true;
+    }
+    this.fullUntilMs.set(instanceId, nowMs + FULL_FOR_MS);
+    return false;
+  }
+
   override opened(sessionId: string, instanceId: string): void {
     super.opened(sessionId, instanceId);
     if (this.spares.claim(instanceId)) this.addClaimed(instanceId);
@@ -132,11 +155,14 @@ export class AutoscaleStrategy extends BaseStrategy {
 
   /** Instances above the minimum, running, with no session since SCALE_DOWN_AFTER: the gateway stops them. */
   override reap(nowMs: number): string[] {
+    // Spares claimed through another gateway of a cluster serve like auto-<n> here too (and are scaled down).
+    for (const { instanceId } of this.store.loads()) if (indexOf("spare", instanceId) >= 0) this.addClaimed(instanceId);
     const stop: string[] = [];
     for (const id of this.scalable()) {
       if (this.loadOf(id) > 0) continue;
       if (!isLive(this.view, id)) {
         this.claimed.delete(id); // a reaped spare is forgotten; spare ids are never reused
+        this.reaped.add(id);
         const rank = this.claimedRank.get(id);
         if (rank !== undefined) this.buckets.remove(rank);
         this.claimedRank.delete(id);
@@ -187,11 +213,20 @@ export class AutoscaleStrategy extends BaseStrategy {
   private readonly loadNow = (rank: number): number => {
     const id = this.idOf(rank);
     const state = this.view.state(id);
-    if (state === "failed") return this.maxConnections;
+    if (state === "failed" || this.isFull(id)) return this.maxConnections;
     const load = this.loadOf(id);
     const pinned = rank < this.minContainers;
     return pinned || state === "starting" || state === "running" || load > 0 ? load : this.maxConnections;
   };
+
+  private isFull(id: string): boolean {
+    if (this.fullUntilMs.size === 0) return false;
+    const until = this.fullUntilMs.get(id);
+    if (until === undefined) return false;
+    if (until > this.clock()) return true;
+    this.fullUntilMs.delete(id);
+    return false;
+  }
 
   private idOf(rank: number): string {
     return rank < SPARE_RANK ? autoId(rank) : this.claimedIds[rank - SPARE_RANK]!;
@@ -204,7 +239,7 @@ export class AutoscaleStrategy extends BaseStrategy {
   }
 
   private addClaimed(id: string): void {
-    if (this.claimedRank.has(id)) return;
+    if (this.claimedRank.has(id) || this.reaped.has(id)) return;
     const rank = SPARE_RANK + this.claimedIds.length;
     this.claimed.add(id);
     this.claimedIds.push(id);

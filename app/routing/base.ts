@@ -5,9 +5,14 @@ import type { RoutingStore } from "./store.ts";
 import type { CoordinatorView, RouteDecision, RouteRequest } from "./selector.ts";
 import type { InstanceView, RoutingStrategy } from "./strategy.ts";
 
+/** Admitted sessions not yet opened, per store (see BaseStrategy.noteAdmitted). */
+const ADMITTED = new WeakMap<RoutingStore, Map<string, number>>();
+
 export abstract class BaseStrategy implements RoutingStrategy {
   abstract readonly mode: RoutingMode;
   protected readonly occupancy: Occupancy;
+  /** Sessions counted by an admission (admit()) that their opened() must not count again, by open key. */
+  private readonly admitted: Map<string, number>;
 
   constructor(
     protected readonly view: InstanceView,
@@ -15,6 +20,10 @@ export abstract class BaseStrategy implements RoutingStrategy {
     protected readonly clock: () => number,
   ) {
     this.occupancy = new Occupancy(view, store);
+    // Kept with the store, so a strategy rebuilt by a reload between an admission and its opened() still knows it.
+    let admitted = ADMITTED.get(store);
+    if (!admitted) ADMITTED.set(store, (admitted = new Map()));
+    this.admitted = admitted;
   }
 
   abstract route(request: RouteRequest): RouteDecision;
@@ -36,8 +45,29 @@ export abstract class BaseStrategy implements RoutingStrategy {
   }
 
   opened(sessionId: string, instanceId: string): void {
-    this.store.bind(sessionId, instanceId, this.clock());
+    if (!this.takeAdmission(sessionId, instanceId)) this.store.bind(sessionId, instanceId, this.clock());
     this.occupancy.noteOpened(instanceId);
+  }
+
+  /** Counts a session bound by an admission (bindWithin), for opened() to take. */
+  protected noteAdmitted(sessionId: string, instanceId: string): void {
+    const key = `${sessionId}\n${instanceId}`;
+    this.admitted.set(key, (this.admitted.get(key) ?? 0) + 1);
+  }
+
+  /** Whether an admission counted this session already (it is then used up). */
+  private takeAdmission(sessionId: string, instanceId: string): boolean {
+    const key = `${sessionId}\n${instanceId}`;
+    const count = this.admitted.get(key);
+    if (count === undefined) return false;
+    if (count > 1) this.admitted.set(key, count - 1);
+    else this.admitted.delete(key);
+    return true;
+  }
+
+  settleAdmission(sessionId: string, instanceId: string): void {
+    // Never opened (refused after routing, or routed elsewhere): the admission's count is given back.
+    if (this.takeAdmission(sessionId, instanceId)) this.store.unbind(sessionId, instanceId, this.clock());
   }
 
   closed(sessionId: string, instanceId: string): void {

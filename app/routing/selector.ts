@@ -40,6 +40,15 @@ export interface SessionSelector {
   opened(sessionId: string, instanceId: string): void;
   /** That session ended, whatever the path (normal, error, abort): exactly once per opened(). */
   closed(sessionId: string, instanceId: string): void;
+  /**
+   * Only where a cap must hold for a whole cluster (autoscale over a shared store): counts the session on
+   * `instanceId` atomically within the cap before the upgrade; false when it is full there (route() then avoids
+   * it for a moment). An admitted session's opened() does not count it again. StoreUnavailableError while the
+   * shared store is away.
+   */
+  admit?(sessionId: string, instanceId: string): Promise<boolean>;
+  /** After an admitted session was routed (or refused): an admission no opened() took is undone. */
+  settleAdmission?(sessionId: string, instanceId: string): void;
   /** Sessions per instance as this selector counts them, for /stats. */
   coordinatorView(): CoordinatorView;
 }

@@ -32,8 +32,19 @@ export class SparePool {
     return id;
   }
 
+  /**
+   * A spare that ever held a session was claimed, here or (in a cluster) through another gateway: it leaves the
+   * list and the next fresh id takes its place, so every gateway offers, keeps awake and starts the same spares.
+   */
+  private prune(): void {
+    for (let i = 0; i < this.unclaimed.length; i++) {
+      if (this.store.lastChangeAtMs(this.unclaimed[i]!) !== undefined) this.unclaimed[i] = this.nextId();
+    }
+  }
+
   /** An unclaimed spare that can take a session now: running first (warm), else one already starting. */
   available(): string | undefined {
+    this.prune();
     let starting: string | undefined;
     for (const id of this.unclaimed) {
       if (this.store.load(id) > 0) continue;
@@ -45,6 +56,7 @@ export class SparePool {
   }
 
   isSpare(id: string): boolean {
+    this.prune();
     return this.unclaimed.includes(id);
   }
 
@@ -59,6 +71,7 @@ export class SparePool {
 
   /** Unclaimed spares not yet starting or running, at most `roomInstances` of them (MAX_INSTANCES still holds). */
   toStart(roomInstances: number): string[] {
+    this.prune();
     return this.unclaimed.filter((id) => !isLive(this.view, id)).slice(0, Math.max(0, roomInstances));
   }
 }

@@ -15,12 +15,14 @@ import type { Refusal } from "../refusal.ts";
 import { clientIp } from "../security/admission.ts";
 import { upgradeHeaders } from "../security/credentials.ts";
 import type { GatewayState } from "../state.ts";
-import { parseListenQuery } from "./query.ts";
+import { clusterAdmission } from "../cluster/admission.ts";
+import { type ListenQuery, parseListenQuery } from "./query.ts";
 import type { ClientSocket } from "./relay.ts";
 import { Session, type SessionDeps } from "./session.ts";
 
 /** What a listen socket carries in `ws.data`: the handlers Elysia's Bun adapter calls. */
 import {
+  type DeepgramOptions,
   deepgramUpstreamParams,
   handshakeHeaders,
   modelTableOf,
@@ -78,7 +80,7 @@ function pathOf(url: string): string {
  * Admission and routing for one upgrade request; a refusal is an HTTP response. After a successful upgrade
  * Bun ignores the response this returns (an empty one, so Elysia's routing stops here).
  */
-function upgradeListen(state: GatewayState, deps: SessionDeps, request: Request, server: Server): Response {
+function upgradeListen(state: GatewayState, deps: SessionDeps, request: Request, server: Server): Response | Promise<Response> {
   if (request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
     return refusalResponse(426, "expected a WebSocket upgrade", { upgrade: "websocket" });
   }
@@ -93,12 +95,35 @@ function upgradeListen(state: GatewayState, deps: SessionDeps, request: Request,
   const ip = clientIp(server, request);
   const refusal = state.security.check({ request, ip, sessionId: query.sessionId }) ?? state.admission();
   if (refusal) return refuse(state, refusal);
+  // In a cluster a cap may need Redis's word first (app/cluster/admission.ts); elsewhere this stays synchronous.
+  const admission = clusterAdmission(state, query.sessionId);
+  if (!admission) return routeAndUpgrade(state, deps, request, server, query, deepgram.options, ip);
+  return admission.then((admitted) => {
+    if (!("instanceId" in admitted)) return refuse(state, admitted);
+    try {
+      return routeAndUpgrade(state, deps, request, server, query, deepgram.options, ip);
+    } finally {
+      state.selector.settleAdmission?.(query.sessionId!, admitted.instanceId);
+    }
+  });
+}
+
+/** Routes an admitted request, upgrades it, and hands the socket to its session. */
+function routeAndUpgrade(
+  state: GatewayState,
+  deps: SessionDeps,
+  request: Request,
+  server: Server,
+  query: ListenQuery,
+  options: DeepgramOptions,
+  ip: string,
+): Response {
   const requestId = crypto.randomUUID();
   const routed = Session.route(deps, {
     query,
     ip,
     requestId,
-    upstreamParams: deepgramUpstreamParams(deepgram.options, requestId).toString(),
+    upstreamParams: deepgramUpstreamParams(options, requestId).toString(),
     metadataFields: () => openingMetadataFields(Date.now(), query.channels ?? 1),
   });
   if (!("session" in routed)) return refuse(state, routed);
