@@ -20,6 +20,7 @@ import {
   StartDeclinedError,
 } from "../../runtime/driver.ts";
 import { silentLogger, type RuntimeLogger } from "../../runtime/logger.ts";
+import type { EngineHostsView } from "../../runtime/engine-hosts/view.ts";
 import { StoreUnavailableError } from "../routing/store.ts";
 import { ClusterHandles } from "./cluster-handles.ts";
 import { WatchedContainers } from "./watched.ts";
@@ -45,6 +46,8 @@ export interface ClusterDriverOptions {
 export class ClusterDriver implements ContainerDriver {
   readonly name: ContainerDriver["name"];
   readonly engineProblem?: () => Promise<string | undefined>;
+  /** Several engine hosts: the real driver's hosts view (/stats `hosts`, placement refusals), passed through. */
+  readonly engineHosts?: () => EngineHostsView;
   readonly startTimeoutMs: number;
   readonly machine: string;
   private readonly inner: ContainerDriver;
@@ -69,6 +72,7 @@ export class ClusterDriver implements ContainerDriver {
     this.logger = options.logger ?? silentLogger;
     this.clock = options.clock ?? Date.now;
     if (options.inner.engineProblem) this.engineProblem = () => options.inner.engineProblem!();
+    if (options.inner.engineHosts) this.engineHosts = () => options.inner.engineHosts!();
     this.watched = new WatchedContainers(this.directory);
     this.handles = new ClusterHandles(this.directory, this.machine, (record, own) => {
       if (this.watched.forget(record)) void this.inner.stop(own).catch(() => undefined);
