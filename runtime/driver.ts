@@ -99,10 +99,11 @@ export interface RunningContainer {
   /** The engine host it runs on (several engine hosts); absent with a single engine. */
   readonly hostName?: string;
   /**
-   * True when start() found the container already running (a cluster peer made it): the session joins a warm
-   * container, so the instance counts no cold start or wake for it.
+   * Set when a cluster peer made the container, so the instance counts and announces no start of its own:
+   * `running` when start() found it running (the session joins a warm container), `starting` when start() waited
+   * for the peer's start (the session waited for a start: its Metadata says so).
    */
-  readonly joined?: boolean;
+  readonly joined?: "running" | "starting";
 }
 
 export interface ContainerDriver {

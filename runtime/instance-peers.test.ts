@@ -11,7 +11,7 @@ import { Instance } from "./instance.ts";
 
 /** A FakeDriver whose starts can be made to say `joined`, or to be declined. */
 class PeerDriver extends FakeDriver {
-  joinNext = false;
+  joinNext: RunningContainer["joined"] = undefined;
   declineNext = false;
   override async start(spec: ContainerSpec): Promise<RunningContainer> {
     if (this.declineNext) {
@@ -19,20 +19,33 @@ class PeerDriver extends FakeDriver {
       throw new StartDeclinedError("the cluster runs MAX_INSTANCES=1 instances; retry later", 5);
     }
     const container = await super.start(spec);
-    if (!this.joinNext) return container;
-    this.joinNext = false;
-    return { ...container, joined: true };
+    const joined = this.joinNext;
+    if (!joined) return container;
+    this.joinNext = undefined;
+    return { ...container, joined };
   }
 }
 
 describe("Instance in a cluster", () => {
   test("a container a peer already runs is joined: the lease is warm and no cold start is counted", async () => {
     const driver = new PeerDriver();
-    driver.joinNext = true;
+    driver.joinNext = "running";
     const instance = new Instance({ id: "pool-0", driver });
     const leases = await Promise.all([instance.acquire(), instance.acquire()]);
     expect(leases.map((lease) => lease.start)).toEqual(["warm", "warm"]);
     expect([instance.stateName, instance.coldStarts, instance.wakes]).toEqual(["running", 0, 0]);
+  });
+
+  test("a peer's start waited for is the session's cold start, but this instance counts and logs no start", async () => {
+    const driver = new PeerDriver();
+    driver.joinNext = "starting";
+    const lines: string[] = [];
+    const logger = { info: (_: object, msg: string) => lines.push(msg), warn: () => {}, error: () => {} };
+    const instance = new Instance({ id: "pool-0", driver, logger });
+    const lease = await instance.acquire();
+    expect(lease.start).toBe("cold");
+    expect([instance.stateName, instance.coldStarts, instance.wakes]).toEqual(["running", 0, 0]);
+    expect(lines).not.toContain("Transcriber container started");
   });
 
   test("an expected exit (a peer put it to sleep) sleeps the instance, tells its leases, and sets no backoff", async () => {

@@ -160,7 +160,7 @@ export class Instance {
         await state.done;
       } else if (state.name === "starting") {
         const container = await state.ready;
-        kind = container.joined ? "warm" : state.kind;
+        kind = container.joined === "running" ? "warm" : state.kind;
       } else {
         const waitMs = this.startBlockedForMs();
         if (waitMs > 0) {

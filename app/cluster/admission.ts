@@ -9,7 +9,7 @@ import { StoreUnavailableError } from "../routing/store.ts";
 import type { GatewayState } from "../state.ts";
 
 /** Candidates tried before the session is refused as at capacity. */
-const ATTEMPTS = 3;
+const ATTEMPTS = 4;
 
 /**
  * Undefined when no cluster-wide admission applies (the usual, synchronous path); else resolves with the

@@ -97,7 +97,7 @@ export class ClusterDriver implements ContainerDriver {
         continue; // lost the claim meanwhile: join whoever holds it now
       }
       // Running at the first ask: a warm join; after waiting for a peer's start, the session waited for a start.
-      if (record.state === "running") return this.handles.give(record, undefined, !waited);
+      if (record.state === "running") return this.handles.give(record, undefined, waited ? "starting" : "running");
       if (this.clock() >= deadline) {
         throw new Error(`instance ${id}: the start on gateway ${record.owner} did not finish within ${this.startTimeoutMs} ms`);
       }

@@ -29,8 +29,8 @@ export class ClusterHandles {
     });
   }
 
-  /** A handle on `record`'s container: `own` when this gateway made it; `joined` when it was running already. */
-  give(record: DirectoryRecord, own?: RunningContainer, joined = false): RunningContainer {
+  /** A handle on `record`'s container: `own` when this gateway made it, else how a peer's was joined. */
+  give(record: DirectoryRecord, own?: RunningContainer, joined?: RunningContainer["joined"]): RunningContainer {
     const { instanceId, fence } = record;
     let waiters = this.exits.get(instanceId);
     if (!waiters) this.exits.set(instanceId, (waiters = new Map()));

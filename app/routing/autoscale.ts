@@ -133,6 +133,9 @@ export class AutoscaleStrategy extends BaseStrategy {
       return true;
     }
     this.fullUntilMs.set(instanceId, nowMs + FULL_FOR_MS);
+    // Known from now on, so the next pick of a fresh id goes past it rather than back to it.
+    const n = indexOf("auto", instanceId);
+    if (n >= this.known) this.know(n + 1);
     return false;
   }
 
@@ -264,9 +267,12 @@ export class AutoscaleStrategy extends BaseStrategy {
     return [...ids, ...this.claimed];
   }
 
-  /** The lowest auto-<n> above the minimum with no session and not up, else auto-<known>: from bucket 0. */
+  /**
+   * The lowest auto-<n> above the minimum with no session and not up, else auto-<known>: from bucket 0. One the
+   * cluster just refused as full is skipped: a peer filled it and its notice has not arrived yet.
+   */
   private lowestFreeId(): string {
-    const n = this.buckets.first(0, this.minContainers, this.known, this.isDown);
+    const n = this.buckets.first(0, this.minContainers, this.known, this.isFreeToStart);
     return autoId(n < 0 ? this.known : n);
   }
 
@@ -282,8 +288,9 @@ export class AutoscaleStrategy extends BaseStrategy {
     };
   }
 
-  private readonly isDown = (n: number): boolean => {
-    const state = this.view.state(autoId(n));
-    return state !== "starting" && state !== "running" && state !== "stopping";
+  private readonly isFreeToStart = (n: number): boolean => {
+    const id = autoId(n);
+    const state = this.view.state(id);
+    return state !== "starting" && state !== "running" && state !== "stopping" && !this.isFull(id);
   };
 }
