@@ -66,7 +66,7 @@ export class Report {
     const calls: Array<[string, string, number]> = [
       ["warm_hit", "holder() + bind()", 50],
       ["admission", "bindWithin", 1000],
-      ["cold_claim", "takeSlot (the claim script will replace it)", 1000],
+      ["cold_claim", "directory CLAIM (memory: its slot)", 1000],
     ];
     for (const [key, what, limitUs] of calls) {
       const redis = g(`cluster.routing_us.redis.${key}`);

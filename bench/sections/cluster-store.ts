@@ -2,8 +2,10 @@
  * The routing store's calls the cluster adds to a routing decision, in process, with the Redis store against a
  * private redis-server (two peer stores subscribed, as in a three-gateway cluster) beside the memory store, over
  * the same live sessions: a warm hit (holder() + bind(): answered from the local view, the write goes behind),
- * autoscale's admission (bindWithin: one atomic Lua call) and a cold claim (takeSlot: one Lua call).
+ * autoscale's admission (bindWithin: one atomic Lua call) and a cold claim (the instance directory's CLAIM
+ * script, then its RELEASE; the memory store's counterpart is its in-process slot).
  */
+import { InstanceDirectory } from "../../app/cluster/directory.ts";
 import { RedisRoutingStore } from "../../app/cluster/redis-store.ts";
 import { MemoryRoutingStore, type RoutingStore } from "../../app/routing/store.ts";
 import type { Report } from "../report.ts";
@@ -14,7 +16,30 @@ const INSTANCES = 100;
 
 type Samples = { warm_hit: number[]; admission: number[]; cold_claim: number[] };
 
-async function measureStore(store: RoutingStore, liveSessions: number, ops: number): Promise<Samples> {
+/** One cold claim of `instanceId` and its release (not timed). */
+interface ColdClaim {
+  claim(instanceId: string): Promise<unknown>;
+  release(instanceId: string): Promise<unknown>;
+}
+
+/** The memory store's slot: what a single gateway does in process where a cluster claims in Redis. */
+function slotClaim(store: RoutingStore): ColdClaim {
+  return { claim: (id) => store.takeSlot(id, 1_000_000), release: (id) => store.freeSlot(id) };
+}
+
+/** The cluster's claim: CLAIM writes a `starting` record with a new fence; RELEASE drops it again. */
+function directoryClaim(directory: InstanceDirectory): ColdClaim {
+  const fences = new Map<string, string>();
+  return {
+    claim: async (id) => {
+      const answer = await directory.claim(id, 1_000_000, 30_000);
+      fences.set(id, answer.kind === "refused" ? "" : answer.record.fence);
+    },
+    release: (id) => directory.release(id, fences.get(id) ?? "", "bench", true),
+  };
+}
+
+async function measureStore(store: RoutingStore, cold: ColdClaim, liveSessions: number, ops: number): Promise<Samples> {
   for (let i = 0; i < liveSessions; i++) store.bind(`live-${i}`, `auto-${i % INSTANCES}`, NOW_MS);
   await store.settled();
   const samples: Samples = { warm_hit: [], admission: [], cold_claim: [] };
@@ -36,9 +61,9 @@ async function measureStore(store: RoutingStore, liveSessions: number, ops: numb
   }
   for (let i = 0; i < ops; i++) {
     const started = performance.now();
-    await store.takeSlot(`cold-${i}`, 1_000_000);
+    await cold.claim(`cold-${i}`);
     samples.cold_claim.push((performance.now() - started) * 1000);
-    await store.freeSlot(`cold-${i}`);
+    await cold.release(`cold-${i}`);
   }
   await store.settled();
   return samples;
@@ -58,16 +83,17 @@ export async function clusterStoreSection(report: Report, redisUrl: string, quic
   const ops = quick ? 2_000 : 10_000;
   const warmup = ops / 10;
   report.progress(`routing store calls: ${ops} of each over ${liveSessions} live sessions, memory and Redis`);
-  report.set(
-    "cluster.routing_us.memory",
-    figures(await measureStore(new MemoryRoutingStore({ gatewayId: "bench" }), liveSessions, ops), warmup),
-  );
+  const memory = new MemoryRoutingStore({ gatewayId: "bench" });
+  report.set("cluster.routing_us.memory", figures(await measureStore(memory, slotClaim(memory), liveSessions, ops), warmup));
   const clusterName = `bench-store-${process.pid}`;
   const stores = ["gw-1", "gw-2", "gw-3"].map((gatewayId) => new RedisRoutingStore({ url: redisUrl, clusterName, gatewayId }));
+  const directory = new InstanceDirectory({ url: redisUrl, clusterName, gatewayId: "gw-1" });
   try {
     await Promise.all(stores.map((store) => store.connect()));
-    report.set("cluster.routing_us.redis", figures(await measureStore(stores[0]!, liveSessions, ops), warmup));
+    await directory.connect();
+    report.set("cluster.routing_us.redis", figures(await measureStore(stores[0]!, directoryClaim(directory), liveSessions, ops), warmup));
   } finally {
+    await directory.close();
     await Promise.all(stores.map((store) => store.close()));
   }
 }
