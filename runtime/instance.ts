@@ -50,6 +50,9 @@ export interface InstanceSnapshot {
 /** How long a container that announced its shutdown gets to exit before the driver stops it. */
 const RETIRE_WAIT_MS = 10_000;
 
+/** How long a container that stopped answering gets for the driver to say how it ended (see suspect()). */
+const EXIT_ACCOUNT_WAIT_MS = 1_500;
+
 /** A run of crashes right after healthy starts would otherwise loop inside one acquire(). */
 const MAX_START_ATTEMPTS = 3;
 
@@ -92,7 +95,7 @@ export class Instance {
   private everRan = false;
   private readonly leases = new Set<InstanceLease>();
   /** A health probe in flight after a connection to the container broke; acquire() waits for its verdict. */
-  private suspicion: Promise<void> | undefined;
+  private suspicion: Promise<string | undefined> | undefined;
   private readonly driver: ContainerDriver;
   private readonly env: () => Record<string, string>;
   private readonly logger: RuntimeLogger;
@@ -179,16 +182,23 @@ export class Instance {
   /**
    * A connection to this container broke without a close frame. The engine's exit notice can trail the
    * broken socket by a few hundred milliseconds; probing /health now keeps the next session from being handed
-   * a dead endpoint. A container that does not answer is treated as crashed and removed.
+   * a dead endpoint. A container that does not answer is treated as crashed and removed, after a short wait for
+   * the driver's own account of its end (killed, an engine host lost), which says more than "stopped answering".
+   * Resolves with why it ended, or undefined when it still answers.
    */
-  suspect(containerId: string): Promise<void> {
+  suspect(containerId: string): Promise<string | undefined> {
     const state = this.state;
-    if (state.name !== "running" || state.container.id !== containerId) return this.suspicion ?? Promise.resolve();
+    if (state.name !== "running" || state.container.id !== containerId) {
+      return this.suspicion ?? Promise.resolve(state.name === "failed" ? state.error : undefined);
+    }
     const container = state.container;
     this.suspicion ??= (async () => {
-      if (await isHealthy(`http://${container.host}:${container.port}/health`)) return;
-      this.onExit(container, { exitCode: null, reason: "transcriber stopped answering" });
+      if (await isHealthy(`http://${container.host}:${container.port}/health`)) return undefined;
+      const told = await Promise.race([container.exited, Bun.sleep(EXIT_ACCOUNT_WAIT_MS).then(() => undefined)]);
+      const info = told ?? { exitCode: null, reason: "transcriber stopped answering" };
+      this.onExit(container, info); // a no-op when the driver's exit came first
       await this.driver.stop(container).catch(() => undefined);
+      return info.reason;
     })().finally(() => (this.suspicion = undefined));
     return this.suspicion;
   }

@@ -138,6 +138,6 @@ test("one line for what is wrong: the admin token, a bad setting, an unknown com
   const option = await containers(["list", "--yaml"], {});
   expect([option.code, option.stderr.trim()]).toEqual([
     2,
-    "containers: unknown option '--yaml'. usage: npm run containers -- list [--json]",
+    "containers: unknown option '--yaml'. usage: npm run containers -- list [--json] | drain HOST [--wait] | undrain HOST",
   ]);
 });

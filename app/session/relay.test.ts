@@ -20,7 +20,7 @@ class FakeClient implements ClientSocket {
   getBufferedAmount(): number {
     return this.bufferedBytes;
   }
-  errors(): Array<{ code: string }> {
+  errors(): Array<{ code: string; message: string }> {
     return this.sent
       .filter((m): m is string => typeof m === "string")
       .map((m) => JSON.parse(m))
@@ -96,7 +96,7 @@ afterEach(() => {
   for (const server of servers.splice(0)) server.stop(true);
 });
 
-function relayWith(client: FakeClient, limit = 64 * 1024) {
+function relayWith(client: FakeClient, limit = 64 * 1024, lossAccount?: () => Promise<string | undefined>) {
   const finishes: number[] = [];
   let lost = 0;
   let stopping = 0;
@@ -104,7 +104,10 @@ function relayWith(client: FakeClient, limit = 64 * 1024) {
     client,
     backpressureLimitBytes: limit,
     onActivity: () => {},
-    onUpstreamLost: () => lost++,
+    onUpstreamLost: () => {
+      lost++;
+      return lossAccount?.();
+    },
     onContainerStopping: () => stopping++,
     onFinish: (code) => finishes.push(code),
   });
@@ -178,6 +181,26 @@ describe("relay", () => {
     expect(client.closed?.code).toBe(1012);
     expect(client.errors()[0]?.code).toBe("container_stopped");
     expect(lost()).toBe(1);
+  });
+
+  test("a lost upstream's account of why (an engine host lost) reaches the client's Error; none in time, the plain one", async () => {
+    for (const [account, expected] of [
+      [
+        async () => "engine host h2 lost: not answering",
+        "the transcriber container stopped (engine host h2 lost: not answering); reconnect",
+      ],
+      [() => new Promise<undefined>(() => {}), "the transcriber container stopped; reconnect"],
+    ] as const) {
+      const upstream = upstreamServer(() => {});
+      const client = new FakeClient();
+      const { relay, finishes } = relayWith(client, 64 * 1024, account);
+      await relay.connect(upstream.attach);
+      await pollUntil(() => upstream.sockets.length === 1);
+      upstream.sockets[0]!.terminate();
+      await pollUntil(() => finishes.length > 0, "the close", 5_000);
+      expect(client.closed?.code).toBe(1012);
+      expect(client.errors()[0]?.message).toBe(expected);
+    }
   });
 
   test("after the client's CloseStream, the transcriber's 1000 reaches the client as 1000", async () => {

@@ -28,8 +28,12 @@ export interface RelayOptions {
   backpressureLimitBytes: number;
   /** Called for every relayed frame; must stay O(1) (it marks the instance active). */
   onActivity: () => void;
-  /** Called when an open upstream breaks without a close frame: the container may be gone. */
-  onUpstreamLost?: () => void;
+  /**
+   * Called when an open upstream breaks without a close frame: the container may be gone. It may resolve with
+   * why (the container was killed, its engine host was lost), which the client's Error then carries; the relay
+   * waits for that at most LOSS_ACCOUNT_WAIT_MS.
+   */
+  onUpstreamLost?: () => Promise<string | undefined> | undefined;
   /** Called when the transcriber ended the session because it is shutting down: its container is on its way out. */
   onContainerStopping?: () => void;
   /** Called once when the session ends, however it ends. */
@@ -37,6 +41,9 @@ export interface RelayOptions {
 }
 
 type Frame = string | Uint8Array;
+
+/** How long a lost upstream's account of why (see onUpstreamLost) may hold the client's close. */
+const LOSS_ACCOUNT_WAIT_MS = 2_000;
 
 export class Relay {
   private upstream: Upstream | undefined;
@@ -159,8 +166,12 @@ export class Relay {
     }
     // No close frame (1006) or "going away" means the container went away: the client should reconnect.
     if (code === 1006 || code === CLOSE.goingAway) {
-      this.opts.onUpstreamLost?.();
-      return this.fail(CLOSE.serviceRestart, "container_stopped", "the transcriber container stopped; reconnect");
+      const why = this.opts.onUpstreamLost?.();
+      const lost = (reason: string | undefined) =>
+        this.fail(CLOSE.serviceRestart, "container_stopped", `the transcriber container stopped${reason ? ` (${reason})` : ""}; reconnect`);
+      if (!why) return lost(undefined);
+      void Promise.race([why, Bun.sleep(LOSS_ACCOUNT_WAIT_MS).then(() => undefined)]).then(lost, () => lost(undefined));
+      return;
     }
     this.end(isSendable(code) ? code : CLOSE.internalError, reason || "transcriber closed the session");
   }

@@ -133,7 +133,8 @@ export class Session {
       backpressureLimitBytes: this.deps.backpressureLimitBytes(),
       onActivity: () => this.instance.touch(),
       onUpstreamLost: () => {
-        if ("lease" in this.state) void this.instance.suspect(this.state.lease.containerId);
+        if ("lease" in this.state) return this.instance.suspect(this.state.lease.containerId);
+        return undefined;
       },
       // The container announced its shutdown: no new session may be placed on it; the next starts a fresh one.
       onContainerStopping: () => {
