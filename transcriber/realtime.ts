@@ -88,7 +88,16 @@ export function openAIUpstreamFactory(options: OpenAIUpstreamOptions): UpstreamF
       finish(lastError || `closed ${code}${reason?.length ? ` ${reason.toString()}` : ""}`);
     });
     return {
-      send: (event) => rt.send(event),
+      send: (event) => {
+        if (event.type !== "input_audio_buffer.append") return rt.send(event);
+        // The one event sent dozens of times a second per session: written by hand, since JSON.stringify would
+        // scan kilobytes of base64 that cannot need escaping. Failures go where the SDK's own send puts them.
+        try {
+          rt.socket.send(`{"type":"input_audio_buffer.append","audio":"${event.audio}"}`);
+        } catch (error) {
+          rt.socket.emit("error", error);
+        }
+      },
       bufferedBytes: () => rt.socket.bufferedAmount,
       close: () => {
         try {
