@@ -1,9 +1,9 @@
 /**
  * Transcriber designs side by side: `bun bench/sections/capacity-compare.ts --designs=base:<git-ref>,work
  * [--sessions=100] [--seconds=10] [--rounds=3] [--prof]`. Each design is the transcriber/ tree of a git ref (or
- * `work`: this working tree) run as its own `bun transcriber/main.ts` process against one shared stand-in; the
- * load worker sends real-time Opus straight to it. Designs alternate round by round, so a machine loaded by
- * other work loads them alike; what is compared is CPU per real-time session-second (from /proc/PID/stat) and
+ * `work`: this working tree) run as its own `bun transcriber/main.ts` process against one shared stand-in, all
+ * at once, each with its own load worker sending real-time Opus straight to it: a machine loaded by other
+ * work loads them alike in the same window; what is compared is CPU per real-time session-second (from /proc/PID/stat) and
  * the ratio to the first design.
  */
 import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
@@ -84,26 +84,32 @@ export async function speechPacketsBase64(): Promise<string[]> {
   return (await encodeOpusPackets(pcm)).map((p) => Buffer.from(p).toString("base64"));
 }
 
-/** One measured window: the transcriber's CPU per real-time session-second, in percent of a core. */
-async function measure(port: number, pid: number, sessions: number, seconds: number, packetsBase64: string[], tag: string) {
-  const urls = Array.from({ length: sessions }, (_, i) => `ws://127.0.0.1:${port}/v1/listen?sessionId=${tag}-${i}&encoding=opus&sample_rate=48000`);
-  const load = runLoad(
-    echoSpec(urls, { mode: "audio", packetsBase64, openConcurrency: 20, warmupMs: 2_000, durationMs: seconds * 1000, drainMs: 1_000 }),
+/**
+ * One measured window with every design's process under the same load at the same time (one load worker each):
+ * each design's CPU per real-time session-second, in percent of a core.
+ */
+async function measureTogether(procs: TranscriberProcess[], sessions: number, seconds: number, packetsBase64: string[], tag: string) {
+  const loads = procs.map((proc, p) =>
+    runLoad(
+      echoSpec(
+        Array.from({ length: sessions }, (_, i) => `ws://127.0.0.1:${proc.port}/v1/listen?sessionId=${tag}-${p}-${i}&encoding=opus&sample_rate=48000`),
+        { mode: "audio", packetsBase64, openConcurrency: 20, warmupMs: 3_000, durationMs: seconds * 1000, drainMs: 1_000 },
+      ),
+    ),
   );
-  await load.measuring;
-  const before = cpuMs(pid);
+  await Promise.all(loads.map((load) => load.measuring));
+  const before = procs.map((proc) => cpuMs(proc.pid));
   const startedAt = performance.now();
-  await Bun.sleep(seconds * 1000);
-  const usedMs = cpuMs(pid) - before;
+  await Bun.sleep(seconds * 1000 - 500);
+  const used = procs.map((proc, p) => cpuMs(proc.pid) - before[p]!);
   const wallMs = performance.now() - startedAt;
-  const result = await load.result;
-  const closed = Object.keys(result.closedEarly).length;
-  return {
-    cpuPctPerSession: (100 * usedMs) / wallMs / sessions,
-    ok: result.ok && closed === 0 && result.errorCount === 0,
+  const results = await Promise.all(loads.map((load) => load.result));
+  return results.map((result, p) => ({
+    cpuPctPerSession: (100 * used[p]!) / wallMs / sessions,
+    ok: result.ok && Object.keys(result.closedEarly).length === 0 && result.errorCount === 0,
     texts: result.texts,
     errors: result.errorCount,
-  };
+  }));
 }
 
 if (import.meta.main) {
@@ -124,23 +130,27 @@ if (import.meta.main) {
   const profDirs = new Map<string, string>();
   try {
     for (let round = 0; round < rounds; round++) {
-      const order = round % 2 === 0 ? designs : [...designs].reverse();
-      for (const design of order) {
-        const profDir = join(tmpdir(), `cap-prof-${design.name}-${process.pid}-${round}`);
-        const wantProf = prof && round === rounds - 1;
-        if (wantProf) mkdirSync(profDir, { recursive: true });
-        const proc = await startTranscriberProcess(design.root, standin, wantProf ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []);
-        try {
-          const m = await measure(proc.port, proc.pid, sessions, seconds, packetsBase64, `${design.name}-${round}`);
-          results.get(design.name)!.push(m.cpuPctPerSession);
-          const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
-          console.log(
-            `round ${round} ${design.name}: ${m.cpuPctPerSession.toFixed(4)} % of a core per session (ok ${m.ok}, texts ${m.texts}, errors ${m.errors}; load ${load})`,
-          );
-        } finally {
-          await proc.stop();
+      const wantProf = prof && round === rounds - 1;
+      const procs: TranscriberProcess[] = [];
+      try {
+        for (const design of designs) {
+          const profDir = join(tmpdir(), `cap-prof-${design.name}-${process.pid}`);
+          if (wantProf) {
+            mkdirSync(profDir, { recursive: true });
+            profDirs.set(design.name, profDir);
+          }
+          procs.push(await startTranscriberProcess(design.root, standin, wantProf ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []));
         }
-        if (wantProf) profDirs.set(design.name, profDir);
+        const measured = await measureTogether(procs, sessions, seconds, packetsBase64, `r${round}`);
+        const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
+        measured.forEach((m, d) => {
+          results.get(designs[d]!.name)!.push(m.cpuPctPerSession);
+          console.log(
+            `round ${round} ${designs[d]!.name}: ${m.cpuPctPerSession.toFixed(4)} % of a core per session (ok ${m.ok}, texts ${m.texts}, errors ${m.errors}; load ${load})`,
+          );
+        });
+      } finally {
+        await Promise.all(procs.map((proc) => proc.stop()));
       }
     }
   } finally {
