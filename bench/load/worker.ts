@@ -33,6 +33,7 @@ interface Session {
   firstSentAt: number;
   /** Audio the closing Metadata said was heard (ms), once it came. */
   heardMs: number | undefined;
+  closeSent: boolean;
 }
 
 const packets = (spec.packetsBase64 ?? []).map((b64) => new Uint8Array(Buffer.from(b64, "base64")));
@@ -62,7 +63,8 @@ function noteText(session: Session, text: string): void {
     const final = JSON.parse(text) as { start: number; duration: number };
     const now = performance.now();
     finals.push([now, now - (session.firstSentAt + (final.start + final.duration) * 1000)]);
-  } else if (text.includes('"sha256"')) {
+  } else if (session.closeSent && text.includes('"sha256"')) {
+    // Only the Metadata after CloseStream: the gateway's opening Metadata carries a sha256 (of nothing) too.
     session.heardMs = (JSON.parse(text) as { duration: number }).duration * 1000;
   }
 }
@@ -115,6 +117,7 @@ function open(url: string, index: number): Promise<Session> {
       errors: [],
       firstSentAt: 0,
       heardMs: undefined,
+      closeSent: false,
     };
     const timer = setTimeout(() => reject(new Error(`session ${index} did not open within ${spec.openTimeoutMs} ms`)), spec.openTimeoutMs);
     const ready = () => {
@@ -227,7 +230,10 @@ if (spec.mode !== "idle") {
 async function closeStreams(list: Session[]): Promise<void> {
   for (const session of list) {
     if (session.closedCode !== undefined) earlyCloses.set(session, session.closedCode);
-    else session.ws.send('{"type":"CloseStream"}');
+    else {
+      session.closeSent = true;
+      session.ws.send('{"type":"CloseStream"}');
+    }
   }
   const deadline = performance.now() + (spec.closeWaitMs ?? 8_000);
   while (performance.now() < deadline && list.some((s) => s.heardMs === undefined && !earlyCloses.has(s))) await Bun.sleep(50);
