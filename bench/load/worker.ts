@@ -54,6 +54,8 @@ function record(rttMs: number, sentAt: number): void {
   samples[sampleCount++] = rttMs;
 }
 
+/** Sessions that closed before CloseStream was sent, with their codes (closeStream runs only). */
+const earlyCloses = new Map<Session, number>();
 /** (arrival time, lag) of every final, for the lag figures. */
 const finals: Array<[number, number]> = [];
 
@@ -239,8 +241,6 @@ async function closeStreams(list: Session[]): Promise<void> {
   while (performance.now() < deadline && list.some((s) => s.heardMs === undefined && !earlyCloses.has(s))) await Bun.sleep(50);
 }
 
-/** Sessions that closed before CloseStream was sent, with their codes (closeStream runs only). */
-const earlyCloses = new Map<Session, number>();
 const closes: Record<string, number> = {};
 let sent = 0;
 let received = 0;
