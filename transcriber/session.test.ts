@@ -33,10 +33,10 @@ function harness(overrides: Partial<ConstructorParameters<typeof TranscriptionSe
 }
 
 describe("TranscriptionSession", () => {
-  test("configures a server-VAD transcription session, then appends audio in 160 ms batches", async () => {
+  test("configures a server-VAD transcription session, then appends audio in 80 ms batches", async () => {
     const { upstreams, session } = harness();
     await tick();
-    for (let i = 0; i < 20; i++) session.onBinary(frameMs(20));
+    for (let i = 0; i < 10; i++) session.onBinary(frameMs(20));
     const [update, ...appends] = upstreams.last.sent;
     expect(update).toEqual({
       type: "session.update",
@@ -51,9 +51,8 @@ describe("TranscriptionSession", () => {
         },
       },
     });
-    // 400 ms sent: two whole batches out, 80 ms waiting for the next.
     expect(appends.length).toBe(2);
-    expect(upstreams.last.audioMs()).toBe(320);
+    expect(upstreams.last.audioMs()).toBe(160);
     session.dispose();
   });
 
@@ -160,9 +159,9 @@ describe("TranscriptionSession", () => {
     expect(first.commits()).toBe(1);
     await tick();
     expect(first.closed).toBe(true);
-    session.onBinary(frameMs(480));
+    session.onBinary(frameMs(400));
     second.emit({ type: "input_audio_buffer.speech_started", item_id: "s", audio_start_ms: 100, event_id: "e" });
-    expect(first.audioMs() + second.audioMs()).toBe(880);
+    expect(first.audioMs() + second.audioMs()).toBe(800);
     expect(messages.at(-1)).toEqual(speechStarted(500));
     session.dispose();
   });
