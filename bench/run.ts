@@ -26,7 +26,12 @@ const skip = process.argv
   ?.slice(7)
   .split(",");
 /** `--steps=160,220`: the capacity ladder's session counts instead of its default. */
-const steps = () => process.argv.find((a) => a.startsWith("--steps="))?.slice(8).split(",").map(Number);
+const steps = () =>
+  process.argv
+    .find((a) => a.startsWith("--steps="))
+    ?.slice(8)
+    .split(",")
+    .map(Number);
 const report = new Report();
 const wanted = (section: string) => !only || only.includes(section);
 

@@ -38,10 +38,12 @@ export class LoadMeter {
     const maxLagMs = options.maxLagMs ?? 50;
     const maxCpuShare = options.maxCpuShare ?? 0.85;
     const now = options.now ?? (() => performance.now());
-    const cpuMs = options.cpuMs ?? (() => {
-      const usage = process.cpuUsage();
-      return (usage.user + usage.system) / 1000;
-    });
+    const cpuMs =
+      options.cpuMs ??
+      (() => {
+        const usage = process.cpuUsage();
+        return (usage.user + usage.system) / 1000;
+      });
     let expected = now() + tickMs;
     let windowStart = now();
     let windowCpu = cpuMs();
@@ -54,7 +56,11 @@ export class LoadMeter {
       if (++ticks < windowTicks) return;
       const cpu = cpuMs();
       const cpuShare = (cpu - windowCpu) / Math.max(1, at - windowStart);
-      this.#report = { eventLoopLagMs: Math.round(worstLagMs), cpuShare: Math.round(cpuShare * 100) / 100, accepting: worstLagMs <= maxLagMs && cpuShare <= maxCpuShare };
+      this.#report = {
+        eventLoopLagMs: Math.round(worstLagMs),
+        cpuShare: Math.round(cpuShare * 100) / 100,
+        accepting: worstLagMs <= maxLagMs && cpuShare <= maxCpuShare,
+      };
       ticks = 0;
       worstLagMs = 0;
       windowStart = at;

@@ -126,7 +126,13 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
         const url = new URL(request.url);
         if (url.pathname === "/health") {
           const recognizers = local ? { recognizers: { inUse: local.pool.inUse, max: local.pool.maxSessions } } : {};
-          return Response.json({ status: draining ? "draining" : "ok", sessions: openSessions(), backend: config.backend, load: meter.report, ...recognizers });
+          return Response.json({
+            status: draining ? "draining" : "ok",
+            sessions: openSessions(),
+            backend: config.backend,
+            load: meter.report,
+            ...recognizers,
+          });
         }
         if (url.pathname !== "/v1/listen" && url.pathname !== "/v1/mux") return new Response("not found\n", { status: 404 });
         if (draining) return new Response("draining\n", { status: 503, headers: { "Retry-After": "1" } });

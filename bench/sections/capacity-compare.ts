@@ -92,7 +92,10 @@ async function measureTogether(procs: TranscriberProcess[], sessions: number, se
   const loads = procs.map((proc, p) =>
     runLoad(
       echoSpec(
-        Array.from({ length: sessions }, (_, i) => `ws://127.0.0.1:${proc.port}/v1/listen?sessionId=${tag}-${p}-${i}&encoding=opus&sample_rate=48000`),
+        Array.from(
+          { length: sessions },
+          (_, i) => `ws://127.0.0.1:${proc.port}/v1/listen?sessionId=${tag}-${p}-${i}&encoding=opus&sample_rate=48000`,
+        ),
         { mode: "audio", packetsBase64, openConcurrency: 20, warmupMs: 3_000, durationMs: seconds * 1000, drainMs: 1_000 },
       ),
     ),
@@ -159,7 +162,9 @@ if (import.meta.main) {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const base = median(results.get(designs[0]!.name)!);
   for (const [name, xs] of results) {
-    console.log(`${name}: median ${median(xs).toFixed(4)} % per session (${(median(xs) / base).toFixed(3)}x ${designs[0]!.name}); all ${xs.map((x) => x.toFixed(4)).join(" ")}`);
+    console.log(
+      `${name}: median ${median(xs).toFixed(4)} % per session (${(median(xs) / base).toFixed(3)}x ${designs[0]!.name}); all ${xs.map((x) => x.toFixed(4)).join(" ")}`,
+    );
   }
   for (const [name, dir] of profDirs) {
     const top = topSelfTime(dir, 20);

@@ -28,7 +28,11 @@ async function runDesign(root: string, sessions: number, seconds: number, packet
         input: (frame: Uint8Array) => opus.decode(frame),
         connect: (handlers: any) => {
           queueMicrotask(() => handlers.onOpen());
-          return { send: (event: any) => void (bytes += encode(event).length), bufferedBytes: () => 0, close: () => handlers.onClose("closed") };
+          return {
+            send: (event: any) => void (bytes += encode(event).length),
+            bufferedBytes: () => 0,
+            close: () => handlers.onClose("closed"),
+          };
         },
         model: "m",
         realtimeSessionMaxMs: 3_600_000,
@@ -72,7 +76,9 @@ if (import.meta.main) {
   console.log(`${sessions} sessions x ${seconds} s of audio, ${rounds} rounds; load average ${load}`);
   for (const [name, xs] of results) {
     // ms of CPU per session-second / 1000 ms * 100 % = percent of a core per real-time session.
-    console.log(`${name}: median ${(median(xs) / 10).toFixed(4)} % of a core per session (${(median(xs) / base).toFixed(3)}x); all ${xs.map((x) => (x / 10).toFixed(4)).join(" ")}`);
+    console.log(
+      `${name}: median ${(median(xs) / 10).toFixed(4)} % of a core per session (${(median(xs) / base).toFixed(3)}x); all ${xs.map((x) => (x / 10).toFixed(4)).join(" ")}`,
+    );
   }
   process.exit(0);
 }

@@ -31,7 +31,10 @@ interface Parts {
 
 /** Host pids of the containers a gateway started (the transcriber is each container's only process). */
 export function containerPids(gatewayName: string): number[] {
-  const ids = Bun.spawnSync(["podman", "ps", "-q", "--filter", `label=${LABEL_GATEWAY}=${gatewayName}`]).stdout.toString().split("\n").filter(Boolean);
+  const ids = Bun.spawnSync(["podman", "ps", "-q", "--filter", `label=${LABEL_GATEWAY}=${gatewayName}`])
+    .stdout.toString()
+    .split("\n")
+    .filter(Boolean);
   if (ids.length === 0) return [];
   const out = Bun.spawnSync(["podman", "inspect", "--format", "{{.State.Pid}}", ...ids]).stdout.toString();
   return out.split("\n").filter(Boolean).map(Number);
@@ -63,9 +66,14 @@ export async function capacitySection(report: Report, options: { quick: boolean;
   try {
     await gateway.waitRunning(poolIds(containers));
     const parts: Parts = { gateway: [gateway.pid], transcribers: containerPids(gateway.name), standin: [standin.pid] };
-    if (parts.transcribers.length !== containers) throw new Error(`found ${parts.transcribers.length} transcriber containers, expected ${containers}`);
+    if (parts.transcribers.length !== containers)
+      throw new Error(`found ${parts.transcribers.length} transcriber containers, expected ${containers}`);
     const packetsBase64 = await speechPacketsBase64();
-    const idleKiB = { gateway: sum(parts.gateway, rssKiB), transcribers: sum(parts.transcribers, rssKiB), standin: sum(parts.standin, rssKiB) };
+    const idleKiB = {
+      gateway: sum(parts.gateway, rssKiB),
+      transcribers: sum(parts.transcribers, rssKiB),
+      standin: sum(parts.standin, rssKiB),
+    };
     report.set("capacity.idle_rss_kib", { ...idleKiB, per_container: Math.round(idleKiB.transcribers / containers) });
     for (const sessions of steps) {
       report.progress(`capacity: ${sessions} sessions of real-time Opus speech through ${containers} transcribers`);
@@ -83,11 +91,28 @@ export async function capacitySection(report: Report, options: { quick: boolean;
   report.set("capacity", { max_sessions: best, containers, steps: rows });
 }
 
-async function step(listenUrl: string, sessions: number, parts: Parts, idleKiB: Record<keyof Parts, number>, packetsBase64: string[], quick: boolean) {
+async function step(
+  listenUrl: string,
+  sessions: number,
+  parts: Parts,
+  idleKiB: Record<keyof Parts, number>,
+  packetsBase64: string[],
+  quick: boolean,
+) {
   const urls = Array.from({ length: sessions }, (_, i) => `${listenUrl}?sessionId=cap-${sessions}-${i}&${QUERY}`);
   const durationMs = quick ? 4_000 : 10_000;
   const load = runLoad(
-    echoSpec(urls, { mode: "audio", packetsBase64, awaitText: true, openConcurrency: 20, warmupMs: 3_000, durationMs, drainMs: 1_500, pingEvery: 5, closeStream: true }),
+    echoSpec(urls, {
+      mode: "audio",
+      packetsBase64,
+      awaitText: true,
+      openConcurrency: 20,
+      warmupMs: 3_000,
+      durationMs,
+      drainMs: 1_500,
+      pingEvery: 5,
+      closeStream: true,
+    }),
   );
   await load.measuring;
   const all = [...parts.gateway, ...parts.transcribers, ...parts.standin, load.pid];
@@ -98,7 +123,12 @@ async function step(listenUrl: string, sessions: number, parts: Parts, idleKiB: 
   await Bun.sleep(durationMs - 300);
   const used = (pids: number[]) => sum(pids, (pid) => cpuMs(pid) - before.get(pid)!);
   const wallMs = performance.now() - startedAt;
-  const cpu = { gateway: used(parts.gateway), transcribers: used(parts.transcribers), standin: used(parts.standin), load_worker: used([load.pid]) };
+  const cpu = {
+    gateway: used(parts.gateway),
+    transcribers: used(parts.transcribers),
+    standin: used(parts.standin),
+    load_worker: used([load.pid]),
+  };
   const rss = { gateway: sum(parts.gateway, rssKiB), transcribers: sum(parts.transcribers, rssKiB), standin: sum(parts.standin, rssKiB) };
   const result: LoadResult = await load.result;
   const perSession = (ms: number) => round3((100 * ms) / wallMs / sessions);
@@ -121,7 +151,15 @@ async function step(listenUrl: string, sessions: number, parts: Parts, idleKiB: 
     sessions,
     pass,
     hop_ms: { p50: round3(result.latencyMs.p50), p99: round3(result.latencyMs.p99) },
-    final_lag_ms: lag ? { n: lag.n, p50: Math.round(lag.p50), p99: Math.round(lag.p99), max: Math.round(lag.max), growth: Math.round(audio!.finalLagGrowthMs) } : undefined,
+    final_lag_ms: lag
+      ? {
+          n: lag.n,
+          p50: Math.round(lag.p50),
+          p99: Math.round(lag.p99),
+          max: Math.round(lag.max),
+          growth: Math.round(audio!.finalLagGrowthMs),
+        }
+      : undefined,
     frames: audio ? { sent: audio.framesSent, lost: audio.framesLost, unanswered: audio.unanswered } : undefined,
     errors: result.errorCount,
     closed: result.closedEarly,
@@ -133,7 +171,11 @@ async function step(listenUrl: string, sessions: number, parts: Parts, idleKiB: 
       standin: perSession(cpu.standin),
       load_worker: perSession(cpu.load_worker),
     },
-    rss_kib_per_session: { gateway: perSessionKiB("gateway"), transcribers: perSessionKiB("transcribers"), standin: perSessionKiB("standin") },
+    rss_kib_per_session: {
+      gateway: perSessionKiB("gateway"),
+      transcribers: perSessionKiB("transcribers"),
+      standin: perSessionKiB("standin"),
+    },
     load_average: loadAtStart,
   };
 }
