@@ -153,6 +153,7 @@ export function removeLeftovers(gatewayName: string): number {
 }
 
 export interface StandinProcess {
+  pid: number;
   baseUrl: string;
   caFile: string;
   stop(): Promise<void>;
@@ -177,6 +178,7 @@ export async function startStandin(): Promise<StandinProcess> {
   void child.stdout.pipeTo(new WritableStream()).catch(() => undefined);
   const info = JSON.parse(text.split("\n")[0]!);
   return {
+    pid: child.pid,
     baseUrl: info.baseUrl,
     caFile: info.caFile,
     async stop() {

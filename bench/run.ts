@@ -1,12 +1,14 @@
 /**
  * `npm run bench` (about 9-10 minutes) or `npm run bench -- --quick` (about 2.5 minutes, every key filled with
- * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,local,cluster` runs some sections; `--skip=warm,idle,capacity`
+ * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,local,cluster` runs some sections (`--steps=N,M` sets the
+ * capacity ladder's session counts); `--skip=warm,idle,capacity`
  * leaves parts of the relay section out. Prints each figure as it is
  * measured, then the table; writes bench/results/latest.json.
  */
 import { findEngine } from "../runtime/engine.ts";
 import { ensureImage } from "../runtime/image-build.ts";
 import { Report } from "./report.ts";
+import { capacitySection } from "./sections/capacity.ts";
 import { clusterSection } from "./sections/cluster.ts";
 import { endToEndSection } from "./sections/e2e.ts";
 import { localSection } from "./sections/local.ts";
@@ -23,6 +25,13 @@ const skip = process.argv
   .find((a) => a.startsWith("--skip="))
   ?.slice(7)
   .split(",");
+/** `--steps=160,220`: the capacity ladder's session counts instead of its default. */
+const steps = () =>
+  process.argv
+    .find((a) => a.startsWith("--steps="))
+    ?.slice(8)
+    .split(",")
+    .map(Number);
 const report = new Report();
 const wanted = (section: string) => !only || only.includes(section);
 
@@ -56,6 +65,7 @@ await run("startup", async () => {
 });
 await run("relay", () => relaySection(report, { quick, containers: 4, skip }));
 await run("e2e", () => endToEndSection(report, { quick, containers: 2 }));
+await run("capacity", () => capacitySection(report, { quick, containers: 2, steps: steps() }));
 await run("local", () => localSection(report, { quick }));
 await run("cluster", () => clusterSection(report, { quick }));
 await run("hosts", async () => (await import("./sections/hosts.ts")).hostsSection(report, { quick }));

@@ -7,6 +7,7 @@ import type { ClientMessage, ResultsContext } from "./protocol.ts";
 import type { Upstream, UpstreamFactory, UpstreamRefusal } from "./realtime.ts";
 import { Outbox } from "./outbox.ts";
 import { ReplayBuffer } from "./replay.ts";
+import { everyPeriod } from "./stall-watch.ts";
 import { TranscriptTracker } from "./transcripts.ts";
 
 /** Samples per millisecond at 24 kHz. */
@@ -60,7 +61,7 @@ export class UpstreamLink {
   #replay: ReplayBuffer;
   #retryTimer: ReturnType<typeof setTimeout> | undefined;
   #connectTimer: ReturnType<typeof setTimeout> | undefined;
-  #stallTimer: ReturnType<typeof setInterval> | undefined;
+  #stopStallWatch: (() => void) | undefined;
   /** When a transcript was last delivered, or when one started to be owed (ms). */
   #progressAtMs = 0;
   #waiters: Array<() => void> = [];
@@ -192,23 +193,19 @@ export class UpstreamLink {
   /** Treats an open connection that owes transcripts and delivers none for stallTimeoutMs as dropped. */
   #watchForStall(): void {
     const stallMs = this.#options.stallTimeoutMs ?? 3_000;
-    this.#stallTimer = setInterval(
-      () => {
-        if (this.state !== "open" || this.tracker.outstanding === 0) return;
-        const silentMs = this.#now() - this.#progressAtMs;
-        if (silentMs < stallMs) return;
-        this.#upstream?.close();
-        this.#onClose(`upstream stalled: no transcript for ${silentMs} ms`);
-      },
-      Math.min(250, stallMs / 4),
-    );
-    this.#stallTimer.unref?.();
+    this.#stopStallWatch = everyPeriod(Math.min(250, stallMs / 4), () => {
+      if (this.state !== "open" || this.tracker.outstanding === 0) return;
+      const silentMs = this.#now() - this.#progressAtMs;
+      if (silentMs < stallMs) return;
+      this.#upstream?.close();
+      this.#onClose(`upstream stalled: no transcript for ${silentMs} ms`);
+    });
   }
 
   #onClose(reason: string, refusal?: UpstreamRefusal): void {
     if (this.state === "closed") return;
     this.state = "closed";
-    clearInterval(this.#stallTimer);
+    this.#stopStallWatch?.();
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#connectTimer);
     this.#notify();

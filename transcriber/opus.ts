@@ -35,13 +35,16 @@ export class OpusStreamDecoder {
     return decoder;
   }
 
-  /** Decodes one packet; never throws for bad input. The returned PCM is a copy the caller may keep. */
+  /**
+   * Decodes one packet; never throws for bad input. The returned PCM is a copy the caller may keep: libopus-wasm
+   * already copies it out of wasm memory, so copying again here would only double the work per frame.
+   */
   decode(packet: Uint8Array): DecodedPacket {
     if (packet.length > 0) {
       try {
         const pcm = this.#decoder.decode(packet);
         this.#lastFrameSamples = pcm.length;
-        return { pcm: pcm.slice(), concealed: false };
+        return { pcm, concealed: false };
       } catch (error) {
         return { pcm: this.conceal(), concealed: true, error: (error as Error).message };
       }
@@ -51,7 +54,7 @@ export class OpusStreamDecoder {
 
   /** Concealment for one lost packet, as long as the last good one. */
   conceal(): Int16Array {
-    return this.#decoder.decodePacketLoss(this.#lastFrameSamples).slice();
+    return this.#decoder.decodePacketLoss(this.#lastFrameSamples);
   }
 
   /** Releases the wasm decoder; safe to call twice. */

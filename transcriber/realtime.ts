@@ -37,6 +37,15 @@ export interface Upstream {
   close(): void;
 }
 
+/**
+ * An event as the upstream's socket carries it. Audio appends, sent many times a second per session, are written
+ * by hand: JSON.stringify would scan kilobytes of base64 that cannot need escaping.
+ */
+export function encodeEvent(event: RealtimeClientEvent): string {
+  if (event.type === "input_audio_buffer.append") return `{"type":"input_audio_buffer.append","audio":"${event.audio}"}`;
+  return JSON.stringify(event);
+}
+
 /** Opens one upstream connection. */
 export type UpstreamFactory = (handlers: UpstreamHandlers) => Upstream;
 
@@ -88,7 +97,15 @@ export function openAIUpstreamFactory(options: OpenAIUpstreamOptions): UpstreamF
       finish(lastError || `closed ${code}${reason?.length ? ` ${reason.toString()}` : ""}`);
     });
     return {
-      send: (event) => rt.send(event),
+      send: (event) => {
+        if (event.type !== "input_audio_buffer.append") return rt.send(event);
+        // Failures go where the SDK's own send puts them.
+        try {
+          rt.socket.send(encodeEvent(event));
+        } catch (error) {
+          rt.socket.emit("error", error);
+        }
+      },
       bufferedBytes: () => rt.socket.bufferedAmount,
       close: () => {
         try {

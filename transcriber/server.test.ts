@@ -24,9 +24,14 @@ afterAll(async () => {
 });
 
 describe("transcriber server", () => {
-  test("GET /health reports status, open sessions and backend", async () => {
+  test("GET /health reports status, open sessions, backend and load", async () => {
     const { http, ws } = await start({});
-    expect(await (await fetch(`${http}/health`)).json()).toEqual({ status: "ok", sessions: 0, backend: "openai" });
+    expect(await (await fetch(`${http}/health`)).json()).toEqual({
+      status: "ok",
+      sessions: 0,
+      backend: "openai",
+      load: { eventLoopLagMs: 0, cpuShare: 0, accepting: true },
+    });
     const client = TestClient.listen(ws);
     await client.opened;
     expect(await (await fetch(`${http}/health`)).json()).toMatchObject({ sessions: 1 });

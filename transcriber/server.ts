@@ -17,6 +17,7 @@ import { type ClientMessage, SHUTDOWN } from "./protocol.ts";
 import { openAIUpstreamFactory, type UpstreamFactory } from "./realtime.ts";
 import { TranscriptionSession, type AudioInput } from "./session.ts";
 import { LocalBackend } from "./local/backend.ts";
+import { LoadMeter } from "./load-meter.ts";
 import { RECOGNIZER_RATE_HZ } from "./local/recognizer.ts";
 
 /** Largest client frame accepted; bigger ones close the socket with 1009. */
@@ -80,6 +81,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const sockets = new Set<ServerWebSocket<SocketData>>();
   const links = new Set<MuxPeer>();
   let draining = false;
+  const meter = new LoadMeter();
 
   /** A session talking to `peer`, the same for a plain socket and a mux channel: the echo, the local recognizer or a transcription. */
   const startSession = (params: ListenParams, opus: OpusStreamDecoder | undefined, peer: EchoPeer): SessionHandle => {
@@ -124,7 +126,13 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
         const url = new URL(request.url);
         if (url.pathname === "/health") {
           const recognizers = local ? { recognizers: { inUse: local.pool.inUse, max: local.pool.maxSessions } } : {};
-          return Response.json({ status: draining ? "draining" : "ok", sessions: openSessions(), backend: config.backend, ...recognizers });
+          return Response.json({
+            status: draining ? "draining" : "ok",
+            sessions: openSessions(),
+            backend: config.backend,
+            load: meter.report,
+            ...recognizers,
+          });
         }
         if (url.pathname !== "/v1/listen" && url.pathname !== "/v1/mux") return new Response("not found\n", { status: 404 });
         if (draining) return new Response("draining\n", { status: 503, headers: { "Retry-After": "1" } });
@@ -224,6 +232,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
     for (const link of links) link.flush(); // the finals and close records of this turn, before the sockets go
     await Promise.all([server.stop(true), socketServer?.stop(true)]);
     local?.close();
+    meter.stop();
     log.info("Transcriber stopped");
   }
 }

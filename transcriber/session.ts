@@ -53,7 +53,10 @@ export interface SessionOptions {
 /** The optional messages a session sends. */
 export type { SessionFeatures } from "./features.ts";
 
-/** Audio batched per append event: 80 ms at 24 kHz, a balance of latency and events per second. */
+/**
+ * Audio batched per append event: 80 ms at 24 kHz, a balance of latency and events per second (160 ms saved about
+ * 6 % of the transcriber's CPU but added up to 80 ms to every final, which the 1 s budget cannot spare under load).
+ */
 const BATCH_SAMPLES = 1920;
 const SAMPLES_PER_MS = 24;
 /** A connection that stayed open this long counts as healthy: its drop starts a fresh retry count. */
@@ -197,6 +200,13 @@ export class TranscriptionSession {
   #addPcm(pcm: Int16Array): void {
     this.#totalSamples += pcm.length;
     this.#utteranceEnds.audioAt(this.receivedMs);
+    // The common case, a whole 20 ms frame that fits the batch, needs no subarray view.
+    if (pcm.length <= BATCH_SAMPLES - this.#batchFill) {
+      this.#batch.set(pcm, this.#batchFill);
+      this.#batchFill += pcm.length;
+      if (this.#batchFill === BATCH_SAMPLES) this.#flushBatch();
+      return;
+    }
     let at = 0;
     while (at < pcm.length) {
       const take = Math.min(pcm.length - at, BATCH_SAMPLES - this.#batchFill);
@@ -209,7 +219,13 @@ export class TranscriptionSession {
 
   #flushBatch(): void {
     if (this.#batchFill === 0) return;
-    this.#current.append(this.#batch.slice(0, this.#batchFill));
+    if (this.#batchFill === BATCH_SAMPLES) {
+      // A full batch is handed over as it is (the link keeps it for replay) and a fresh one started: no copy.
+      this.#current.append(this.#batch);
+      this.#batch = new Int16Array(BATCH_SAMPLES);
+    } else {
+      this.#current.append(this.#batch.slice(0, this.#batchFill));
+    }
     this.#batchFill = 0;
   }
 

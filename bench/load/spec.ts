@@ -24,6 +24,26 @@ export interface LoadSpec {
   packetsBase64?: string[];
   /** audio mode: one ping every this many frames per session. */
   pingEvery: number;
+  /**
+   * audio mode: end every session with CloseStream and compare the audio its closing Metadata says was heard
+   * with what was sent (frames lost end to end); sessions that do not answer within closeWaitMs count as lost.
+   */
+  closeStream?: boolean;
+  closeWaitMs?: number;
+}
+
+/** Finals' lag behind the end of the speech they cover, and the frames the transcribers did not hear. */
+export interface AudioFigures {
+  /** Arrival of each final minus the wall time its audio ended (start + duration after the first frame's send). */
+  finalLagMs: { n: number; p50: number; p95: number; p99: number; max: number };
+  /** Median lag of the measured window's last third minus its first third: growing lag is a backlog. */
+  finalLagGrowthMs: number;
+  framesSent: number;
+  /** Frames the closing Metadata accounts for (its duration / 20 ms), over sessions that answered. */
+  framesHeard: number;
+  framesLost: number;
+  /** Sessions whose closing Metadata did not arrive in time. */
+  unanswered: number;
 }
 
 export interface LoadResult {
@@ -43,6 +63,8 @@ export interface LoadResult {
   texts: number;
   /** Round trip (echo) or ping -> pong (audio) of what was sent inside the window. */
   latencyMs: { n: number; p50: number; p95: number; p99: number; max: number };
+  /** audio mode with closeStream. */
+  audio?: AudioFigures;
 }
 
 /** Defaults for an echo run; callers override what they vary. */

@@ -10,7 +10,10 @@
  * the measured window starts, and `{"event":"result",...}` at the end.
  */
 import { summarize } from "../stats.ts";
-import type { LoadResult, LoadSpec } from "./spec.ts";
+import type { AudioFigures, LoadResult, LoadSpec } from "./spec.ts";
+
+/** The Opus packets audio mode sends are 20 ms each. */
+const FRAME_MS = 20;
 
 const spec = JSON.parse(process.argv[2]!) as LoadSpec;
 const periodMs = 1000 / spec.ratePerS;
@@ -26,6 +29,11 @@ interface Session {
   packet: number;
   closedCode: number | undefined;
   errors: string[];
+  /** When the first frame went out: audio time 0 of the session timeline. */
+  firstSentAt: number;
+  /** Audio the closing Metadata said was heard (ms), once it came. */
+  heardMs: number | undefined;
+  closeSent: boolean;
 }
 
 const packets = (spec.packetsBase64 ?? []).map((b64) => new Uint8Array(Buffer.from(b64, "base64")));
@@ -46,6 +54,54 @@ function record(rttMs: number, sentAt: number): void {
   samples[sampleCount++] = rttMs;
 }
 
+/** Sessions that closed before CloseStream was sent, with their codes (closeStream runs only). */
+const earlyCloses = new Map<Session, number>();
+/** (arrival time, lag) of every final, for the lag figures. */
+const finals: Array<[number, number]> = [];
+
+/** audio mode: a final's lag behind its audio's end, and the closing Metadata's account of the audio heard. */
+function noteText(session: Session, text: string): void {
+  if (text.includes('"is_final":true')) {
+    const final = JSON.parse(text) as { start: number; duration: number };
+    const now = performance.now();
+    finals.push([now, now - (session.firstSentAt + (final.start + final.duration) * 1000)]);
+  } else if (session.closeSent && text.includes('"sha256"')) {
+    // Only the Metadata after CloseStream: the gateway's opening Metadata carries a sha256 (of nothing) too.
+    session.heardMs = (JSON.parse(text) as { duration: number }).duration * 1000;
+  }
+}
+
+function audioFigures(list: Session[]): AudioFigures {
+  const inWindow = finals.filter(([at]) => at >= windowStart && at < windowEnd);
+  const third = (windowEnd - windowStart) / 3;
+  const median = (xs: number[]) => (xs.length === 0 ? 0 : [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!);
+  const first = inWindow.filter(([at]) => at < windowStart + third).map(([, lag]) => lag);
+  const last = inWindow.filter(([at]) => at >= windowEnd - third).map(([, lag]) => lag);
+  let framesSent = 0;
+  let framesHeard = 0;
+  let framesLost = 0;
+  let unanswered = 0;
+  for (const session of list) {
+    framesSent += session.sent;
+    if (session.heardMs === undefined) {
+      unanswered++;
+      framesLost += session.sent;
+      continue;
+    }
+    const heard = Math.round(session.heardMs / FRAME_MS);
+    framesHeard += heard;
+    framesLost += Math.max(0, session.sent - heard);
+  }
+  return {
+    finalLagMs: summarize(Float64Array.from(inWindow.map(([, lag]) => lag))),
+    finalLagGrowthMs: median(last) - median(first),
+    framesSent,
+    framesHeard,
+    framesLost,
+    unanswered,
+  };
+}
+
 function open(url: string, index: number): Promise<Session> {
   return new Promise((resolve, reject) => {
     const ws = new WebSocket(url);
@@ -61,6 +117,9 @@ function open(url: string, index: number): Promise<Session> {
       packet: index,
       closedCode: undefined,
       errors: [],
+      firstSentAt: 0,
+      heardMs: undefined,
+      closeSent: false,
     };
     const timer = setTimeout(() => reject(new Error(`session ${index} did not open within ${spec.openTimeoutMs} ms`)), spec.openTimeoutMs);
     const ready = () => {
@@ -76,6 +135,7 @@ function open(url: string, index: number): Promise<Session> {
         session.texts++;
         if (session.texts === 1 && spec.awaitText) ready();
         if (data.includes('"Error"')) session.errors.push(data.slice(0, 200));
+        else if (spec.mode === "audio") noteText(session, data);
         return;
       }
       session.received++;
@@ -115,7 +175,7 @@ async function openAll(): Promise<Session[]> {
 function send(session: Session): void {
   const ws = session.ws;
   if (ws.readyState !== WebSocket.OPEN) return;
-  session.sent++;
+  if (session.sent++ === 0) session.firstSentAt = performance.now();
   if (spec.mode === "echo") {
     session.view.setFloat64(0, performance.now(), true);
     session.view.setUint32(8, session.sent, true);
@@ -163,8 +223,22 @@ if (spec.mode !== "idle") {
   await Bun.sleep(spec.durationMs);
   clearInterval(ticker);
   await Bun.sleep(spec.drainMs);
+  if (spec.closeStream) await closeStreams(sessions);
 } else {
   await Bun.sleep(spec.holdMs);
+}
+
+/** Ends every session with CloseStream (noting which closed early first); waits for their closing Metadata. */
+async function closeStreams(list: Session[]): Promise<void> {
+  for (const session of list) {
+    if (session.closedCode !== undefined) earlyCloses.set(session, session.closedCode);
+    else {
+      session.closeSent = true;
+      session.ws.send('{"type":"CloseStream"}');
+    }
+  }
+  const deadline = performance.now() + (spec.closeWaitMs ?? 8_000);
+  while (performance.now() < deadline && list.some((s) => s.heardMs === undefined && !earlyCloses.has(s))) await Bun.sleep(50);
 }
 
 const closes: Record<string, number> = {};
@@ -174,7 +248,8 @@ const errors: string[] = [];
 for (const session of sessions) {
   sent += session.sent;
   received += session.received;
-  if (session.closedCode !== undefined) closes[session.closedCode] = (closes[session.closedCode] ?? 0) + 1;
+  const code = spec.closeStream ? earlyCloses.get(session) : session.closedCode;
+  if (code !== undefined) closes[code] = (closes[code] ?? 0) + 1;
   errors.push(...session.errors);
 }
 const result: LoadResult = {
@@ -191,6 +266,7 @@ const result: LoadResult = {
   errorCount: errors.length,
   texts: sessions.reduce((sum, s) => sum + s.texts, 0),
   latencyMs: summarize(samples.subarray(0, sampleCount)),
+  ...(spec.closeStream ? { audio: audioFigures(sessions) } : {}),
 };
 for (const session of sessions) session.ws.close(1000, "bench done");
 await Bun.sleep(200);

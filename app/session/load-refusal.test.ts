@@ -1,0 +1,33 @@
+import { expect, test } from "bun:test";
+import { startTranscriber } from "../../transcriber/server.ts";
+import { LOAD_REPORT_MAX_AGE_MS, TranscriberLoads } from "./load-refusal.ts";
+
+test("a real transcriber's /health carries a load report the gateway files; an idle one is not refused", async () => {
+  const transcriber = await startTranscriber({ port: 0, host: "127.0.0.1", env: { TRANSCRIBER_BACKEND: "echo", LOG_LEVEL: "silent" } });
+  try {
+    await Bun.sleep(1_100); // one complete meter window
+    const body = await (await fetch(`http://127.0.0.1:${transcriber.port}/health`)).json();
+    expect(body.load.accepting).toBe(true);
+    const loads = new TranscriberLoads();
+    loads.note("pool-0", body);
+    expect(loads.refusal("pool-0")).toBeUndefined();
+  } finally {
+    await transcriber.stop();
+  }
+});
+
+test("a fresh report that says not accepting refuses 503 with Retry-After; a stale or forgotten one does not", () => {
+  let nowMs = 1_000;
+  const loads = new TranscriberLoads(() => nowMs);
+  loads.note("pool-1", { load: { eventLoopLagMs: 180, cpuShare: 0.97, accepting: false } });
+  const refused = loads.refusal("pool-1");
+  expect(refused).toMatchObject({ status: 503, reason: "transcriber_overloaded", retryAfterS: 2 });
+  expect(refused!.message).toContain("event-loop lag 180 ms");
+  nowMs += LOAD_REPORT_MAX_AGE_MS + 1;
+  expect(loads.refusal("pool-1")).toBeUndefined();
+  loads.note("pool-1", { load: { eventLoopLagMs: 180, cpuShare: 0.97, accepting: false } });
+  loads.forget("pool-1");
+  expect(loads.refusal("pool-1")).toBeUndefined();
+  loads.note("pool-2", { status: "ok" }); // an older image without a load report
+  expect(loads.refusal("pool-2")).toBeUndefined();
+});

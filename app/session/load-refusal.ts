@@ -1,0 +1,52 @@
+/**
+ * Early refusal from a transcriber's own load: each transcriber reports on `GET /health` under `load`
+ * (transcriber/load-meter.ts: event-loop lag, CPU share, `accepting`). A new session routed to an instance whose
+ * last report says it is not accepting is refused 503 + Retry-After before the upgrade, so the sessions already
+ * there keep their audio instead of being cut with 1013 transcriber_backpressure once it falls behind.
+ */
+import type { Refusal } from "../refusal.ts";
+
+/** The `load` object of a transcriber's /health answer. */
+export interface TranscriberLoad {
+  eventLoopLagMs: number;
+  cpuShare: number;
+  accepting: boolean;
+}
+
+/** Reports older than this are not trusted either way (the instance may have recovered or died). */
+export const LOAD_REPORT_MAX_AGE_MS = 3_000;
+
+/** The last load report per instance, as the health probe reads them. */
+export class TranscriberLoads {
+  readonly #reports = new Map<string, { load: TranscriberLoad; atMs: number }>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  /** Files `body.load` of one /health answer (ignored when absent or malformed: older transcriber images). */
+  note(instanceId: string, body: unknown): void {
+    const load = (body as { load?: Partial<TranscriberLoad> } | undefined)?.load;
+    if (!load || typeof load.accepting !== "boolean") return;
+    this.#reports.set(instanceId, {
+      load: { eventLoopLagMs: Number(load.eventLoopLagMs ?? 0), cpuShare: Number(load.cpuShare ?? 0), accepting: load.accepting },
+      atMs: this.now(),
+    });
+  }
+
+  /** The instance stopped or was removed: its report no longer applies. */
+  forget(instanceId: string): void {
+    this.#reports.delete(instanceId);
+  }
+
+  /** Why `instanceId` should not take a new session now (503 + Retry-After), if its fresh report says so. */
+  refusal(instanceId: string): Refusal | undefined {
+    const entry = this.#reports.get(instanceId);
+    if (!entry || this.now() - entry.atMs > LOAD_REPORT_MAX_AGE_MS || entry.load.accepting) return undefined;
+    const { eventLoopLagMs, cpuShare } = entry.load;
+    return {
+      status: 503,
+      reason: "transcriber_overloaded",
+      message: `container ${instanceId} cannot keep up with another session (event-loop lag ${eventLoopLagMs} ms, CPU ${Math.round(cpuShare * 100)} % of a core)`,
+      retryAfterS: 2,
+    };
+  }
+}

@@ -1,0 +1,181 @@
+/**
+ * The capacity ladder: real-time Opus speech through the gateway (`bun app/main.ts`), real transcriber containers
+ * (Podman, host networking) and the stand-in, at growing session counts until a step fails. A step passes with no
+ * session closed early, no Error, no frame lost end to end (every session ends with CloseStream; its closing
+ * Metadata says how much audio the transcriber heard), finals within FINAL_LAG_LIMIT_MS of the end of the speech
+ * they cover (p99 over the window) and the gateway hop's p99 under HOP_LIMIT_MS. Each step reports CPU per
+ * real-time session (percent of a core, from /proc/PID/stat over the measured window) and RSS per session of the
+ * gateway, the transcribers and the stand-in separately, and the load average it ran under.
+ */
+import { readFileSync } from "node:fs";
+import { LABEL_GATEWAY } from "../../runtime/driver.ts";
+import { runLoad } from "../load/drive.ts";
+import { echoSpec, type LoadResult } from "../load/spec.ts";
+import { cpuMs, poolIds, prewarmedPoolEnv, startGateway, startStandin } from "../procs.ts";
+import type { Report } from "../report.ts";
+import { round3 } from "../stats.ts";
+import { speechPacketsBase64 } from "./capacity-compare.ts";
+
+const QUERY = "encoding=opus&sample_rate=48000&channels=1";
+/** Steps of the full ladder; it stops at the first that fails. */
+export const CAPACITY_STEPS = [160, 220, 300, 400, 500, 650, 800, 1000];
+const HOP_LIMIT_MS = 20;
+const FINAL_LAG_LIMIT_MS = 1_000;
+
+/** The processes whose CPU and memory a step reports. */
+interface Parts {
+  gateway: number[];
+  transcribers: number[];
+  standin: number[];
+}
+
+/** Host pids of the containers a gateway started (the transcriber is each container's only process). */
+export function containerPids(gatewayName: string): number[] {
+  const ids = Bun.spawnSync(["podman", "ps", "-q", "--filter", `label=${LABEL_GATEWAY}=${gatewayName}`])
+    .stdout.toString()
+    .split("\n")
+    .filter(Boolean);
+  if (ids.length === 0) return [];
+  const out = Bun.spawnSync(["podman", "inspect", "--format", "{{.State.Pid}}", ...ids]).stdout.toString();
+  return out.split("\n").filter(Boolean).map(Number);
+}
+
+/** Resident set size, KiB. */
+function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN);
+}
+
+const sum = (pids: number[], f: (pid: number) => number) => pids.reduce((total, pid) => total + f(pid), 0);
+const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
+
+/** Runs the ladder; `steps` overrides the session counts, `containers` the pool size. */
+export async function capacitySection(report: Report, options: { quick: boolean; containers: number; steps?: number[] }): Promise<void> {
+  const { quick, containers } = options;
+  const steps = options.steps ?? (quick ? [40, 80] : CAPACITY_STEPS);
+  const standin = await startStandin();
+  const gateway = await startGateway(
+    prewarmedPoolEnv(containers, {
+      TRANSCRIBER_BACKEND: "openai",
+      OPENAI_API_KEY: "standin-key",
+      OPENAI_BASE_URL: standin.baseUrl,
+      OPENAI_CA_FILE: standin.caFile,
+    }),
+  );
+  const rows: object[] = [];
+  let best = 0;
+  try {
+    await gateway.waitRunning(poolIds(containers));
+    const parts: Parts = { gateway: [gateway.pid], transcribers: containerPids(gateway.name), standin: [standin.pid] };
+    if (parts.transcribers.length !== containers)
+      throw new Error(`found ${parts.transcribers.length} transcriber containers, expected ${containers}`);
+    const packetsBase64 = await speechPacketsBase64();
+    const idleKiB = {
+      gateway: sum(parts.gateway, rssKiB),
+      transcribers: sum(parts.transcribers, rssKiB),
+      standin: sum(parts.standin, rssKiB),
+    };
+    report.set("capacity.idle_rss_kib", { ...idleKiB, per_container: Math.round(idleKiB.transcribers / containers) });
+    for (const sessions of steps) {
+      report.progress(`capacity: ${sessions} sessions of real-time Opus speech through ${containers} transcribers`);
+      const row = await step(gateway.listenUrl, sessions, parts, idleKiB, packetsBase64, quick);
+      rows.push(row);
+      report.progress(`  ${JSON.stringify(row)}`);
+      if (!row.pass) break;
+      best = sessions;
+      await Bun.sleep(2_000);
+    }
+  } finally {
+    await gateway.stop();
+    await standin.stop();
+  }
+  report.set("capacity", { max_sessions: best, containers, steps: rows });
+}
+
+async function step(
+  listenUrl: string,
+  sessions: number,
+  parts: Parts,
+  idleKiB: Record<keyof Parts, number>,
+  packetsBase64: string[],
+  quick: boolean,
+) {
+  const urls = Array.from({ length: sessions }, (_, i) => `${listenUrl}?sessionId=cap-${sessions}-${i}&${QUERY}`);
+  const durationMs = quick ? 4_000 : 10_000;
+  const load = runLoad(
+    echoSpec(urls, {
+      mode: "audio",
+      packetsBase64,
+      awaitText: true,
+      openConcurrency: 20,
+      warmupMs: 3_000,
+      durationMs,
+      drainMs: 1_500,
+      pingEvery: 5,
+      closeStream: true,
+    }),
+  );
+  await load.measuring;
+  const all = [...parts.gateway, ...parts.transcribers, ...parts.standin, load.pid];
+  const before = new Map(all.map((pid) => [pid, cpuMs(pid)]));
+  const startedAt = performance.now();
+  const loadAtStart = loadAverage();
+  // Read just before the window ends, while every session still streams.
+  await Bun.sleep(durationMs - 300);
+  const used = (pids: number[]) => sum(pids, (pid) => cpuMs(pid) - before.get(pid)!);
+  const wallMs = performance.now() - startedAt;
+  const cpu = {
+    gateway: used(parts.gateway),
+    transcribers: used(parts.transcribers),
+    standin: used(parts.standin),
+    load_worker: used([load.pid]),
+  };
+  const rss = { gateway: sum(parts.gateway, rssKiB), transcribers: sum(parts.transcribers, rssKiB), standin: sum(parts.standin, rssKiB) };
+  const result: LoadResult = await load.result;
+  const perSession = (ms: number) => round3((100 * ms) / wallMs / sessions);
+  const perSessionKiB = (part: keyof Parts) => round3((rss[part] - idleKiB[part]) / sessions);
+  const audio = result.audio;
+  const closed = Object.keys(result.closedEarly).length > 0;
+  const lag = audio?.finalLagMs;
+  const pass =
+    result.ok &&
+    !closed &&
+    result.errorCount === 0 &&
+    audio !== undefined &&
+    audio.framesLost === 0 &&
+    lag !== undefined &&
+    lag.n > 0 &&
+    lag.p99 < FINAL_LAG_LIMIT_MS &&
+    result.latencyMs.n > 0 &&
+    result.latencyMs.p99 < HOP_LIMIT_MS;
+  return {
+    sessions,
+    pass,
+    hop_ms: { p50: round3(result.latencyMs.p50), p99: round3(result.latencyMs.p99) },
+    final_lag_ms: lag
+      ? {
+          n: lag.n,
+          p50: Math.round(lag.p50),
+          p99: Math.round(lag.p99),
+          max: Math.round(lag.max),
+          growth: Math.round(audio!.finalLagGrowthMs),
+        }
+      : undefined,
+    frames: audio ? { sent: audio.framesSent, lost: audio.framesLost, unanswered: audio.unanswered } : undefined,
+    errors: result.errorCount,
+    closed: result.closedEarly,
+    ...(result.ok ? {} : { failure: result.error }),
+    ...(result.errors[0] ? { first_error: result.errors[0] } : {}),
+    cpu_pct_per_session: {
+      gateway: perSession(cpu.gateway),
+      transcribers: perSession(cpu.transcribers),
+      standin: perSession(cpu.standin),
+      load_worker: perSession(cpu.load_worker),
+    },
+    rss_kib_per_session: {
+      gateway: perSessionKiB("gateway"),
+      transcribers: perSessionKiB("transcribers"),
+      standin: perSessionKiB("standin"),
+    },
+    load_average: loadAtStart,
+  };
+}
