@@ -186,7 +186,8 @@ function pidOf(id: string): number {
   return pid;
 }
 
-function isAlive(pid: number): boolean {
+/** Whether a process still exists (signal 0 probes without signalling). */
+export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -10,6 +10,7 @@ import { TestClient } from "../../test/client.ts";
 import { redisServerPath, redisTest, startRedis, type TestRedis } from "../../test/redis.ts";
 import { pollUntil } from "../../test/wait.ts";
 import { type GatewayProcess, spawnGateway } from "../faults/gateway-process.ts";
+import { isAlive } from "../../runtime/process-driver.ts";
 
 const QUERY = "encoding=linear16&sample_rate=16000&channels=1";
 
@@ -155,15 +156,6 @@ redisTest(
   },
   60_000,
 );
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 redisTest(
   "a REDIS_URL nobody answers stops the gateway at start with one line naming it",
