@@ -13,7 +13,7 @@ export const STATUS_SCRIPT = String.raw`
   var TOTALS = ["openSessions", "sessions", "connections", "requests", "coldStarts", "wakes", "running"];
   var FIELDS = [["id", "instance"], ["state", "state"], ["connections", "connections"], ["requests", "requests"],
     ["coldStarts", "cold starts"], ["wakes", "wakes"], ["lastActive", "last active"], ["uptime", "uptime"],
-    ["byGateway", "by gateway"]];
+    ["byGateway", "by gateway"], ["host", "engine host"]];
   var body = document.body;
   var skewMs = 0;
   var last = null;
@@ -85,7 +85,7 @@ export const STATUS_SCRIPT = String.raw`
       tr.setAttribute("data-started-at", i.startedAt || "");
       tr.setAttribute("data-last-active-at", i.lastActiveAt || "");
       var values = { id: i.id, state: i.state, connections: i.connections, requests: i.requests,
-        coldStarts: i.coldStarts, wakes: i.wakes, byGateway: byGatewayText(i.connectionsByGateway) };
+        coldStarts: i.coldStarts, wakes: i.wakes, byGateway: byGatewayText(i.connectionsByGateway), host: i.host || "-" };
       Object.keys(values).forEach(function (k) { tr.querySelector('[data-field="' + k + '"]').textContent = String(values[k]); });
       if (i.lastError) tr.title = i.lastError; else tr.removeAttribute("title");
     });
