@@ -21,6 +21,7 @@ import {
   RESTORE,
   VERSION,
 } from "./directory-scripts.ts";
+import { BeatLoop } from "./beat-loop.ts";
 import { RedisLink } from "./link.ts";
 import { redactUrl } from "./redis-url.ts";
 
@@ -51,7 +52,6 @@ export class InstanceDirectory {
   /** The cluster's directory keys (membership.ts uses the leader and leaving keys). */
   readonly keys;
   private readonly link: RedisLink;
-  private readonly pollMs: number;
   private readonly clock: () => number;
   private epoch: string | undefined;
   private up = false;
@@ -59,8 +59,7 @@ export class InstanceDirectory {
   private opening = false;
   private needsOpen = true;
   private closed = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private beating: Promise<void> | undefined;
+  private readonly beats: BeatLoop;
   private readonly beatHooks = new Set<() => Promise<void>>();
   private readonly lostListeners = new Set<() => void>();
   /** When this gateway last saw Redis come back without the directory (ms epoch), else undefined. */
@@ -69,7 +68,7 @@ export class InstanceDirectory {
   constructor(private readonly options: DirectoryOptions) {
     this.gatewayId = options.gatewayId;
     this.keys = directoryKeys(options.clusterName);
-    this.pollMs = options.pollMs ?? 500;
+    this.beats = new BeatLoop(options.pollMs ?? 500, () => this.beat());
     this.clock = options.clock ?? Date.now;
     this.link = new RedisLink(options.url, options.commandTimeoutMs ?? 1000, () => void (this.needsOpen = true));
   }
@@ -111,7 +110,7 @@ export class InstanceDirectory {
       this.link.close();
       throw new StoreUnavailableError(`REDIS_URL: cannot reach ${redactUrl(this.options.url)}: ${(error as Error).message}`);
     }
-    this.schedule();
+    if (!this.closed) this.beats.start();
   }
 
   /** Claims `instanceId`'s start (see CLAIM); StoreUnavailableError while Redis is away. */
@@ -169,8 +168,7 @@ export class InstanceDirectory {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.timer);
-    await this.beating;
+    await this.beats.stop();
     this.link.close();
   }
 
@@ -224,16 +222,6 @@ export class InstanceDirectory {
       });
     }
     this.epoch = epoch;
-  }
-
-  private schedule(): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => {
-      this.beating = this.beat().finally(() => {
-        this.beating = undefined;
-        this.schedule();
-      });
-    }, this.pollMs);
   }
 
   private async beat(): Promise<void> {

@@ -13,6 +13,7 @@
  */
 import type { GatewayPresence, RoutingStore, StoredLoad } from "../routing/store.ts";
 import { StoreUnavailableError } from "../routing/store.ts";
+import { BeatLoop } from "./beat-loop.ts";
 import { RedisLink } from "./link.ts";
 import { redactUrl } from "./redis-url.ts";
 import { ClusterReplica, type FlatOrObject } from "./replica.ts";
@@ -46,7 +47,6 @@ export class RedisRoutingStore implements RoutingStore {
   private readonly pending = new Set<Promise<unknown>>();
   /** This gateway's open sessions per instance, beside the per-session counts in the view. */
   private readonly ownLoads = new Map<string, number>();
-  private readonly heartbeatMs: number;
   private readonly ttlMs: number;
   private readonly clock: () => number;
   /** This gateway's write version: starts at the clock (a restarted gateway outranks its past), +1 per write. */
@@ -56,13 +56,12 @@ export class RedisRoutingStore implements RoutingStore {
   private up = false;
   private needsResync = true;
   private closed = false;
-  private timer: ReturnType<typeof setTimeout> | undefined;
-  private beating: Promise<void> | undefined;
+  private readonly beats: BeatLoop;
 
   constructor(private readonly options: RedisStoreOptions) {
     this.gatewayId = options.gatewayId;
     this.keys = clusterKeys(options.clusterName, options.gatewayId);
-    this.heartbeatMs = options.heartbeatMs ?? 500;
+    this.beats = new BeatLoop(options.heartbeatMs ?? 500, () => this.beat());
     this.ttlMs = options.ttlMs ?? 2000;
     this.clock = options.clock ?? Date.now;
     this.version = this.clock() * 1000;
@@ -82,7 +81,7 @@ export class RedisRoutingStore implements RoutingStore {
       this.link.close();
       throw new StoreUnavailableError(`REDIS_URL: cannot reach ${redactUrl(this.options.url)}: ${(error as Error).message}`);
     }
-    this.schedule();
+    if (!this.closed) this.beats.start();
   }
 
   holder(sessionId: string): string | undefined {
@@ -189,8 +188,7 @@ export class RedisRoutingStore implements RoutingStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    clearTimeout(this.timer);
-    await this.beating;
+    await this.beats.stop();
     await Promise.allSettled([...this.pending]);
     // Peers drop this gateway's counts at once instead of waiting for its keys to expire.
     if (this.up) await this.link.call(this.link.scripts.bye(this.keys, [this.gatewayId, this.keys.channel])).catch(() => undefined);
@@ -204,7 +202,7 @@ export class RedisRoutingStore implements RoutingStore {
    */
   halt(): void {
     this.closed = true;
-    clearTimeout(this.timer);
+    void this.beats.stop();
     this.up = false;
     this.link.close();
   }
@@ -267,16 +265,6 @@ export class RedisRoutingStore implements RoutingStore {
   private lost(): void {
     this.up = false;
     this.needsResync = true;
-  }
-
-  private schedule(): void {
-    if (this.closed) return;
-    this.timer = setTimeout(() => {
-      this.beating = this.beat().finally(() => {
-        this.beating = undefined;
-        this.schedule();
-      });
-    }, this.heartbeatMs);
   }
 
   /** One heartbeat: reconnect and resync when needed, refresh presence, read what notices missed. */
