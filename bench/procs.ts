@@ -159,6 +159,11 @@ export interface StandinProcess {
   stop(): Promise<void>;
 }
 
+/** The transcriber settings that point it at `standin` (the openai backend, its key, URL and CA). */
+export function standinEnv(standin: Pick<StandinProcess, "baseUrl" | "caFile">): Record<string, string> {
+  return { TRANSCRIBER_BACKEND: "openai", OPENAI_API_KEY: "standin-key", OPENAI_BASE_URL: standin.baseUrl, OPENAI_CA_FILE: standin.caFile };
+}
+
 /** The local OpenAI Realtime stand-in as its own process (`bun standin/main.ts`). */
 export async function startStandin(): Promise<StandinProcess> {
   const child = Bun.spawn([process.execPath, join(ROOT, "standin", "main.ts")], {

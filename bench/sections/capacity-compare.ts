@@ -35,6 +35,21 @@ export function checkoutDesign(name: string, ref: string): Design {
   return { name, root: dir };
 }
 
+/** `--NAME=value` from the command line, or `fallback`. */
+export function arg(name: string, fallback: string): string {
+  return process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
+}
+
+/** `--designs=name:ref,...` (default `base:HEAD,work`: the last commit against the working tree), checked out. */
+export function designsFromArgs(): Design[] {
+  return arg("designs", "base:HEAD,work")
+    .split(",")
+    .map((entry) => {
+      const [name, ref] = entry.includes(":") ? entry.split(":") : [entry, entry];
+      return checkoutDesign(name!, ref!);
+    });
+}
+
 /** A transcriber process of one design. */
 export interface TranscriberProcess {
   pid: number;
@@ -116,13 +131,7 @@ async function measureTogether(procs: TranscriberProcess[], sessions: number, se
 }
 
 if (import.meta.main) {
-  const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-  const designs = arg("designs", "base:HEAD,work")
-    .split(",")
-    .map((entry) => {
-      const [name, ref] = entry.includes(":") ? entry.split(":") : [entry, entry];
-      return checkoutDesign(name!, ref!);
-    });
+  const designs = designsFromArgs();
   const sessions = Number(arg("sessions", "100"));
   const seconds = Number(arg("seconds", "10"));
   const rounds = Number(arg("rounds", "3"));

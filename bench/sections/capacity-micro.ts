@@ -9,7 +9,7 @@
  */
 import pino from "pino";
 import { encodeOpusPackets, speechLikePcm48k } from "../../test/audio.ts";
-import { checkoutDesign } from "./capacity-compare.ts";
+import { arg, designsFromArgs } from "./capacity-compare.ts";
 
 const FRAME_MS = 20;
 
@@ -53,13 +53,7 @@ async function runDesign(root: string, sessions: number, seconds: number, packet
 }
 
 if (import.meta.main) {
-  const arg = (name: string, fallback: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3) ?? fallback;
-  const designs = arg("designs", "base:HEAD,work")
-    .split(",")
-    .map((entry) => {
-      const [name, ref] = entry.includes(":") ? entry.split(":") : [entry, entry];
-      return checkoutDesign(name!, ref!);
-    });
+  const designs = designsFromArgs();
   const sessions = Number(arg("sessions", "200"));
   const seconds = Number(arg("seconds", "10"));
   const rounds = Number(arg("rounds", "5"));

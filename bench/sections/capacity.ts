@@ -11,7 +11,7 @@ import { readFileSync } from "node:fs";
 import { LABEL_GATEWAY } from "../../runtime/driver.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec, type LoadResult } from "../load/spec.ts";
-import { cpuMs, poolIds, prewarmedPoolEnv, startGateway, startStandin } from "../procs.ts";
+import { cpuMs, poolIds, prewarmedPoolEnv, standinEnv, startGateway, startStandin } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3 } from "../stats.ts";
 import { speechPacketsBase64 } from "./capacity-compare.ts";
@@ -53,14 +53,7 @@ export async function capacitySection(report: Report, options: { quick: boolean;
   const { quick, containers } = options;
   const steps = options.steps ?? (quick ? [40, 80] : CAPACITY_STEPS);
   const standin = await startStandin();
-  const gateway = await startGateway(
-    prewarmedPoolEnv(containers, {
-      TRANSCRIBER_BACKEND: "openai",
-      OPENAI_API_KEY: "standin-key",
-      OPENAI_BASE_URL: standin.baseUrl,
-      OPENAI_CA_FILE: standin.caFile,
-    }),
-  );
+  const gateway = await startGateway(prewarmedPoolEnv(containers, standinEnv(standin)));
   const rows: object[] = [];
   let best = 0;
   try {

@@ -7,7 +7,7 @@
 import { encodeOpusPackets, speechLikePcm48k } from "../../test/audio.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
-import { poolIds, prewarmedPoolEnv, startGateway, startStandin } from "../procs.ts";
+import { poolIds, prewarmedPoolEnv, standinEnv, startGateway, startStandin } from "../procs.ts";
 import type { Report } from "../report.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
@@ -15,14 +15,7 @@ const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 export async function endToEndSection(report: Report, options: { quick: boolean; containers: number }): Promise<void> {
   const { quick, containers } = options;
   const standin = await startStandin();
-  const gateway = await startGateway(
-    prewarmedPoolEnv(containers, {
-      TRANSCRIBER_BACKEND: "openai",
-      OPENAI_API_KEY: "standin-key",
-      OPENAI_BASE_URL: standin.baseUrl,
-      OPENAI_CA_FILE: standin.caFile,
-    }),
-  );
+  const gateway = await startGateway(prewarmedPoolEnv(containers, standinEnv(standin)));
   try {
     await gateway.waitRunning(poolIds(containers));
     // Turns of speech and silence, so the stand-in's VAD commits and transcribes while the stream goes on.
