@@ -61,3 +61,34 @@ redisTest(
   },
   60_000,
 );
+
+redisTest(
+  "a slot a peer frees is taken through a gateway that had seen the instance full (its picks hear peers' counts)",
+  async () => {
+    const driver = new ProcessDriver({ stdio: "ignore" });
+    const env = { ROUTING_MODE: "autoscale", MAX_CONNECTIONS_PER_CONTAINER: "2", MAX_INSTANCES: "1", MIN_CONTAINERS: "1" };
+    const cluster = await startClusterGateways(redis.url, 2, { driver, env });
+    const [a, b] = cluster.gateways as [(typeof cluster.gateways)[0], (typeof cluster.gateways)[0]];
+    const open = (gateway: typeof a, id: string) => TestClient.connect(`${gateway.listenUrl}?sessionId=${id}&${QUERY}`);
+    try {
+      const first = open(a, "peer-first");
+      expect((await outcome(first)) as unknown).toEqual({ container: "auto-0" });
+      await pollUntil(() => b.store.load("auto-0") === 1, "b to count a's session", 3000);
+      // b's own session fills auto-0: b files it as full.
+      const second = open(b, "own-second");
+      expect((await outcome(second)) as unknown).toEqual({ container: "auto-0" });
+      expect(await outcome(open(b, "one-too-many"))).toBe("refused");
+      // a's session leaves: b must see the room a peer made, though its own count there never changed.
+      first.send({ type: "CloseStream" });
+      await first.closed;
+      await pollUntil(() => b.store.load("auto-0") === 1, "b to count a's close", 3000);
+      const third = open(b, "after-peer-close");
+      expect((await outcome(third)) as unknown).toEqual({ container: "auto-0" });
+      for (const client of [second, third]) client.ws.close();
+    } finally {
+      await cluster.stop();
+      await driver.close();
+    }
+  },
+  60_000,
+);

@@ -143,6 +143,10 @@ export class RedisRoutingStore implements RoutingStore {
     return this.replica.view.loadsByGateway(instanceId);
   }
 
+  watchLoads(listener: ((instanceId: string) => void) | undefined): void {
+    this.replica.view.watchLoads(listener);
+  }
+
   dedicated(sessionId: string): string | undefined {
     return this.replica.own.get(sessionId);
   }

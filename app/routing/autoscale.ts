@@ -90,6 +90,9 @@ export class AutoscaleStrategy extends BaseStrategy {
     this.buckets = new LoadBuckets(this.maxConnections);
     this.picks = picks ? picks(this.candidates()) : { leastLoaded: () => this.leastLoaded(), lowestFreeId: () => this.lowestFreeId() };
     this.know(config.minContainers);
+    // A peer's session opening or closing (a notice applied to a shared store) moves an instance between
+    // buckets too; without this, one a peer filled and then freed would stay out of this gateway's picks.
+    store.watchLoads((instanceId) => this.refile(instanceId));
     // Built over a store that already holds sessions (a config reload; later, a replica joining a shared store):
     // instances in use stay known, so they keep getting sessions and are still scaled down.
     for (const { instanceId } of store.loads()) {

@@ -20,6 +20,8 @@ export abstract class BaseStrategy implements RoutingStrategy {
     protected readonly clock: () => number,
   ) {
     this.occupancy = new Occupancy(view, store);
+    // The strategy this one replaces (a reload) stops hearing load changes; one that files by load listens anew.
+    store.watchLoads(undefined);
     // Kept with the store, so a strategy rebuilt by a reload between an admission and its opened() still knows it.
     let admitted = ADMITTED.get(store);
     if (!admitted) ADMITTED.set(store, (admitted = new Map()));

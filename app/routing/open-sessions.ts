@@ -9,6 +9,8 @@ export class OpenSessionCounts {
   private readonly bySession = new Map<string, Map<string, number>>();
   private readonly instances = new Map<string, StoredLoad>();
   private total = 0;
+  /** Told the id of every instance whose count changed (watchLoads). */
+  private loadListener: ((instanceId: string) => void) | undefined;
 
   /**
    * `last`: an instance's last change is the time of its latest adjustment (one writer, one clock). `latest`:
@@ -41,6 +43,15 @@ export class OpenSessionCounts {
       this.instances.set(instanceId, { instanceId, sessions: delta, lastChangeAtMs: atMs });
     }
     this.total += delta;
+    this.loadListener?.(instanceId);
+  }
+
+  /**
+   * `listener` hears the id of every instance whose open-session count changed, whoever changed it (this
+   * gateway, or a peer's notice applied to a shared view); one listener, a later call replaces it.
+   */
+  watchLoads(listener: ((instanceId: string) => void) | undefined): void {
+    this.loadListener = listener;
   }
 
   /** Raises an instance's last change to `atMs` without changing its count (known to the store, maybe empty). */

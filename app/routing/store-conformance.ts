@@ -126,4 +126,22 @@ export function storeConformance(name: string, make: () => Promise<RoutingStore>
     store.unbind("c", "pool-1", 4);
     expect(store.loadsByGateway("pool-1")).toEqual({});
   });
+
+  each("watchLoads hears every instance whose load changed, once per change; a later listener replaces it", async (store) => {
+    const heard: string[] = [];
+    store.watchLoads((id) => heard.push(id));
+    store.bind("a", "auto-0", 1);
+    store.bind("b", "auto-1", 2);
+    expect(await store.bindWithin("c", "auto-0", 5, 3)).toBe(true);
+    store.unbind("a", "auto-0", 4);
+    expect(store.unbind("a", "auto-0", 5)).toBe(false); // nothing changed: nothing heard
+    expect(heard).toEqual(["auto-0", "auto-1", "auto-0", "auto-0"]);
+    const later: string[] = [];
+    store.watchLoads((id) => later.push(id));
+    store.unbind("b", "auto-1", 6);
+    store.watchLoads(undefined);
+    store.unbind("c", "auto-0", 7);
+    expect([heard.length, later]).toEqual([4, ["auto-1"]]);
+    await store.settled();
+  });
 }

@@ -67,6 +67,12 @@ export interface RoutingStore {
   /** Every instance that ever held a session, in first-bound order. */
   loads(): StoredLoad[];
   /**
+   * `listener` hears the id of every instance whose load() changed, by this gateway or, in a shared store, by a
+   * peer (so a strategy that files instances by load refiles them). One listener: a later call replaces it, as a
+   * strategy rebuilt by a reload replaces the one before it.
+   */
+  watchLoads(listener: ((instanceId: string) => void) | undefined): void;
+  /**
    * Open sessions on `instanceId` per gateway id, only gateways with at least one (their sum is load()). The
    * memory store knows only this gateway; a shared store sums each gateway's published share.
    */

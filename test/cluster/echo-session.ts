@@ -38,9 +38,12 @@ export class EchoSession {
     });
   }
 
-  /** The gateway's opening Metadata (container, start, gateway, ...). */
+  /** The gateway's opening Metadata (container, start, gateway, ...); rejects at once if the socket closes first (a refused upgrade). */
   metadata(timeoutMs = 30_000) {
-    return this.client.next("Metadata", timeoutMs);
+    const closedFirst = this.client.closed.then(({ code, reason }) => {
+      throw new Error(`${this.sessionId}: the socket closed (${code} ${reason}) before its Metadata`);
+    });
+    return Promise.race([this.client.next("Metadata", timeoutMs), closedFirst]);
   }
 
   /** Waits for Metadata, then sends one numbered frame every `everyMs` until `finish()` or the socket closes. */
