@@ -12,6 +12,7 @@ import { demoRoute } from "./demo/route.ts";
 import { type EngineMonitor, watchEngine } from "./lifecycle/engine-monitor.ts";
 import { httpRoutes } from "./http.ts";
 import { listenRoute } from "./session/listen.ts";
+import { watchTranscriberLoads } from "./lifecycle/load-monitor.ts";
 import { restartFailedInstances } from "./lifecycle/recovery.ts";
 import { createMetrics, type GatewayMetrics, metricsRoute } from "./metrics.ts";
 import { reloadConfig, type ReloadResult } from "./reload/reload.ts";
@@ -64,6 +65,7 @@ export class Gateway {
   private upkeepStop: (() => void) | undefined;
   private engineMonitor: EngineMonitor | undefined;
   private recoveryStop: (() => void) | undefined;
+  private loadsStop: (() => void) | undefined;
   /** Who holds which instance; outlives the strategy, which a reload rebuilds over it. */
   private readonly store: RoutingStore;
   readonly metrics: GatewayMetrics;
@@ -143,6 +145,7 @@ export class Gateway {
     this.upkeepStop = startUpkeep(this.state);
     this.engineMonitor = watchEngine(this.state, this.deps.driver);
     this.recoveryStop = restartFailedInstances(this.state);
+    this.loadsStop = watchTranscriberLoads(this.state);
     if (this.state.runsUpkeep) for (const id of this.state.upkeep.prewarmIds()) warmInBackground(this.state, id, "prewarm");
     replenishSpares(this.state);
     return { port: this.app.server!.port! };
@@ -181,6 +184,7 @@ export class Gateway {
     this.upkeepStop?.();
     this.engineMonitor?.stop();
     this.recoveryStop?.();
+    this.loadsStop?.();
     for (const relay of state.relays) relay.drain();
     const deadline = Date.now() + this.config.drainTimeoutMs;
     while (state.relays.size > 0 && Date.now() < deadline) await Bun.sleep(20);

@@ -8,6 +8,7 @@ import { afterEach, beforeAll, describe, expect } from "bun:test";
 import { ensureImage } from "../runtime/image-build.ts";
 import { engine, engineTest } from "../test/engine.ts";
 import { TestClient } from "../test/client.ts";
+import { tryUpgrade } from "./faults/gateway-process.ts";
 import { startTestGateway, type TestGateway } from "../test/gateway.ts";
 import { pollUntil } from "../test/wait.ts";
 import { librivoxClips } from "../test/librivox.ts";
@@ -67,7 +68,7 @@ describe("local recognizer through the gateway", () => {
   );
 
   recognizerTest(
-    "past LOCAL_MAX_SESSIONS on the container: that session gets Error at_capacity and 1013 through the gateway, the first goes on",
+    "past LOCAL_MAX_SESSIONS: 503 before the upgrade once the load report says so, Error at_capacity and 1013 before it does; the first goes on",
     async () => {
       gateway = await startTestGateway({
         ROUTING_MODE: "shared",
@@ -87,9 +88,22 @@ describe("local recognizer through the gateway", () => {
         10_000,
         20,
       );
-      const second = TestClient.connect(`${gateway.listenUrl}?encoding=opus&sample_rate=48000&channels=1`);
-      expect((await second.closed).code).toBe(1013);
-      expect(second.ofType("Error")).toEqual([expect.objectContaining({ code: "at_capacity" })]);
+      // Before the gateway's next read of the transcriber's load, the session is upgraded and the container says no.
+      if (gateway.gateway.state.loads.refusal("shared") === undefined) {
+        const second = TestClient.connect(`${gateway.listenUrl}?encoding=opus&sample_rate=48000&channels=1`);
+        const closed = await second.closed;
+        if (second.ofType("Metadata").length > 0) {
+          expect(closed.code).toBe(1013);
+          expect(second.ofType("Error")).toEqual([expect.objectContaining({ code: "at_capacity" })]);
+        }
+      }
+      // Once it read the report (no free recognizer), the next one is refused before the upgrade.
+      const loads = gateway.gateway.state.loads;
+      await pollUntil(() => loads.refusal("shared") !== undefined, "the gateway to read the full report", 5_000, 50);
+      const refused = await tryUpgrade(gateway.listenUrl, "encoding=opus&sample_rate=48000&channels=1");
+      expect(refused.status).toBe(503);
+      expect(refused.body).toContain("every recognizer is in use (LOCAL_MAX_SESSIONS=1)");
+      expect(Number(refused.retryAfter)).toBeGreaterThan(0);
       first.send({ type: "CloseStream" });
       expect((await first.closed).code).toBe(1000);
     },

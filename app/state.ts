@@ -15,6 +15,7 @@ import type { InstanceView, RoutingStrategy } from "./routing/strategy.ts";
 import type { UpkeepPolicy } from "./routing/upkeep-policy.ts";
 import { ClientSecurity } from "./security/admission.ts";
 import { SessionBook } from "./session/book.ts";
+import { TranscriberLoads } from "./session/load-refusal.ts";
 import { MuxLinks } from "./session/mux-link.ts";
 import type { Relay } from "./session/relay.ts";
 
@@ -25,6 +26,8 @@ export class GatewayState {
   /** Sessions upgrading and open, and the totals of those that ended; only Session writes it. */
   readonly sessions = new SessionBook(this.events);
   readonly rejections: Record<string, number> = {};
+  /** Each running transcriber's last load report (app/lifecycle/load-monitor.ts reads them). */
+  readonly loads = new TranscriberLoads();
   /** Per-client admission checks (rate, origin, credential, per-IP cap) and the per-IP connection counts. */
   readonly security: ClientSecurity;
   private currentConfig: Readonly<GatewayConfig>;

@@ -26,6 +26,8 @@ export function statsDocument(state: GatewayState) {
       ...snapshot,
       ...cluster(instance.id),
       host: (snapshot.containerId && engineHosts?.hostOf(snapshot.containerId)) || null,
+      /** The transcriber's own last load report (lag, CPU share, accepting), read by this gateway; null when none is fresh. */
+      load: state.loads.latest(instance.id),
     };
   });
   // In a cluster, instances only peers have used are listed too, from the directory and the store's counts.
@@ -98,5 +100,5 @@ function peerInstance(
     nextStartAt: null,
   };
   const host = record?.hostName ?? (record?.containerId && engineHosts?.hostOf(record.containerId)) ?? null;
-  return { ...snapshot, ...counts, host: host || null };
+  return { ...snapshot, ...counts, host: host || null, load: null };
 }

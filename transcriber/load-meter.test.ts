@@ -1,9 +1,9 @@
 import { expect, test } from "bun:test";
 import { pollUntil } from "../test/wait.ts";
-import { LoadMeter } from "./load-meter.ts";
+import { LoadMeter, mainThreadCpuMs, OverloadJudge } from "./load-meter.ts";
 
 test("an idle loop accepts; a loop blocked past the lag limit stops accepting, then accepts again", async () => {
-  const meter = new LoadMeter({ tickMs: 20, windowTicks: 3, maxLagMs: 50, maxCpuShare: 2 });
+  const meter = new LoadMeter({ tickMs: 20, windowTicks: 3, maxLagMs: 50, maxCpuShare: 2, sustainWindows: 1 });
   try {
     await Bun.sleep(150);
     expect(meter.report.accepting).toBe(true);
@@ -21,11 +21,51 @@ test("an idle loop accepts; a loop blocked past the lag limit stops accepting, t
 
 test("CPU share above the limit stops accepting even when ticks are on time", async () => {
   let cpu = 0;
-  const meter = new LoadMeter({ tickMs: 10, windowTicks: 2, maxLagMs: 1_000, maxCpuShare: 0.85, cpuMs: () => (cpu += 100) });
+  const meter = new LoadMeter({
+    tickMs: 10,
+    windowTicks: 2,
+    maxLagMs: 1_000,
+    maxCpuShare: 0.85,
+    sustainWindows: 1,
+    cpuMs: () => (cpu += 100),
+  });
   try {
     await pollUntil(() => meter.report.cpuShare > 0.85, "a CPU share above the limit");
     expect(meter.report.accepting).toBe(false);
   } finally {
     meter.stop();
   }
+});
+
+test("one busy window is a burst, not an overload: only windows over a limit in a row stop it accepting", () => {
+  const judge = new OverloadJudge(50, 0.85, 2);
+  const accepting = (windows: Array<[lagMs: number, cpuShare: number]>) => windows.map(([lag, cpu]) => judge.window(lag, cpu).accepting);
+  expect(
+    accepting([
+      [10, 0.2],
+      [180, 0.4],
+      [12, 0.3],
+      [5, 0.95],
+      [8, 0.2],
+    ]),
+  ).toEqual([true, true, true, true, true]);
+  expect(
+    accepting([
+      [90, 0.5],
+      [20, 0.97],
+      [70, 0.99],
+    ]),
+  ).toEqual([true, false, false]);
+  expect(judge.window(200, 0.99)).toEqual({ eventLoopLagMs: 200, cpuShare: 0.99, accepting: false });
+  expect(judge.window(3, 0.1).accepting).toBe(true); // one good window takes sessions again
+});
+
+test("the main thread's CPU time comes from /proc and grows with work done on it", () => {
+  const cpuMs = mainThreadCpuMs();
+  const before = cpuMs();
+  const until = performance.now() + 200;
+  while (performance.now() < until) {
+    // busy on this thread
+  }
+  expect(cpuMs() - before).toBeGreaterThanOrEqual(100);
 });

@@ -1,9 +1,14 @@
 /**
  * The transcriber's own load, for `/health`: how late a 100 ms tick fires (event-loop lag: every session's frames
- * wait that long), the process's CPU share of one core, and whether, from those, it can take another session.
- * The gateway reads it before routing a new session here, so a transcriber that cannot keep up is refused a
- * session early (503) instead of cutting open ones later (1013 transcriber_backpressure).
+ * wait that long), the JavaScript thread's CPU share of one core, and whether, from those, it can take another
+ * session. The gateway reads it before routing a new session here, so a transcriber that cannot keep up is
+ * refused a session early (503) instead of cutting open ones later (1013 transcriber_backpressure).
+ *
+ * Only a sustained overload stops it accepting (`sustainWindows` windows in a row over a limit): one burst of
+ * frames lags the loop for a moment and is worked off. The CPU share is the main thread's own (Linux's
+ * /proc/self/task/<pid>/stat), not the process's, so the runtime's GC and compiler threads do not count.
  */
+import { readFileSync } from "node:fs";
 
 /** What `/health` reports under `load`. */
 export interface LoadReport {
@@ -13,6 +18,8 @@ export interface LoadReport {
   cpuShare: number;
   /** False once lag or CPU says another session would not be kept up with. */
   accepting: boolean;
+  /** When not accepting for a reason other than lag or CPU (a backend's own limit), what it is. */
+  limit?: string;
 }
 
 export interface LoadMeterOptions {
@@ -23,8 +30,30 @@ export interface LoadMeterOptions {
   maxLagMs?: number;
   /** CPU share above which no new session is taken (a single-threaded server saturates at 1). */
   maxCpuShare?: number;
+  /** Consecutive windows over a limit before the report stops accepting (one good window accepts again). */
+  sustainWindows?: number;
   now?: () => number;
   cpuMs?: () => number;
+}
+
+/** Turns each window's worst lag and CPU share into a report: over a limit `sustain` windows in a row stops accepting. */
+export class OverloadJudge {
+  #overWindows = 0;
+
+  constructor(
+    private readonly maxLagMs: number,
+    private readonly maxCpuShare: number,
+    private readonly sustain: number,
+  ) {}
+
+  window(worstLagMs: number, cpuShare: number): LoadReport {
+    this.#overWindows = worstLagMs > this.maxLagMs || cpuShare > this.maxCpuShare ? this.#overWindows + 1 : 0;
+    return {
+      eventLoopLagMs: Math.round(worstLagMs),
+      cpuShare: Math.round(cpuShare * 100) / 100,
+      accepting: this.#overWindows < this.sustain,
+    };
+  }
 }
 
 /** Samples the event loop and CPU; see the file comment. Call `stop()` when the server stops. */
@@ -37,13 +66,10 @@ export class LoadMeter {
     const windowTicks = options.windowTicks ?? 10;
     const maxLagMs = options.maxLagMs ?? 50;
     const maxCpuShare = options.maxCpuShare ?? 0.85;
+    const sustainWindows = options.sustainWindows ?? 2;
     const now = options.now ?? (() => performance.now());
-    const cpuMs =
-      options.cpuMs ??
-      (() => {
-        const usage = process.cpuUsage();
-        return (usage.user + usage.system) / 1000;
-      });
+    const cpuMs = options.cpuMs ?? mainThreadCpuMs();
+    const judge = new OverloadJudge(maxLagMs, maxCpuShare, sustainWindows);
     let expected = now() + tickMs;
     let windowStart = now();
     let windowCpu = cpuMs();
@@ -56,11 +82,7 @@ export class LoadMeter {
       if (++ticks < windowTicks) return;
       const cpu = cpuMs();
       const cpuShare = (cpu - windowCpu) / Math.max(1, at - windowStart);
-      this.#report = {
-        eventLoopLagMs: Math.round(worstLagMs),
-        cpuShare: Math.round(cpuShare * 100) / 100,
-        accepting: worstLagMs <= maxLagMs && cpuShare <= maxCpuShare,
-      };
+      this.#report = judge.window(worstLagMs, cpuShare);
       ticks = 0;
       worstLagMs = 0;
       windowStart = at;
@@ -77,4 +99,29 @@ export class LoadMeter {
   stop(): void {
     clearInterval(this.#timer);
   }
+}
+
+/** Clock ticks per second in /proc's stat (USER_HZ: 100 on every Linux architecture Bun runs on). */
+const USER_HZ = 100;
+
+/**
+ * A reader of the JavaScript thread's CPU time in ms: its utime + stime from /proc (the main thread's task id is
+ * the pid); where that file is not there (not Linux), the whole process's `process.cpuUsage()`.
+ */
+export function mainThreadCpuMs(statPath = `/proc/self/task/${process.pid}/stat`): () => number {
+  const fromProc = () => {
+    const stat = readFileSync(statPath, "utf8");
+    // Fields after the command (which may hold spaces) start past its closing parenthesis; utime, stime are 14, 15.
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+  };
+  try {
+    if (Number.isFinite(fromProc())) return fromProc;
+  } catch {
+    // not Linux, or /proc not mounted
+  }
+  return () => {
+    const usage = process.cpuUsage();
+    return (usage.user + usage.system) / 1000;
+  };
 }

@@ -82,6 +82,14 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const links = new Set<MuxPeer>();
   let draining = false;
   const meter = new LoadMeter();
+  // The local recognizer decodes on this thread by design, up to LOCAL_MAX_SESSIONS sized from the CPU: its
+  // capacity is a free recognizer, not the loop's lag. The other backends take sessions while the loop keeps up.
+  const loadReport = () => {
+    if (!local) return meter.report;
+    const { inUse, maxSessions } = local.pool;
+    if (inUse < maxSessions) return { ...meter.report, accepting: true };
+    return { ...meter.report, accepting: false, limit: `every recognizer is in use (LOCAL_MAX_SESSIONS=${maxSessions})` };
+  };
 
   /** A session talking to `peer`, the same for a plain socket and a mux channel: the echo, the local recognizer or a transcription. */
   const startSession = (params: ListenParams, opus: OpusStreamDecoder | undefined, peer: EchoPeer): SessionHandle => {
@@ -130,7 +138,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
             status: draining ? "draining" : "ok",
             sessions: openSessions(),
             backend: config.backend,
-            load: meter.report,
+            load: loadReport(),
             ...recognizers,
           });
         }

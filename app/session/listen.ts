@@ -52,6 +52,7 @@ export function sessionDeps(state: GatewayState): SessionDeps {
     log: state.log,
     acquireIp: (ip) => state.security.connections.acquire(ip),
     engineProblem: () => state.engineProblem,
+    loads: state.loads,
     backpressureLimitBytes: () => state.config.backpressureLimitBytes,
     gatewayId: () => state.config.gatewayId,
   };

@@ -11,6 +11,8 @@ export interface TranscriberLoad {
   eventLoopLagMs: number;
   cpuShare: number;
   accepting: boolean;
+  /** The backend's own limit, when that is why it is not accepting. */
+  limit?: string;
 }
 
 /** Reports older than this are not trusted either way (the instance may have recovered or died). */
@@ -27,7 +29,12 @@ export class TranscriberLoads {
     const load = (body as { load?: Partial<TranscriberLoad> } | undefined)?.load;
     if (!load || typeof load.accepting !== "boolean") return;
     this.#reports.set(instanceId, {
-      load: { eventLoopLagMs: Number(load.eventLoopLagMs ?? 0), cpuShare: Number(load.cpuShare ?? 0), accepting: load.accepting },
+      load: {
+        eventLoopLagMs: Number(load.eventLoopLagMs ?? 0),
+        cpuShare: Number(load.cpuShare ?? 0),
+        accepting: load.accepting,
+        ...(typeof load.limit === "string" ? { limit: load.limit.slice(0, 200) } : {}),
+      },
       atMs: this.now(),
     });
   }
@@ -37,15 +44,22 @@ export class TranscriberLoads {
     this.#reports.delete(instanceId);
   }
 
+  /** `instanceId`'s report if it is fresh, else null (for /stats and the status page). */
+  latest(instanceId: string): TranscriberLoad | null {
+    const entry = this.#reports.get(instanceId);
+    return entry && this.now() - entry.atMs <= LOAD_REPORT_MAX_AGE_MS ? entry.load : null;
+  }
+
   /** Why `instanceId` should not take a new session now (503 + Retry-After), if its fresh report says so. */
   refusal(instanceId: string): Refusal | undefined {
     const entry = this.#reports.get(instanceId);
     if (!entry || this.now() - entry.atMs > LOAD_REPORT_MAX_AGE_MS || entry.load.accepting) return undefined;
-    const { eventLoopLagMs, cpuShare } = entry.load;
+    const { eventLoopLagMs, cpuShare, limit } = entry.load;
+    const why = limit ?? `event-loop lag ${eventLoopLagMs} ms, CPU ${Math.round(cpuShare * 100)} % of a core`;
     return {
       status: 503,
       reason: "transcriber_overloaded",
-      message: `container ${instanceId} cannot keep up with another session (event-loop lag ${eventLoopLagMs} ms, CPU ${Math.round(cpuShare * 100)} % of a core)`,
+      message: `container ${instanceId} cannot keep up with another session (${why})`,
       retryAfterS: 2,
     };
   }

@@ -15,6 +15,7 @@ import type { Refusal } from "../refusal.ts";
 import type { SessionSelector } from "../routing/selector.ts";
 import type { SessionBook } from "./book.ts";
 import { containerRefusal } from "./container-refusal.ts";
+import type { TranscriberLoads } from "./load-refusal.ts";
 import type { MuxLinks } from "./mux-link.ts";
 import { type ListenQuery, muxUrl, upstreamQuery } from "./query.ts";
 import { type ClientSocket, Relay } from "./relay.ts";
@@ -43,6 +44,8 @@ export interface SessionDeps {
   /** Takes a per-IP connection slot; returns its release. */
   acquireIp(ip: string): () => void;
   engineProblem(): string | undefined;
+  /** Transcribers' own load reports: one that says it cannot keep up refuses new sessions before the upgrade. */
+  loads?: Pick<TranscriberLoads, "refusal">;
   backpressureLimitBytes(): number;
   /** GATEWAY_ID, named in the session's Metadata. */
   gatewayId(): string;
@@ -81,7 +84,7 @@ export class Session {
       const { ok: _, ...refusal } = decision;
       return refusal;
     }
-    const refused = containerRefusal(deps.registry, deps.engineProblem(), decision.instanceId);
+    const refused = containerRefusal(deps.registry, deps.engineProblem(), decision.instanceId) ?? deps.loads?.refusal(decision.instanceId);
     if (refused) return refused;
     return { session: new Session(deps, request, decision.instanceId), decisionUs };
   }

@@ -1,7 +1,8 @@
 /**
  * The status page names the engine host each instance runs on (ENGINE_HOSTS), in Debian's chromium: a gateway
  * with one named engine host (this machine's Podman socket as `h1`) starts a container for a session, and the
- * page's row for that instance shows `h1`, as /stats does. DOM hooks: app/status/page.ts.
+ * page's row for that instance shows `h1`, as /stats does, and the transcriber's own load report once the
+ * gateway has read it. DOM hooks: app/status/page.ts.
  */
 import { afterAll, expect } from "bun:test";
 import { browserTests, cspViolations, launchChromium, type LaunchedBrowser } from "../../test/chromium.ts";
@@ -45,6 +46,18 @@ hostTest(
       undefined,
       { timeout: 15_000 },
     );
+    // The transcriber's load report, read once a second: lag and CPU while it takes sessions.
+    await page.waitForFunction(
+      () =>
+        /^lag \d+ ms, CPU \d+ %$/.test(
+          document.querySelector('#instances tr[data-instance-id="shared"] td[data-field=load]')?.textContent ?? "",
+        ),
+      undefined,
+      { timeout: 15_000 },
+    );
+    const load = (await (await fetch(`${gateway.httpUrl}/stats`)).json()).instances[0].load;
+    expect(load).toMatchObject({ accepting: true });
+    expect(load.cpuShare).toBeGreaterThanOrEqual(0);
     expect(violations).toEqual([]);
   },
   60_000,

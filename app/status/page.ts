@@ -18,7 +18,8 @@
  * - `#config dd[data-config-key=NAME]`: each configuration value (publicConfig names, e.g. containerPoolSize).
  * - `#instances tbody tr[data-instance-id=ID][data-state=STATE]`, one per instance, with cells
  *   `td[data-field=F]` for F in id, state, connections (cluster-wide), requests, coldStarts, wakes, lastActive,
- *   uptime, byGateway ("gw-a 2, gw-b 1", or "-"), host (the engine host's short name with ENGINE_HOSTS, else "-");
+ *   uptime, byGateway ("gw-a 2, gw-b 1", or "-"), host (the engine host's short name with ENGINE_HOSTS, else "-"),
+ *   load (the transcriber's own report: "lag 3 ms, CPU 12 %", "full: <why>" when it takes no session, or "-");
  *   `#instances-empty` is shown while there is no instance.
  * - `#feed li[data-kind=K][data-seq=N]` newest first, K one of started, woke, stopped, failed, rejected,
  *   reloaded, reload_failed (`data-instance-id` on instance entries); `#feed-empty` while empty.
@@ -105,7 +106,7 @@ export function statusPageHtml(snapshot: StatusSnapshot, options: { logout?: boo
 </div>
 <section aria-labelledby="h-instances" class="wide"><h2 id="h-instances">Instances</h2>
 <table id="instances"><thead><tr><th>instance</th><th>state</th><th>connections</th><th>requests</th><th>cold starts</th>
-<th>wakes</th><th>last active</th><th>uptime</th><th>by gateway</th><th>engine host</th></tr></thead><tbody>
+<th>wakes</th><th>last active</th><th>uptime</th><th>by gateway</th><th>engine host</th><th>transcriber load</th></tr></thead><tbody>
 <tr id="instances-empty"><td colspan="9" class="muted">no instance yet: open a session on /v1/listen</td></tr></tbody></table></section>
 <section aria-labelledby="h-gateways" class="wide"><h2 id="h-gateways">Gateways (<span id="gateways-count">-</span>)</h2>
 <table id="gateways"><thead><tr><th>gateway</th><th>sessions</th><th>last seen</th><th>address</th></tr></thead><tbody></tbody></table></section>

@@ -13,13 +13,18 @@ export const STATUS_SCRIPT = String.raw`
   var TOTALS = ["openSessions", "sessions", "connections", "requests", "coldStarts", "wakes", "running"];
   var FIELDS = [["id", "instance"], ["state", "state"], ["connections", "connections"], ["requests", "requests"],
     ["coldStarts", "cold starts"], ["wakes", "wakes"], ["lastActive", "last active"], ["uptime", "uptime"],
-    ["byGateway", "by gateway"], ["host", "engine host"]];
+    ["byGateway", "by gateway"], ["host", "engine host"], ["load", "transcriber load"]];
   var body = document.body;
   var skewMs = 0;
   var last = null;
   var count = 0;
 
   function $(id) { return document.getElementById(id); }
+  function loadText(load) {
+    if (!load) return "-";
+    var text = "lag " + load.eventLoopLagMs + " ms, CPU " + Math.round(load.cpuShare * 100) + " %";
+    return load.accepting ? text : "full: " + (load.limit || text);
+  }
   function el(tag, attrs, text) {
     var node = document.createElement(tag);
     for (var k in attrs) node.setAttribute(k, attrs[k]);
@@ -85,7 +90,8 @@ export const STATUS_SCRIPT = String.raw`
       tr.setAttribute("data-started-at", i.startedAt || "");
       tr.setAttribute("data-last-active-at", i.lastActiveAt || "");
       var values = { id: i.id, state: i.state, connections: i.connections, requests: i.requests,
-        coldStarts: i.coldStarts, wakes: i.wakes, byGateway: byGatewayText(i.connectionsByGateway), host: i.host || "-" };
+        coldStarts: i.coldStarts, wakes: i.wakes, byGateway: byGatewayText(i.connectionsByGateway), host: i.host || "-",
+        load: loadText(i.load) };
       Object.keys(values).forEach(function (k) { tr.querySelector('[data-field="' + k + '"]').textContent = String(values[k]); });
       if (i.lastError) tr.title = i.lastError; else tr.removeAttribute("title");
     });

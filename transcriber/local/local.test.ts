@@ -82,11 +82,15 @@ describe("TRANSCRIBER_BACKEND=local", () => {
     const held = [TestClient.listen(baseUrl), TestClient.listen(baseUrl)];
     await Promise.all(held.map((c) => c.opened));
     await Bun.sleep(50);
+    // Its load report says so, for the gateway to refuse the next session before the upgrade.
+    const healthUrl = `${baseUrl.replace("ws://", "http://")}/health`;
+    expect((await (await fetch(healthUrl)).json()).load.accepting).toBe(false);
     const refused = TestClient.listen(baseUrl);
     expect((await refused.closed).code).toBe(1013);
     expect(refused.ofType("Error")[0]).toMatchObject({ code: "at_capacity" });
     held[0]!.send({ type: "CloseStream" });
     expect((await held[0]!.closed).code).toBe(1000);
+    expect((await (await fetch(healthUrl)).json()).load.accepting).toBe(true);
     const next = TestClient.listen(baseUrl);
     await next.opened;
     await Bun.sleep(50);

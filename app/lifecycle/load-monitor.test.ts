@@ -1,0 +1,62 @@
+/**
+ * The early refusal end to end, on real transcriber processes: a transcriber whose event loop falls behind says so
+ * on its /health (transcriber/load-meter.ts), the gateway reads it (load-monitor.ts), and the next session routed
+ * there is refused 503 transcriber_overloaded + Retry-After before the upgrade while the open one goes on; once the
+ * transcriber keeps up again, sessions are taken again. The lag is made by stopping the process (SIGSTOP) in short
+ * bursts, as a CPU-starved container would stall.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { TestClient } from "../../test/client.ts";
+import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
+import { tryUpgrade } from "../faults/gateway-process.ts";
+
+let gw: TestGateway;
+beforeAll(async () => {
+  gw = await startTestGateway({ ROUTING_MODE: "shared", CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo" });
+});
+afterAll(() => gw?.stop());
+
+test("a transcriber that reports it cannot keep up refuses new sessions with 503 before the upgrade; the open one goes on", async () => {
+  const open = TestClient.connect(`${gw.listenUrl}?sessionId=load-open`);
+  await open.next("Metadata", 15_000);
+  const stats = await (await fetch(`${gw.httpUrl}/stats`)).json();
+  const pid = Number(String(stats.instances.find((i: { state: string }) => i.state === "running").containerId).replace("pid:", ""));
+
+  // Stalls of 300 ms every 500 ms for up to 8 s: every load window of the transcriber sees > 50 ms of lag, and two
+  // such windows in a row are an overload.
+  let stalling = true;
+  const stalls = (async () => {
+    while (stalling) {
+      process.kill(pid, "SIGSTOP");
+      await Bun.sleep(300);
+      process.kill(pid, "SIGCONT");
+      await Bun.sleep(200);
+    }
+  })();
+  let refusal: { status: number; retryAfter: string | null; body: string } | undefined;
+  const deadline = Date.now() + 8_000;
+  while (!refusal && Date.now() < deadline) {
+    const attempt = await tryUpgrade(gw.listenUrl, `sessionId=load-${Date.now()}`);
+    if (attempt.status === 503) refusal = attempt;
+    await Bun.sleep(100);
+  }
+  stalling = false;
+  await stalls;
+  expect(refusal?.body).toContain("cannot keep up");
+  expect(Number(refusal?.retryAfter)).toBeGreaterThan(0);
+  expect(gw.gateway.state.rejections.transcriber_overloaded).toBeGreaterThanOrEqual(1);
+
+  // The open session was never cut: it still echoes.
+  open.send(new Uint8Array(10));
+  await open.until(() => open.binary.length === 1, 5_000, "the echo after the stalls");
+  // Keeping up again: a new session is taken within a few load windows.
+  let accepted = false;
+  const again = Date.now() + 6_000;
+  while (!accepted && Date.now() < again) {
+    accepted = (await tryUpgrade(gw.listenUrl, `sessionId=load-again-${Date.now()}`)).status === 101;
+    if (!accepted) await Bun.sleep(200);
+  }
+  expect(accepted).toBe(true);
+  open.send({ type: "CloseStream" });
+  expect((await open.closed).code).toBe(1000);
+}, 30_000);
