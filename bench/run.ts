@@ -1,8 +1,8 @@
 /**
  * `npm run bench` (about 9-10 minutes) or `npm run bench -- --quick` (about 2.5 minutes, every key filled with
- * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,local,cluster` runs some sections (`--steps=N,M` sets the
- * capacity ladder's session counts); `--skip=warm,idle,capacity`
- * leaves parts of the relay section out. Prints each figure as it is
+ * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,capacity_local,local,cluster,hosts` runs
+ * some sections (`--steps=N,M` sets the capacity ladders' session counts); `--skip=warm,idle,capacity` leaves parts
+ * of the relay section out. Prints each figure as it is
  * measured, then the table; writes bench/results/latest.json.
  */
 import { findEngine } from "../runtime/engine.ts";
@@ -66,6 +66,7 @@ await run("startup", async () => {
 await run("relay", () => relaySection(report, { quick, containers: 4, skip }));
 await run("e2e", () => endToEndSection(report, { quick, containers: 2 }));
 await run("capacity", () => capacitySection(report, { quick, containers: 2, steps: steps() }));
+await run("capacity_local", () => capacitySection(report, { quick, containers: 2, steps: steps(), backend: "local" }));
 await run("local", () => localSection(report, { quick }));
 await run("cluster", () => clusterSection(report, { quick }));
 await run("hosts", async () => (await import("./sections/hosts.ts")).hostsSection(report, { quick }));

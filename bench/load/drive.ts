@@ -12,9 +12,10 @@ export interface LoadRun {
   pid: number;
 }
 
-/** Spawns `bun bench/load/worker.ts` with `spec`. */
+/** Spawns `bun bench/load/worker.ts` with `spec` on its stdin (minutes of audio do not fit one argument). */
 export function runLoad(spec: LoadSpec): LoadRun {
-  const child = Bun.spawn([process.execPath, join(import.meta.dir, "worker.ts"), JSON.stringify(spec)], {
+  const child = Bun.spawn([process.execPath, join(import.meta.dir, "worker.ts")], {
+    stdin: new Blob([JSON.stringify(spec)]),
     stdout: "pipe",
     stderr: "inherit",
   });

@@ -1,5 +1,5 @@
 /**
- * The load generator, run as its own process (`bun bench/load/worker.ts '<LoadSpec JSON>'`) so that client and
+ * The load generator, run as its own process (`bun bench/load/worker.ts`, its LoadSpec JSON on stdin) so that client and
  * gateway never share an event loop. Kept cheap per frame: one pre-built buffer per session, the send time
  * written into it, one 1 ms timer driving every session through a 20-slot ring.
  *
@@ -15,7 +15,7 @@ import type { AudioFigures, LoadResult, LoadSpec } from "./spec.ts";
 /** The Opus packets audio mode sends are 20 ms each. */
 const FRAME_MS = 20;
 
-const spec = JSON.parse(process.argv[2]!) as LoadSpec;
+const spec = JSON.parse(await Bun.stdin.text()) as LoadSpec;
 const periodMs = 1000 / spec.ratePerS;
 const emit = (line: object) => process.stdout.write(`${JSON.stringify(line)}\n`);
 

@@ -14,6 +14,8 @@ import { echoSpec, type LoadResult } from "../load/spec.ts";
 import { cpuMs, poolIds, prewarmedPoolEnv, standinEnv, startGateway, startStandin } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3 } from "../stats.ts";
+import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
+import { recognizerMissing } from "../../transcriber/local/availability.ts";
 import { speechPacketsBase64 } from "./capacity-compare.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
@@ -48,28 +50,69 @@ function rssKiB(pid: number): number {
 const sum = (pids: number[], f: (pid: number) => number) => pids.reduce((total, pid) => total + f(pid), 0);
 const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 
+/** Which transcriber backend the ladder climbs with: the realtime API's (through the stand-in) or the local recognizer. */
+export type LadderBackend = "openai" | "local";
+
+/** Steps of the local recognizer's ladder (pocketsphinx decodes on the transcriber's thread: a few per core). */
+export const LOCAL_CAPACITY_STEPS = [2, 3, 4, 6, 8, 10, 12, 16];
+
+export interface CapacityOptions {
+  quick: boolean;
+  containers: number;
+  steps?: number[];
+  /** Default `openai`; `local` has no stand-in and reports under `capacity_local`. */
+  backend?: LadderBackend;
+}
+
+/**
+ * The local recognizer's gateway: autoscale over exactly `containers` prewarmed ones, so sessions spread evenly
+ * (least loaded first; a pool's hash would put more on one), each container one CPU and room for every session
+ * the ladder tries, so the step that fails is the one the CPU cannot keep up with, not a configured cap.
+ */
+function localEnv(containers: number, perContainer: number): Record<string, string> {
+  return {
+    ROUTING_MODE: "autoscale",
+    MIN_CONTAINERS: String(containers),
+    MAX_INSTANCES: String(containers),
+    MAX_CONNECTIONS_PER_CONTAINER: String(perContainer),
+    CONTAINER_DRIVER: "podman",
+    CONTAINER_NETWORK: "host",
+    TRANSCRIBER_BACKEND: "local",
+    LOCAL_MAX_SESSIONS: String(perContainer),
+    CONTAINER_CPUS: "1",
+    CONTAINER_MEMORY: "2g",
+    SLEEP_AFTER: "1h",
+    SCALE_DOWN_AFTER: "1h",
+  };
+}
+
 /** Runs the ladder; `steps` overrides the session counts, `containers` the pool size. */
-export async function capacitySection(report: Report, options: { quick: boolean; containers: number; steps?: number[] }): Promise<void> {
+export async function capacitySection(report: Report, options: CapacityOptions): Promise<void> {
   const { quick, containers } = options;
-  const steps = options.steps ?? (quick ? [40, 80] : CAPACITY_STEPS);
-  const standin = await startStandin();
-  const gateway = await startGateway(prewarmedPoolEnv(containers, standinEnv(standin)));
+  const local = options.backend === "local";
+  const steps = options.steps ?? (local ? (quick ? [2, 4] : LOCAL_CAPACITY_STEPS) : quick ? [40, 80] : CAPACITY_STEPS);
+  const key = local ? "capacity_local" : "capacity";
+  const standin = local ? undefined : await startStandin();
+  const perContainer = Math.ceil(Math.max(...steps) / containers);
+  const gateway = await startGateway(standin ? prewarmedPoolEnv(containers, standinEnv(standin)) : localEnv(containers, perContainer));
   const rows: object[] = [];
   let best = 0;
   try {
-    await gateway.waitRunning(poolIds(containers));
-    const parts: Parts = { gateway: [gateway.pid], transcribers: containerPids(gateway.name), standin: [standin.pid] };
+    await gateway.waitRunning(local ? Array.from({ length: containers }, (_, i) => `auto-${i}`) : poolIds(containers));
+    const parts: Parts = { gateway: [gateway.pid], transcribers: containerPids(gateway.name), standin: standin ? [standin.pid] : [] };
     if (parts.transcribers.length !== containers)
       throw new Error(`found ${parts.transcribers.length} transcriber containers, expected ${containers}`);
-    const packetsBase64 = await speechPacketsBase64();
+    const packetsBase64 = local ? await librivoxPacketsBase64() : await speechPacketsBase64();
     const idleKiB = {
       gateway: sum(parts.gateway, rssKiB),
       transcribers: sum(parts.transcribers, rssKiB),
       standin: sum(parts.standin, rssKiB),
     };
-    report.set("capacity.idle_rss_kib", { ...idleKiB, per_container: Math.round(idleKiB.transcribers / containers) });
+    report.set(`${key}.idle_rss_kib`, { ...idleKiB, per_container: Math.round(idleKiB.transcribers / containers) });
     for (const sessions of steps) {
-      report.progress(`capacity: ${sessions} sessions of real-time Opus speech through ${containers} transcribers`);
+      report.progress(
+        `${key}: ${sessions} sessions of real-time Opus speech through ${containers} transcribers (${options.backend ?? "openai"})`,
+      );
       const row = await step(gateway.listenUrl, sessions, parts, idleKiB, packetsBase64, quick);
       rows.push(row);
       report.progress(`  ${JSON.stringify(row)}`);
@@ -79,9 +122,17 @@ export async function capacitySection(report: Report, options: { quick: boolean;
     }
   } finally {
     await gateway.stop();
-    await standin.stop();
+    await standin?.stop();
   }
-  report.set("capacity", { max_sessions: best, containers, steps: rows });
+  report.set(key, { max_sessions: best, containers, steps: rows });
+}
+
+/** The LibriVox clips one after another as Opus packets, base64 (real speech: the recognizer ends utterances in it). */
+async function librivoxPacketsBase64(): Promise<string[]> {
+  const missing = recognizerMissing() ?? librivoxMissing();
+  if (missing) throw new Error(`the local ladder needs the recognizer and its clips: ${missing} (scripts/recognizer-setup.sh)`);
+  const packets = (await Promise.all(librivoxClips().map((clip) => clipOpusPackets(clip, 300)))).flat();
+  return packets.map((p) => Buffer.from(p).toString("base64"));
 }
 
 async function step(
