@@ -13,6 +13,7 @@ import { type EngineMonitor, watchEngine } from "./lifecycle/engine-monitor.ts";
 import { httpRoutes } from "./http.ts";
 import { listenRoute } from "./session/listen.ts";
 import { watchTranscriberLoads } from "./lifecycle/load-monitor.ts";
+import { TranscriberLoads, withLoads } from "./session/load-refusal.ts";
 import { restartFailedInstances } from "./lifecycle/recovery.ts";
 import { createMetrics, type GatewayMetrics, metricsRoute } from "./metrics.ts";
 import { reloadConfig, type ReloadResult } from "./reload/reload.ts";
@@ -84,8 +85,9 @@ export class Gateway {
       logger: deps.logger,
       startProblem: cluster ? (id) => cluster.startProblem(id) : undefined,
     });
-    const strategy = createStrategy(config, cluster ? cluster.view(registry) : registry, this.store);
-    this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name, this.store, cluster);
+    const loads = new TranscriberLoads();
+    const strategy = createStrategy(config, withLoads(cluster ? cluster.view(registry) : registry, loads), this.store);
+    this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name, this.store, cluster, loads);
     this.metrics = createMetrics(this.state);
     this.status = new StatusHub(this.state);
     this.app = new Elysia({

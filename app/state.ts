@@ -15,7 +15,7 @@ import type { InstanceView, RoutingStrategy } from "./routing/strategy.ts";
 import type { UpkeepPolicy } from "./routing/upkeep-policy.ts";
 import { ClientSecurity } from "./security/admission.ts";
 import { SessionBook } from "./session/book.ts";
-import { TranscriberLoads } from "./session/load-refusal.ts";
+import { TranscriberLoads, withLoads } from "./session/load-refusal.ts";
 import { MuxLinks } from "./session/mux-link.ts";
 import type { Relay } from "./session/relay.ts";
 
@@ -26,8 +26,6 @@ export class GatewayState {
   /** Sessions upgrading and open, and the totals of those that ended; only Session writes it. */
   readonly sessions = new SessionBook(this.events);
   readonly rejections: Record<string, number> = {};
-  /** Each running transcriber's last load report (app/lifecycle/load-monitor.ts reads them). */
-  readonly loads = new TranscriberLoads();
   /** Per-client admission checks (rate, origin, credential, per-IP cap) and the per-IP connection counts. */
   readonly security: ClientSecurity;
   private currentConfig: Readonly<GatewayConfig>;
@@ -45,6 +43,8 @@ export class GatewayState {
     readonly store: RoutingStore,
     /** This gateway as a member of a cluster (ROUTING_STORE=redis); undefined for a gateway on its own. */
     readonly cluster?: ClusterMember,
+    /** Each running transcriber's last load report (app/lifecycle/load-monitor.ts reads them). */
+    readonly loads = new TranscriberLoads(),
   ) {
     this.currentConfig = Object.freeze({ ...config });
     this.strategy = strategy;
@@ -63,7 +63,7 @@ export class GatewayState {
 
   /** What strategies read about instances: the cluster's view in a cluster, else the registry itself. */
   get instanceView(): InstanceView {
-    return this.cluster ? this.cluster.view(this.registry) : this.registry;
+    return withLoads(this.cluster ? this.cluster.view(this.registry) : this.registry, this.loads);
   }
 
   /** Whether this gateway runs the upkeep: always on its own; in a cluster only while it holds the lease. */

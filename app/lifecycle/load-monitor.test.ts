@@ -9,21 +9,20 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { TestClient } from "../../test/client.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 import { tryUpgrade } from "../faults/gateway-process.ts";
+import { pollUntil } from "../../test/wait.ts";
 
 let gw: TestGateway;
+let autoscale: TestGateway | undefined;
 beforeAll(async () => {
   gw = await startTestGateway({ ROUTING_MODE: "shared", CONTAINER_DRIVER: "process", TRANSCRIBER_BACKEND: "echo" });
 });
-afterAll(() => gw?.stop());
+afterAll(async () => {
+  await gw?.stop();
+  await autoscale?.stop();
+});
 
-test("a transcriber that reports it cannot keep up refuses new sessions with 503 before the upgrade; the open one goes on", async () => {
-  const open = TestClient.connect(`${gw.listenUrl}?sessionId=load-open`);
-  await open.next("Metadata", 15_000);
-  const stats = await (await fetch(`${gw.httpUrl}/stats`)).json();
-  const pid = Number(String(stats.instances.find((i: { state: string }) => i.state === "running").containerId).replace("pid:", ""));
-
-  // Stalls of 300 ms every 500 ms for up to 8 s: every load window of the transcriber sees > 50 ms of lag, and two
-  // such windows in a row are an overload.
+/** Stops and resumes `pid` (300 ms of every 500) until the returned function is called, as a CPU-starved container stalls. */
+function stallInBursts(pid: number): () => Promise<void> {
   let stalling = true;
   const stalls = (async () => {
     while (stalling) {
@@ -33,6 +32,23 @@ test("a transcriber that reports it cannot keep up refuses new sessions with 503
       await Bun.sleep(200);
     }
   })();
+  return async () => {
+    stalling = false;
+    await stalls;
+  };
+}
+
+const pidOf = (containerId: string | null | undefined) => Number(String(containerId).replace("pid:", ""));
+
+test("a transcriber that reports it cannot keep up refuses new sessions with 503 before the upgrade; the open one goes on", async () => {
+  const open = TestClient.connect(`${gw.listenUrl}?sessionId=load-open`);
+  await open.next("Metadata", 15_000);
+  const stats = await (await fetch(`${gw.httpUrl}/stats`)).json();
+  const pid = pidOf(stats.instances.find((i: { state: string }) => i.state === "running").containerId);
+
+  // Stalls of 300 ms every 500 ms for up to 8 s: every load window of the transcriber sees > 50 ms of lag, and two
+  // such windows in a row are an overload.
+  const stopStalls = stallInBursts(pid);
   let refusal: { status: number; retryAfter: string | null; body: string } | undefined;
   const deadline = Date.now() + 8_000;
   while (!refusal && Date.now() < deadline) {
@@ -40,8 +56,7 @@ test("a transcriber that reports it cannot keep up refuses new sessions with 503
     if (attempt.status === 503) refusal = attempt;
     await Bun.sleep(100);
   }
-  stalling = false;
-  await stalls;
+  await stopStalls();
   expect(refusal?.body).toContain("cannot keep up");
   expect(Number(refusal?.retryAfter)).toBeGreaterThan(0);
   expect(gw.gateway.state.rejections.transcriber_overloaded).toBeGreaterThanOrEqual(1);
@@ -57,6 +72,33 @@ test("a transcriber that reports it cannot keep up refuses new sessions with 503
     if (!accepted) await Bun.sleep(200);
   }
   expect(accepted).toBe(true);
+  open.send({ type: "CloseStream" });
+  expect((await open.closed).code).toBe(1000);
+}, 30_000);
+
+test("autoscale passes over a transcriber that cannot keep up: the next session starts another instance, not a 503", async () => {
+  autoscale = await startTestGateway({
+    ROUTING_MODE: "autoscale",
+    MIN_CONTAINERS: "1",
+    MAX_INSTANCES: "2",
+    MAX_CONNECTIONS_PER_CONTAINER: "10",
+    CONTAINER_DRIVER: "process",
+    TRANSCRIBER_BACKEND: "echo",
+  });
+  const open = TestClient.connect(`${autoscale.listenUrl}?sessionId=held`);
+  expect((await open.next("Metadata", 15_000)).container).toBe("auto-0");
+  const pid = pidOf(autoscale.gateway.state.registry.get("auto-0").containerId);
+  const stopStalls = stallInBursts(pid);
+  try {
+    const loads = autoscale.gateway.state.loads;
+    await pollUntil(() => loads.refusal("auto-0") !== undefined, "the gateway to read auto-0's overload", 8_000, 50);
+    const next = TestClient.connect(`${autoscale.listenUrl}?sessionId=next`);
+    expect((await next.next("Metadata", 15_000)).container).toBe("auto-1");
+    next.send({ type: "CloseStream" });
+    expect((await next.closed).code).toBe(1000);
+  } finally {
+    await stopStalls();
+  }
   open.send({ type: "CloseStream" });
   expect((await open.closed).code).toBe(1000);
 }, 30_000);

@@ -60,6 +60,20 @@ describe("autoscale", () => {
     expect(harness.strategy.route({ sessionId: "new" })).toEqual({ ok: true, instanceId: "auto-1" });
   });
 
+  test("an instance whose transcriber says it cannot keep up is passed over: the next one, then a new one, then 503", () => {
+    const harness = autoscale({ MIN_CONTAINERS: "2", MAX_CONNECTIONS_PER_CONTAINER: "4", MAX_INSTANCES: "3" });
+    for (const id of ["auto-0", "auto-1"]) harness.view.set(id, "running");
+    harness.strategy.opened("held", "auto-1"); // auto-0 is the least loaded
+    harness.view.setAccepting("auto-0", false);
+    expect(harness.strategy.route({ sessionId: "a" })).toEqual({ ok: true, instanceId: "auto-1" });
+    harness.view.setAccepting("auto-1", false);
+    expect(harness.strategy.route({ sessionId: "b" })).toEqual({ ok: true, instanceId: "auto-2" });
+    harness.view.set("auto-2", "running").setAccepting("auto-2", false);
+    expect(harness.strategy.route({ sessionId: "c" })).toMatchObject({ ok: false, status: 503, reason: "capacity" });
+    harness.view.setAccepting("auto-0", true); // keeping up again
+    expect(harness.strategy.route({ sessionId: "d" })).toEqual({ ok: true, instanceId: "auto-0" });
+  });
+
   test("a reconnect of a session still open goes to the instance holding it, full or not", () => {
     const harness = autoscale();
     const first = harness.admit("caller") as Placed;

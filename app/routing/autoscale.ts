@@ -219,7 +219,8 @@ export class AutoscaleStrategy extends BaseStrategy {
   private readonly loadNow = (rank: number): number => {
     const id = this.idOf(rank);
     const state = this.view.state(id);
-    if (state === "failed" || this.isFull(id)) return this.maxConnections;
+    // A transcriber that says it cannot keep up takes no session while another instance (or a new one) can.
+    if (state === "failed" || this.isFull(id) || this.view.accepting?.(id) === false) return this.maxConnections;
     const load = this.loadOf(id);
     const pinned = rank < this.minContainers;
     return pinned || state === "starting" || state === "running" || load > 0 ? load : this.maxConnections;

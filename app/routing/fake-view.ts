@@ -7,6 +7,8 @@ export class FakeInstanceView implements InstanceView {
   private readonly open = new Map<string, number>();
   /** Kept incrementally, as the registry should: session mode asks on every decision, with one instance per session. */
   private running = 0;
+  /** Instances whose transcriber says it takes no new session (setAccepting). */
+  private readonly refusing = new Set<string>();
 
   state(id: string): InstanceState | undefined {
     return this.states.get(id);
@@ -18,6 +20,17 @@ export class FakeInstanceView implements InstanceView {
 
   runningCount(): number {
     return this.running;
+  }
+
+  accepting(id: string): boolean {
+    return !this.refusing.has(id);
+  }
+
+  /** As a transcriber's load report would say: `false` while it cannot keep up. */
+  setAccepting(id: string, accepting: boolean): this {
+    if (accepting) this.refusing.delete(id);
+    else this.refusing.add(id);
+    return this;
   }
 
   set(id: string, state: InstanceState): this {

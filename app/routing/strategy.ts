@@ -15,6 +15,11 @@ export interface InstanceView {
   connections(id: string): number;
   /** Instances starting or running; sleeping, idle, stopping and failed ones do not count. */
   runningCount(): number;
+  /**
+   * False when the instance's transcriber says, in a fresh load report, that it takes no new session (it cannot
+   * keep up): a strategy with somewhere else to put the session goes there. Absent: every instance accepts.
+   */
+  accepting?(id: string): boolean;
 }
 
 /** One routing mode: both halves, which share the mode's routing state. */

@@ -5,6 +5,7 @@
  * there keep their audio instead of being cut with 1013 transcriber_backpressure once it falls behind.
  */
 import type { Refusal } from "../refusal.ts";
+import type { InstanceView } from "../routing/strategy.ts";
 
 /** The `load` object of a transcriber's /health answer. */
 export interface TranscriberLoad {
@@ -63,4 +64,17 @@ export class TranscriberLoads {
       retryAfterS: 2,
     };
   }
+}
+
+/**
+ * `view` with `accepting(id)` from the transcribers' load reports, for the strategies: autoscale then passes an
+ * instance that says it cannot keep up over for the next candidate or a new container, rather than refusing.
+ */
+export function withLoads(view: InstanceView, loads: Pick<TranscriberLoads, "refusal">): InstanceView {
+  return {
+    state: (id) => view.state(id),
+    connections: (id) => view.connections(id),
+    runningCount: () => view.runningCount(),
+    accepting: (id) => loads.refusal(id) === undefined,
+  };
 }
