@@ -64,9 +64,9 @@ export class LoadMeter {
   constructor(options: LoadMeterOptions = {}) {
     const tickMs = options.tickMs ?? 100;
     const windowTicks = options.windowTicks ?? 10;
-    const maxLagMs = options.maxLagMs ?? 50;
+    const maxLagMs = options.maxLagMs ?? 100;
     const maxCpuShare = options.maxCpuShare ?? 0.85;
-    const sustainWindows = options.sustainWindows ?? 2;
+    const sustainWindows = options.sustainWindows ?? 3;
     const now = options.now ?? (() => performance.now());
     const cpuMs = options.cpuMs ?? mainThreadCpuMs();
     const judge = new OverloadJudge(maxLagMs, maxCpuShare, sustainWindows);

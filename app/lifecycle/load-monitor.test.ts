@@ -46,8 +46,8 @@ test("a transcriber that reports it cannot keep up refuses new sessions with 503
   const stats = await (await fetch(`${gw.httpUrl}/stats`)).json();
   const pid = pidOf(stats.instances.find((i: { state: string }) => i.state === "running").containerId);
 
-  // Stalls of 300 ms every 500 ms for up to 8 s: every load window of the transcriber sees > 50 ms of lag, and two
-  // such windows in a row are an overload.
+  // Stalls of 300 ms every 500 ms for up to 8 s: every load window of the transcriber sees > 100 ms of lag, and
+  // three such windows in a row are an overload.
   const stopStalls = stallInBursts(pid);
   let refusal: { status: number; retryAfter: string | null; body: string } | undefined;
   const deadline = Date.now() + 8_000;

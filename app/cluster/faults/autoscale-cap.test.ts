@@ -64,7 +64,15 @@ clusterTest(
       expect((await leaving.session.finish()).code).toBe(1000);
       await countsSettle(cluster, { "gw-a": 1, "gw-b": 2, "gw-c": 2 });
       const newcomer = new EchoSession(c!.listenUrl, "auto-late");
-      expect((await newcomer.metadata()).container).toBe(metadata[0]!.container);
+      const late = await newcomer.metadata().catch(async (error) => {
+        // Refused: say what gw-c answered and what it knew, so a failure here explains itself.
+        const probe = await tryUpgrade(c!.listenUrl, "sessionId=auto-late-probe");
+        const seen = (await cluster.stats())["gw-c"]?.instances.map(
+          (i: { id: string; connections: number; load: { accepting: boolean } | null }) => [i.id, i.connections, i.load?.accepting],
+        );
+        throw new Error(`${(error as Error).message}; a probe got ${probe.status} ${probe.body.trim()}; gw-c saw ${JSON.stringify(seen)}`);
+      });
+      expect(late.container).toBe(metadata[0]!.container);
       await newcomer.start();
       await newcomer.flowing(3);
       sampling = false;
