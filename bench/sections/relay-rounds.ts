@@ -41,11 +41,14 @@ export interface TargetFigures {
   /** Each round's p99, ms, in round order. */
   p99_rounds: number[];
   msgs_per_s: number;
-  /** Frames sent and not echoed, over all rounds. */
+  /** Frames sent and not echoed by the end of the drain, over all rounds. */
   lost: number;
   /** Median over the rounds of the proxy's CPU per frame relayed one way (a round trip is two frames). */
   cpu_us_per_frame?: number;
-  /** Median RSS of the proxy in the middle of its windows, KiB. */
+  /**
+   * RSS of the proxy in the middle of its first measured window, KiB: later rounds add what the allocator kept
+   * from the earlier ones (and from the other targets' sessions through the same process).
+   */
   rss_kib?: number;
 }
 
@@ -83,7 +86,7 @@ export async function interleavedRounds(
       msgs_per_s: Math.round(median(runs.map((r) => r.result.msgsPerS))),
       lost: runs.reduce((sum, r) => sum + r.result.sent - r.result.received, 0),
       ...(cpu.length > 0 ? { cpu_us_per_frame: round3(median(cpu)) } : {}),
-      ...(rss.length > 0 ? { rss_kib: Math.round(median(rss)) } : {}),
+      ...(rss.length > 0 ? { rss_kib: rss[0]! } : {}),
     });
   }
   return figures;
