@@ -99,7 +99,7 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
       rounds: quick ? 3 : 5,
       windowMs: quick ? 2_000 : 5_000,
       warmupMs: 1_000,
-      drainMs: 500,
+      drainMs: quick ? 500 : 1_000,
       pacing: "spread" as const,
     };
     report.progress(
