@@ -88,7 +88,8 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
       for (const name of ["gateway", "haproxy"])
         targets.push({ ...targets.find((t) => t.name === name)!, name: `${name}_burst`, pacing: "burst" });
 
-    await engineIdleCpu(report, containers, quick ? 2_000 : 5_000);
+    // Both pools run by now: the engine holds a wait per container of either.
+    await engineIdleCpu(report, skip.has("bridge") ? containers : 2 * containers, quick ? 2_000 : 5_000);
     const first = endpoints[0]!;
     if (!skip.has("warm")) await warmConnects(report, gateway, `ws://${first.host}:${first.port}/v1/listen`, quick ? 100 : 300);
 
