@@ -43,16 +43,18 @@ export function haproxyVersion(binary: string): string {
 }
 
 /** The configuration: the issue's balance url_param sessionId + hash-type consistent + timeout tunnel. */
-export function haproxyConfig(port: number, backends: readonly Backend[]): string {
+export function haproxyConfig(port: number, backends: readonly Backend[], tuning: HaproxyTuning = {}): string {
   return [
     "global",
     "  maxconn 9000", // two descriptors per connection within this machine's 20,000
+    ...(tuning.threads === undefined ? [] : [`  nbthread ${tuning.threads}`]),
     "defaults",
     "  mode http",
     "  timeout connect 5s",
     "  timeout client 60s",
     "  timeout server 60s",
     "  timeout tunnel 1h",
+    ...(tuning.noDelay ? ["  option http-no-delay"] : []),
     "frontend listen",
     `  bind 127.0.0.1:${port}`,
     "  default_backend transcribers",
@@ -62,6 +64,16 @@ export function haproxyConfig(port: number, backends: readonly Backend[]): strin
     ...backends.map((b, i) => `  server t${i} ${"path" in b ? b.path : `${b.host}:${b.port}`}`),
     "",
   ].join("\n");
+}
+
+/** Settings beside the defaults; HAProxy 2.6 runs one thread per CPU it may use unless `threads` says otherwise. */
+export interface HaproxyTuning {
+  threads?: number;
+  /**
+   * `option http-no-delay`: without it HAProxy sends what it forwards with MSG_MORE while a message (here: the
+   * WebSocket tunnel, which never ends) may have more to come, and the kernel may hold a small frame back.
+   */
+  noDelay?: boolean;
 }
 
 /** A transcriber HAProxy forwards to: TCP, or the Unix socket the gateway's relay uses. */
@@ -120,6 +132,6 @@ export async function runHaproxy(
 }
 
 /** Starts the baseline haproxy over `backends`; resolves once it accepts connections. */
-export function startHaproxy(binary: string, backends: readonly Backend[]): Promise<RunningHaproxy> {
-  return runHaproxy(binary, (port) => haproxyConfig(port, backends), "/health");
+export function startHaproxy(binary: string, backends: readonly Backend[], tuning: HaproxyTuning = {}): Promise<RunningHaproxy> {
+  return runHaproxy(binary, (port) => haproxyConfig(port, backends, tuning), "/health");
 }

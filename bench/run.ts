@@ -1,8 +1,9 @@
 /**
  * `npm run bench` (about 9-10 minutes) or `npm run bench -- --quick` (about 2.5 minutes, every key filled with
  * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,capacity_local,local,cluster,hosts` runs
- * some sections (`--steps=N,M` sets the capacity ladders' session counts); `--skip=warm,idle,capacity` leaves parts
- * of the relay section out. Prints each figure as it is
+ * some sections (`--steps=N,M` sets the capacity ladders' session counts); `--skip=warm,idle,capacity,bridge` leaves
+ * parts of the relay section out; `--relay-variants=burst,haproxy_1t` adds diagnostic relay targets. Prints each
+ * figure as it is
  * measured, then the table; writes bench/results/latest.json.
  */
 import { findEngine } from "../runtime/engine.ts";
@@ -24,6 +25,11 @@ const only = process.argv
 const skip = process.argv
   .find((a) => a.startsWith("--skip="))
   ?.slice(7)
+  .split(",");
+/** `--relay-variants=burst,haproxy_1t`: diagnostic targets added to the relay's rounds (see RelayOptions). */
+const relayVariants = process.argv
+  .find((a) => a.startsWith("--relay-variants="))
+  ?.slice(17)
   .split(",");
 /** `--steps=160,220`: the capacity ladder's session counts instead of its default. */
 const steps = () =>
@@ -63,7 +69,7 @@ await run("startup", async () => {
   await startupSection(report, "podman", quick ? 3 : 10);
   await startupSection(report, "process", quick ? 3 : 10);
 });
-await run("relay", () => relaySection(report, { quick, containers: 4, skip }));
+await run("relay", () => relaySection(report, { quick, containers: 4, skip, variants: relayVariants }));
 await run("e2e", () => endToEndSection(report, { quick, containers: 2 }));
 await run("capacity", () => capacitySection(report, { quick, containers: 2, steps: steps() }));
 await run("capacity_local", () => capacitySection(report, { quick, containers: 2, steps: steps(), backend: "local" }));

@@ -6,6 +6,11 @@ export interface LoadSpec {
   urls: string[];
   /** Frames per second per session (50: 20 ms Opus frames). */
   ratePerS: number;
+  /**
+   * `spread`: the sessions' sends spread evenly over each period (a 1 ms slot each); `burst`: every session sends
+   * in the same slot, as a load generator with one timer per session started at once does.
+   */
+  pacing?: "spread" | "burst";
   /** Bytes per echo frame (the send time sits in the first 8). */
   payloadBytes: number;
   /** Wait for the first text message (the gateway's Metadata) before counting a session as open. */

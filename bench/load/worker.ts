@@ -206,10 +206,11 @@ for (const session of sessions) {
 emit({ event: "ready", sessions: sessions.length, openMs });
 
 if (spec.mode !== "idle") {
-  // Every session sends once per period, spread evenly over 20 one-millisecond slots.
+  // Every session sends once per period, spread evenly over 20 one-millisecond slots (or all in the first).
   const slots = Math.max(1, Math.round(periodMs));
   const ring: Session[][] = Array.from({ length: slots }, () => []);
-  sessions.forEach((session, i) => ring[Math.floor((i * slots) / sessions.length)]!.push(session));
+  const burst = spec.pacing === "burst";
+  sessions.forEach((session, i) => ring[burst ? 0 : Math.floor((i * slots) / sessions.length)]!.push(session));
   const t0 = performance.now();
   windowStart = t0 + spec.warmupMs;
   windowEnd = windowStart + spec.durationMs;

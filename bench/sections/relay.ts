@@ -1,7 +1,8 @@
 /**
- * The data path: the same echo containers reached straight, through the gateway and through HAProxy, at the
- * same load, in one run; then the largest session count each proxy carries with p99 under 20 ms; warm
- * connects; and the gateway's memory per idle and per streaming session.
+ * The data path: the same echo containers reached straight, through the gateway and through HAProxy, and the
+ * production default (a second gateway on bridge networking, TCP to published ports) beside its own HAProxy over
+ * those same ports, in interleaved rounds (relay-rounds.ts); then the largest session count each proxy carries
+ * with p99 under 20 ms; warm connects; and the gateway's memory per idle and per streaming session.
  */
 import { existsSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -12,91 +13,138 @@ import { echoSpec, type LoadResult } from "../load/spec.ts";
 import { cpuMs, podmanServicePid, poolIds, prewarmedPoolEnv, startGateway, type GatewayProcess } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3, summarize } from "../stats.ts";
+import { interleavedRounds, p99Ratio, type RelayTarget } from "./relay-rounds.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 
 export interface RelayOptions {
   quick: boolean;
-  /** Echo containers behind both proxies. */
+  /** Echo containers behind each gateway. */
   containers: number;
-  /** Parts to leave out while iterating on a design: `warm`, `idle`, `capacity`. */
+  /** Parts to leave out while iterating on a design: `warm`, `idle`, `capacity`, `bridge`. */
   skip?: string[];
+  /**
+   * Diagnostic targets added to the rounds: `burst` (the gateway and HAProxy again with every session sending
+   * in the same millisecond), `haproxy_1t` (HAProxy with one thread), `haproxy_nodelay` (`option http-no-delay`).
+   */
+  variants?: string[];
 }
 
-type Target = "direct" | "gateway" | "haproxy" | "haproxy_uds";
+type Endpoint = { host: string; port: number };
 
-/** Runs every relay measurement against one gateway and one HAProxy over the same containers. */
+/** Runs every relay measurement against the gateways and HAProxies over the same containers. */
 export async function relaySection(report: Report, options: RelayOptions): Promise<void> {
   const { quick, containers } = options;
+  const skip = new Set(options.skip ?? []);
+  const variants = new Set(options.variants ?? []);
   const haproxyBin = await ensureHaproxy((line) => report.progress(line));
   report.version("haproxy", haproxyVersion(haproxyBin));
-  const gateway = await startGateway(prewarmedPoolEnv(containers, { TRANSCRIBER_BACKEND: "echo" }));
-  let haproxy: RunningHaproxy | undefined;
-  let haproxyUds: RunningHaproxy | undefined;
+  const started: Array<{ stop(): Promise<void> }> = [];
   try {
+    const gateway = await startGateway(prewarmedPoolEnv(containers, { TRANSCRIBER_BACKEND: "echo" }));
+    started.push(gateway);
     const endpoints = await gateway.waitRunning(poolIds(containers));
-    haproxy = await startHaproxy(haproxyBin, endpoints);
+    const haproxy = await startHaproxy(haproxyBin, endpoints);
+    started.push(haproxy);
+    const targets: RelayTarget[] = [
+      { name: "direct", urls: (n, tag) => directUrls(endpoints, n, tag) },
+      { name: "gateway", urls: (n, tag) => listenUrls(gateway.listenUrl, n, tag), pid: gateway.pid, rssKiB: () => gateway.rssKiB() },
+      { name: "haproxy", urls: (n, tag) => listenUrls(haproxyUrl(haproxy), n, tag), pid: haproxy.pid },
+    ];
     // The same containers through the Unix sockets the gateway's relay uses: HAProxy on equal transport.
     const sockets = containerSockets(gateway.name, containers);
-    if (sockets)
-      haproxyUds = await startHaproxy(
+    if (sockets) {
+      const uds = await startHaproxy(
         haproxyBin,
         sockets.map((path) => ({ path })),
       );
-    const urlsFor = (target: Target, sessions: number, tag: string): string[] =>
-      Array.from({ length: sessions }, (_, i) => {
-        const query = `sessionId=${tag}-${i}&${QUERY}`;
-        if (target === "gateway") return `${gateway.listenUrl}?${query}`;
-        if (target === "haproxy") return `ws://127.0.0.1:${haproxy!.port}/v1/listen?${query}`;
-        if (target === "haproxy_uds") return `ws://127.0.0.1:${haproxyUds!.port}/v1/listen?${query}`;
-        const e = endpoints[i % endpoints.length]!;
-        return `ws://${e.host}:${e.port}/v1/listen?${query}`;
-      });
+      started.push(uds);
+      targets.push({ name: "haproxy_uds", urls: (n, tag) => listenUrls(haproxyUrl(uds), n, tag), pid: uds.pid });
+    }
+    if (!skip.has("bridge")) {
+      // The production default (`npm start`): bridge networking, TCP to the ports published on 127.0.0.1.
+      const bridge = await startGateway(prewarmedPoolEnv(containers, { TRANSCRIBER_BACKEND: "echo", CONTAINER_NETWORK: "bridge" }));
+      started.push(bridge);
+      const published = await bridge.waitRunning(poolIds(containers));
+      const haproxyBridge = await startHaproxy(haproxyBin, published);
+      started.push(haproxyBridge);
+      targets.push(
+        { name: "direct_bridge", urls: (n, tag) => directUrls(published, n, tag) },
+        { name: "gateway_bridge", urls: (n, tag) => listenUrls(bridge.listenUrl, n, tag), pid: bridge.pid },
+        { name: "haproxy_bridge", urls: (n, tag) => listenUrls(haproxyUrl(haproxyBridge), n, tag), pid: haproxyBridge.pid },
+      );
+    }
+    if (variants.has("haproxy_1t")) {
+      const oneThread = await startHaproxy(haproxyBin, endpoints, { threads: 1 });
+      started.push(oneThread);
+      targets.push({ name: "haproxy_1t", urls: (n, tag) => listenUrls(haproxyUrl(oneThread), n, tag), pid: oneThread.pid });
+    }
+    if (variants.has("haproxy_nodelay")) {
+      const noDelay = await startHaproxy(haproxyBin, endpoints, { noDelay: true });
+      started.push(noDelay);
+      targets.push({ name: "haproxy_nodelay", urls: (n, tag) => listenUrls(haproxyUrl(noDelay), n, tag), pid: noDelay.pid });
+    }
+    if (variants.has("burst"))
+      for (const name of ["gateway", "haproxy"])
+        targets.push({ ...targets.find((t) => t.name === name)!, name: `${name}_burst`, pacing: "burst" });
 
-    const skip = new Set(options.skip ?? []);
-    await engineIdleCpu(report, containers, quick ? 2_000 : 5_000);
+    // Both pools run by now: the engine holds a wait per container of either.
+    await engineIdleCpu(report, skip.has("bridge") ? containers : 2 * containers, quick ? 2_000 : 5_000);
     const first = endpoints[0]!;
     if (!skip.has("warm")) await warmConnects(report, gateway, `ws://${first.host}:${first.port}/v1/listen`, quick ? 100 : 300);
 
     const baseRssKiB = gateway.rssKiB();
     const sessions = 200;
-    const durationMs = quick ? 4_000 : 30_000;
-    // Long enough that the open storm's garbage and the relay's JIT warm-up fall outside the window.
-    const warmupMs = 2_000;
-    const drainMs = quick ? 500 : 1_000;
-    for (const target of ["direct", "gateway", "haproxy", ...(haproxyUds ? (["haproxy_uds"] as const) : [])] as const) {
-      report.progress(`relay: ${target}, ${sessions} sessions x 50 msg/s for ${durationMs / 1000} s`);
-      const run = runLoad(
-        echoSpec(urlsFor(target, sessions, `relay-${target}`), { durationMs, warmupMs, drainMs, awaitText: target === "gateway" }),
-      );
-      // CPU time of the proxy over the measured window: per frame, it does not depend on what else the
-      // machine runs, where latency does.
-      const pid =
-        target === "gateway" ? gateway.pid : target === "haproxy" ? haproxy.pid : target === "haproxy_uds" ? haproxyUds?.pid : undefined;
-      await run.measuring;
-      const cpuAtStart = pid === undefined ? 0 : cpuMs(pid);
-      await Bun.sleep(durationMs / 2);
-      const streamingRss = target === "gateway" ? gateway.rssKiB() : undefined;
-      await Bun.sleep(durationMs / 2);
-      const cpuUsedMs = pid === undefined ? undefined : cpuMs(pid) - cpuAtStart;
-      const result = checked(await run.result, target);
-      report.set(`relay.${target}`, relayFigures(result, cpuUsedMs));
-      if (streamingRss !== undefined) report.set("rss_per_session_kib.streaming", round3((streamingRss - baseRssKiB) / sessions));
+    const rounds = {
+      sessions,
+      rounds: quick ? 3 : 5,
+      windowMs: quick ? 2_000 : 5_000,
+      warmupMs: 1_000,
+      drainMs: quick ? 500 : 1_000,
+      pacing: "spread" as const,
+    };
+    report.progress(
+      `relay: ${targets.map((t) => t.name).join(", ")}; ${sessions} sessions x 50 msg/s, ${rounds.rounds} interleaved rounds of ${rounds.windowMs / 1000} s each`,
+    );
+    const figures = await interleavedRounds(targets, rounds, (line) => report.progress(line));
+    for (const [name, f] of figures) {
+      const { rss_kib, ...rest } = f;
+      report.set(`relay.${name}`, rest);
+    }
+    const gatewayRss = figures.get("gateway")?.rss_kib;
+    if (gatewayRss !== undefined) report.set("rss_per_session_kib.streaming", round3((gatewayRss - baseRssKiB) / sessions));
+    const pairs: Array<[string, string]> = [
+      ["gateway", "haproxy"],
+      ["gateway", "haproxy_uds"],
+      ["gateway", "direct"],
+      ["haproxy", "direct"],
+      ["gateway_bridge", "haproxy_bridge"],
+      ["gateway_bridge", "direct_bridge"],
+      ["haproxy_bridge", "direct_bridge"],
+      ["gateway_burst", "haproxy_burst"],
+      ["haproxy_1t", "haproxy"],
+      ["haproxy_nodelay", "haproxy"],
+      ["gateway", "haproxy_nodelay"],
+    ];
+    for (const [a, b] of pairs) {
+      const fa = figures.get(a);
+      const fb = figures.get(b);
+      if (fa && fb) report.set(`relay.ratios.${a}_vs_${b}`, p99Ratio(fa, fb));
     }
 
-    if (!skip.has("idle")) await idleRss(report, gateway, 1_000, urlsFor);
+    if (!skip.has("idle")) await idleRss(report, gateway, 1_000);
 
     const steps = quick ? [100, 200] : [100, 200, 300, 400, 600, 800, 1000, 1300, 1600];
-    for (const target of skip.has("capacity") ? [] : (["gateway", "haproxy"] as const)) {
+    const capacityTargets = skip.has("capacity") ? [] : targets.filter((t) => t.name === "gateway" || t.name === "haproxy");
+    for (const target of capacityTargets) {
       let best = 0;
       for (const step of steps) {
-        report.progress(`relay capacity: ${target}, ${step} sessions`);
+        report.progress(`relay capacity: ${target.name}, ${step} sessions`);
         const run = runLoad(
-          echoSpec(urlsFor(target, step, `cap-${target}-${step}`), {
+          echoSpec(target.urls(step, `cap-${target.name}-${step}`), {
             durationMs: quick ? 2_000 : 8_000,
             warmupMs: quick ? 1_000 : 2_000,
-            drainMs,
-            awaitText: target === "gateway",
+            drainMs: 1_000,
             openTimeoutMs: 60_000,
           }),
         );
@@ -107,25 +155,27 @@ export async function relaySection(report: Report, options: RelayOptions): Promi
         if (!result.ok || lost > 0 || p99 >= 20 || Object.keys(result.closedEarly).length > 0) break;
         best = step;
       }
-      report.set(`relay.max_sessions_p99_under_20ms.${target}`, best);
+      report.set(`relay.max_sessions_p99_under_20ms.${target.name}`, best);
     }
   } finally {
-    await haproxy?.stop();
-    await haproxyUds?.stop();
-    await gateway.stop();
+    for (const part of started.reverse()) await part.stop();
   }
 }
 
-/** Latency, throughput, loss and (for a proxy) CPU microseconds per frame relayed (one way; a round trip is two). */
-function relayFigures(result: LoadResult, cpuUsedMs: number | undefined) {
-  const frames = 2 * result.windowReceived;
-  return {
-    p50: result.latencyMs.p50,
-    p99: result.latencyMs.p99,
-    msgs_per_s: Math.round(result.msgsPerS),
-    lost: result.sent - result.received,
-    ...(cpuUsedMs === undefined ? {} : { cpu_us_per_frame: round3((cpuUsedMs * 1000) / frames) }),
-  };
+function listenUrls(base: string, sessions: number, tag: string): string[] {
+  return Array.from({ length: sessions }, (_, i) => `${base}?sessionId=${tag}-${i}&${QUERY}`);
+}
+
+/** Session i straight to container i mod N: the spread the pool's hash gives, without a proxy. */
+function directUrls(endpoints: readonly Endpoint[], sessions: number, tag: string): string[] {
+  return Array.from({ length: sessions }, (_, i) => {
+    const e = endpoints[i % endpoints.length]!;
+    return `ws://${e.host}:${e.port}/v1/listen?sessionId=${tag}-${i}&${QUERY}`;
+  });
+}
+
+function haproxyUrl(haproxy: RunningHaproxy): string {
+  return `ws://127.0.0.1:${haproxy.port}/v1/listen`;
 }
 
 function checked(result: LoadResult, what: string): LoadResult {
@@ -181,17 +231,12 @@ async function engineIdleCpu(report: Report, containers: number, windowMs: numbe
 }
 
 /** Gateway RSS growth per idle open session. */
-async function idleRss(
-  report: Report,
-  gateway: GatewayProcess,
-  sessions: number,
-  urlsFor: (target: Target, sessions: number, tag: string) => string[],
-): Promise<void> {
+async function idleRss(report: Report, gateway: GatewayProcess, sessions: number): Promise<void> {
   report.progress(`memory: ${sessions} idle sessions`);
   await Bun.sleep(1_000);
   const before = gateway.rssKiB();
   const run = runLoad(
-    echoSpec(urlsFor("gateway", sessions, "idle"), { mode: "idle", awaitText: true, holdMs: 2_500, openTimeoutMs: 60_000 }),
+    echoSpec(listenUrls(gateway.listenUrl, sessions, "idle"), { mode: "idle", awaitText: true, holdMs: 2_500, openTimeoutMs: 60_000 }),
   );
   await run.ready;
   await Bun.sleep(2_000);
