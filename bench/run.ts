@@ -1,5 +1,5 @@
 /**
- * `npm run bench` (about 9-10 minutes) or `npm run bench -- --quick` (about 2.5 minutes, every key filled with
+ * `npm run bench` (about 12-13 minutes plus the capacity ladders) or `npm run bench -- --quick` (about 3.5 minutes, every key filled with
  * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,capacity_local,local,cluster,hosts` runs
  * some sections (`--steps=N,M` sets the capacity ladders' session counts); `--skip=warm,idle,capacity,bridge` leaves
  * parts of the relay section out; `--relay-variants=burst,haproxy_1t` adds diagnostic relay targets. Prints each
