@@ -196,6 +196,25 @@ export class EngineHostsHarness {
     await this.startService(host);
   }
 
+  /**
+   * Between tests: every host answering again (a frozen one thawed, a lost one's service restarted) with no
+   * container and no volume (so no drain marker) left, so one test that failed midway cannot fail the next.
+   * Images stay as they are.
+   */
+  async reset(): Promise<void> {
+    for (const host of this.hosts) {
+      for (const pid of await this.containerPids(host).catch(() => [])) {
+        try {
+          process.kill(pid, "SIGCONT");
+        } catch {}
+      }
+      host.service?.kill("SIGCONT");
+      if (!host.service) await this.startService(host);
+      await podman(...storageFlags(host), "rm", "-af", "-t", "0").catch(() => undefined);
+      await podman(...storageFlags(host), "volume", "rm", "-af").catch(() => undefined);
+    }
+  }
+
   /** Removes every container on every host, stops the services it started (by pid) and deletes their storage. */
   async stop(): Promise<void> {
     for (const host of this.hosts) {

@@ -92,3 +92,36 @@ redisTest(
   },
   60_000,
 );
+
+redisTest(
+  "an instance only a peer has used, with room, takes a session through this gateway instead of a 503",
+  async () => {
+    const driver = new ProcessDriver({ stdio: "ignore" });
+    const env = { ROUTING_MODE: "autoscale", MAX_CONNECTIONS_PER_CONTAINER: "2", MAX_INSTANCES: "2", MIN_CONTAINERS: "1" };
+    const cluster = await startClusterGateways(redis.url, 2, { driver, env });
+    const [a, b] = cluster.gateways as [(typeof cluster.gateways)[0], (typeof cluster.gateways)[0]];
+    const open = (gateway: typeof a, id: string) => TestClient.connect(`${gateway.listenUrl}?sessionId=${id}&${QUERY}`);
+    const clients: TestClient[] = [];
+    try {
+      // a fills auto-0 and starts auto-1 with one session: b has used neither.
+      for (const [id, container] of [
+        ["a-1", "auto-0"],
+        ["a-2", "auto-0"],
+        ["a-3", "auto-1"],
+      ] as const) {
+        const client = open(a, id);
+        clients.push(client);
+        expect((await outcome(client)) as unknown).toEqual({ container });
+      }
+      await pollUntil(() => b.store.load("auto-0") === 2 && b.store.load("auto-1") === 1, "b to count a's sessions", 3000);
+      const through = open(b, "b-1");
+      clients.push(through);
+      expect((await outcome(through)) as unknown).toEqual({ container: "auto-1" });
+    } finally {
+      for (const client of clients) client.ws.close();
+      await cluster.stop();
+      await driver.close();
+    }
+  },
+  60_000,
+);

@@ -91,8 +91,9 @@ export class AutoscaleStrategy extends BaseStrategy {
     this.picks = picks ? picks(this.candidates()) : { leastLoaded: () => this.leastLoaded(), lowestFreeId: () => this.lowestFreeId() };
     this.know(config.minContainers);
     // A peer's session opening or closing (a notice applied to a shared store) moves an instance between
-    // buckets too; without this, one a peer filled and then freed would stay out of this gateway's picks.
-    store.watchLoads((instanceId) => this.refile(instanceId));
+    // buckets too; without this, one a peer filled and then freed would stay out of this gateway's picks, and
+    // one only peers have used would never be a candidate here.
+    store.watchLoads((instanceId) => this.heard(instanceId));
     // Built over a store that already holds sessions (a config reload; later, a replica joining a shared store):
     // instances in use stay known, so they keep getting sessions and are still scaled down.
     for (const { instanceId } of store.loads()) {
@@ -252,6 +253,14 @@ export class AutoscaleStrategy extends BaseStrategy {
     this.claimedIds.push(id);
     this.claimedRank.set(id, rank);
     this.buckets.file(rank, this.store.load(id));
+  }
+
+  /** An instance's count changed (here or at a peer): it becomes known, or a claimed spare, and is refiled. */
+  private heard(id: string): void {
+    const n = indexOf("auto", id);
+    if (n >= this.known) this.know(n + 1);
+    else if (indexOf("spare", id) >= 0 && this.store.load(id) > 0) this.addClaimed(id);
+    this.refile(id);
   }
 
   /** Files a known instance under its store load after that changed (full ones leave the buckets). */

@@ -3,7 +3,7 @@
  * each with its own storage and socket), echo transcribers on host networking: placement, limits, the loss
  * and return of a host, a host without the image, and nothing left on any host at the end.
  */
-import { afterAll, beforeAll, describe, expect } from "bun:test";
+import { afterAll, afterEach, beforeAll, describe, expect } from "bun:test";
 import { TestClient } from "../../test/client.ts";
 import { EngineHostsHarness, engineHostsSkipReason, engineHostsTest } from "../../test/engine-hosts.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
@@ -21,6 +21,12 @@ beforeAll(async () => {
   await ensureImage();
   hosts = await EngineHostsHarness.start(["h1", "h2", "h3", "h4"], { withoutImage: ["h4"] });
 }, 300_000);
+
+// A test that failed midway leaves its gateway, a lost or frozen host and containers: the next starts clean.
+afterEach(async () => {
+  for (const gw of open.splice(0)) await gw.stop();
+  await hosts?.reset();
+}, 120_000);
 
 afterAll(async () => {
   for (const gw of open.splice(0)) await gw.stop();
