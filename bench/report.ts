@@ -223,6 +223,32 @@ export class Report {
     ]);
     rows.push(["RSS per streaming session (KiB)", fmt(g("rss_per_session_kib.streaming")), "", ""]);
     rows.push(["end to end, real transcribers", `${fmt(g("end_to_end.max_sessions"))} sessions`, "no drop, hop p99 < 20 ms", ""]);
+    // The capacity ladders: the largest passing step, and what a session cost the transcribers there.
+    const atBest = (key: string) => {
+      const ladder = g(key) as
+        | { max_sessions?: number; steps?: Array<{ sessions: number; cpu_pct_per_session?: { transcribers: number } }> }
+        | undefined;
+      return ladder?.steps?.find((row) => row.sessions === ladder.max_sessions)?.cpu_pct_per_session?.transcribers;
+    };
+    rows.push([
+      "capacity ladder: real-time sessions, gateway + 2 transcribers + stand-in",
+      fmt(g("capacity.max_sessions")),
+      ">= 400 (no frame lost, finals p99 < 1 s, hop p99 < 20 ms)",
+      meets(g("capacity.max_sessions") as number | undefined, (v) => v >= 400),
+    ]);
+    rows.push([
+      "capacity ladder: transcriber CPU per session at that step (% of a core)",
+      fmt(atBest("capacity")),
+      "<= 0.3",
+      meets(atBest("capacity"), (v) => v <= 0.3),
+    ]);
+    rows.push([
+      "capacity ladder, local recognizer: real-time sessions over 2 one-CPU containers",
+      fmt(g("capacity_local.max_sessions")),
+      "same rules; CPU per session below",
+      "",
+    ]);
+    rows.push(["capacity ladder, local recognizer: CPU per session (% of a core)", fmt(atBest("capacity_local")), "", ""]);
     rows.push([
       "local recognizer: CPU s per audio s (one decoder)",
       fmt(g("local.real_time_factor")),

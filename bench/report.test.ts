@@ -1,0 +1,32 @@
+import { expect, test } from "bun:test";
+import { Report } from "./report.ts";
+
+/** The table's row whose measure starts with `measure`, split into its cells. */
+function row(table: string, measure: string): string[] | undefined {
+  const line = table.split("\n").find((l) => l.startsWith(`| ${measure}`));
+  return line
+    ?.split("|")
+    .slice(1, -1)
+    .map((cell) => cell.trim());
+}
+
+test("the capacity rows show the largest passing step and the transcribers' CPU per session there, against the targets", () => {
+  const report = new Report(() => {});
+  report.set("capacity", {
+    max_sessions: 260,
+    steps: [
+      { sessions: 220, cpu_pct_per_session: { transcribers: 0.366 } },
+      { sessions: 260, cpu_pct_per_session: { transcribers: 0.337 } },
+      { sessions: 300, cpu_pct_per_session: { transcribers: 0.298 } },
+    ],
+  });
+  const table = report.table();
+  expect(row(table, "capacity ladder: real-time sessions")?.slice(1)).toEqual([
+    "260",
+    ">= 400 (no frame lost, finals p99 < 1 s, hop p99 < 20 ms)",
+    "NO",
+  ]);
+  // The failing step's lower figure (a starved transcriber) is not the one reported.
+  expect(row(table, "capacity ladder: transcriber CPU")?.slice(1)).toEqual(["0.337", "<= 0.3", "NO"]);
+  expect(row(table, "capacity ladder, local recognizer: real-time")?.[1]).toBe("-");
+});
