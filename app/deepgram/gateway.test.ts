@@ -110,7 +110,11 @@ describe("POST /v1/listen (pre-recorded)", () => {
     expect(response.status).toBe(200);
     expect(response.headers.get("dg-request-id")).toMatch(/^[0-9a-f-]{36}$/);
     const body = (await response.json()) as any;
-    const heard = parseTranscript(body.results.channels[0].alternatives[0].transcript);
+    // The speech's item, and perhaps the trailing silence as a second one: CloseStream commits what is buffered
+    // when the stand-in's VAD has not yet said the turn ended (the two race on a loaded machine).
+    const [speech, trailing] = String(body.results.channels[0].alternatives[0].transcript).split(/(?<=hz) /);
+    if (trailing !== undefined) expect(parseTranscript(trailing)).toMatchObject({ kind: "silence" });
+    const heard = parseTranscript(speech!);
     expect(heard).toMatchObject({ kind: "speech", hz: 260 });
     expect(Math.abs(heard!.ms - 700)).toBeLessThanOrEqual(35);
     expect(body.metadata).toMatchObject({ request_id: response.headers.get("dg-request-id"), duration: 1.4, channels: 1 });
