@@ -13,7 +13,7 @@ import { type EngineMonitor, watchEngine } from "./lifecycle/engine-monitor.ts";
 import { httpRoutes } from "./http.ts";
 import { listenRoute } from "./session/listen.ts";
 import { watchTranscriberLoads } from "./lifecycle/load-monitor.ts";
-import { TranscriberLoads, withLoads } from "./session/load-refusal.ts";
+import { TranscriberLoads } from "./session/load-refusal.ts";
 import { restartFailedInstances } from "./lifecycle/recovery.ts";
 import { createMetrics, type GatewayMetrics, metricsRoute } from "./metrics.ts";
 import { reloadConfig, type ReloadResult } from "./reload/reload.ts";
@@ -23,7 +23,7 @@ import { CLOSE } from "./protocol.ts";
 import { createRoutingStore } from "./cluster/index.ts";
 import { ClusterMember } from "./cluster/member.ts";
 import { createStrategy, type RoutingStore } from "./routing/index.ts";
-import { GatewayState } from "./state.ts";
+import { GatewayState, strategyView } from "./state.ts";
 import { StatusHub } from "./status/hub.ts";
 import { statusRoutes } from "./status/routes.ts";
 import { replenishSpares, startUpkeep, warmInBackground } from "./lifecycle/upkeep.ts";
@@ -86,7 +86,7 @@ export class Gateway {
       startProblem: cluster ? (id) => cluster.startProblem(id) : undefined,
     });
     const loads = new TranscriberLoads();
-    const strategy = createStrategy(config, withLoads(cluster ? cluster.view(registry) : registry, loads), this.store);
+    const strategy = createStrategy(config, strategyView(registry, cluster, loads), this.store);
     this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name, this.store, cluster, loads);
     this.metrics = createMetrics(this.state);
     this.status = new StatusHub(this.state);

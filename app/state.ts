@@ -19,6 +19,14 @@ import { TranscriberLoads, withLoads } from "./session/load-refusal.ts";
 import { MuxLinks } from "./session/mux-link.ts";
 import type { Relay } from "./session/relay.ts";
 
+/**
+ * What strategies read about instances: the cluster's view in a cluster, else the registry itself, with each
+ * transcriber's own word on whether it takes another session.
+ */
+export function strategyView(registry: InstanceRegistry, cluster: ClusterMember | undefined, loads: TranscriberLoads): InstanceView {
+  return withLoads(cluster ? cluster.view(registry) : registry, loads);
+}
+
 export class GatewayState {
   /** One multiplexed link per running container, shared by its sessions. */
   readonly links = new MuxLinks();
@@ -61,9 +69,9 @@ export class GatewayState {
     );
   }
 
-  /** What strategies read about instances: the cluster's view in a cluster, else the registry itself. */
+  /** What strategies read about instances (strategyView), for a strategy rebuilt by a reload. */
   get instanceView(): InstanceView {
-    return withLoads(this.cluster ? this.cluster.view(this.registry) : this.registry, this.loads);
+    return strategyView(this.registry, this.cluster, this.loads);
   }
 
   /** Whether this gateway runs the upkeep: always on its own; in a cluster only while it holds the lease. */

@@ -4,17 +4,12 @@
  * last report says it is not accepting is refused 503 + Retry-After before the upgrade, so the sessions already
  * there keep their audio instead of being cut with 1013 transcriber_backpressure once it falls behind.
  */
+import type { LoadReport } from "../../transcriber/load-meter.ts";
 import type { Refusal } from "../refusal.ts";
 import type { InstanceView } from "../routing/strategy.ts";
 
-/** The `load` object of a transcriber's /health answer. */
-export interface TranscriberLoad {
-  eventLoopLagMs: number;
-  cpuShare: number;
-  accepting: boolean;
-  /** The backend's own limit, when that is why it is not accepting. */
-  limit?: string;
-}
+/** The `load` object of a transcriber's /health answer (transcriber/load-meter.ts writes it). */
+export type TranscriberLoad = LoadReport;
 
 /** Reports older than this are not trusted either way (the instance may have recovered or died). */
 export const LOAD_REPORT_MAX_AGE_MS = 3_000;
@@ -53,9 +48,9 @@ export class TranscriberLoads {
 
   /** Why `instanceId` should not take a new session now (503 + Retry-After), if its fresh report says so. */
   refusal(instanceId: string): Refusal | undefined {
-    const entry = this.#reports.get(instanceId);
-    if (!entry || this.now() - entry.atMs > LOAD_REPORT_MAX_AGE_MS || entry.load.accepting) return undefined;
-    const { eventLoopLagMs, cpuShare, limit } = entry.load;
+    const load = this.latest(instanceId);
+    if (!load || load.accepting) return undefined;
+    const { eventLoopLagMs, cpuShare, limit } = load;
     const why = limit ?? `event-loop lag ${eventLoopLagMs} ms, CPU ${Math.round(cpuShare * 100)} % of a core`;
     return {
       status: 503,
