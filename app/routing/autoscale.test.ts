@@ -148,5 +148,15 @@ describe("autoscale", () => {
       harness.nowMs += 120_000;
       expect(harness.strategy.reap(harness.nowMs)).toEqual(["spare-0"]);
     });
+
+    test("a spare a peer gateway claimed (its bind counted in the shared store) scales down here too", () => {
+      const harness = autoscale({ WARM_SPARES: "1" });
+      harness.view.set("spare-0", "running");
+      // What a peer's notice does to a shared store's view: the count moves, no opened() on this gateway.
+      harness.store.bind("peer-session", "spare-0", harness.nowMs);
+      harness.store.unbind("peer-session", "spare-0", harness.nowMs);
+      harness.nowMs += 120_000;
+      expect(harness.strategy.reap(harness.nowMs)).toEqual(["spare-0"]);
+    });
   });
 });

@@ -132,8 +132,7 @@ export class AutoscaleStrategy extends BaseStrategy {
   async admit(sessionId: string, instanceId: string): Promise<boolean> {
     const nowMs = this.clock();
     if (await this.store.bindWithin(sessionId, instanceId, this.maxConnections, nowMs)) {
-      this.noteAdmitted(sessionId, instanceId);
-      this.refile(instanceId);
+      this.noteAdmitted(sessionId, instanceId); // the bind itself was heard (heard()): known and refiled
       return true;
     }
     this.fullUntilMs.set(instanceId, nowMs + FULL_FOR_MS);
@@ -143,17 +142,10 @@ export class AutoscaleStrategy extends BaseStrategy {
     return false;
   }
 
+  // Opens and closes reach the buckets through the store (heard()), as a peer's do.
   override opened(sessionId: string, instanceId: string): void {
     super.opened(sessionId, instanceId);
     if (this.spares.claim(instanceId)) this.addClaimed(instanceId);
-    const n = indexOf("auto", instanceId);
-    if (n >= this.known) this.know(n + 1);
-    this.refile(instanceId);
-  }
-
-  override closed(sessionId: string, instanceId: string): void {
-    super.closed(sessionId, instanceId);
-    this.refile(instanceId);
   }
 
   override prewarmIds(): string[] {
@@ -162,8 +154,7 @@ export class AutoscaleStrategy extends BaseStrategy {
 
   /** Instances above the minimum, running, with no session since SCALE_DOWN_AFTER: the gateway stops them. */
   override reap(nowMs: number): string[] {
-    // Spares claimed through another gateway of a cluster serve like auto-<n> here too (and are scaled down).
-    for (const { instanceId } of this.store.loads()) if (indexOf("spare", instanceId) >= 0) this.addClaimed(instanceId);
+    // Spares claimed through another gateway of a cluster were claimed here when their bind was heard.
     const stop: string[] = [];
     for (const id of this.scalable()) {
       if (this.loadOf(id) > 0) continue;
