@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { poolMemberIds } from "../app/routing/instance-ids.ts";
 import { LABEL_GATEWAY } from "../runtime/driver.ts";
+import { procStatCpuMs } from "../transcriber/load-meter.ts";
 import { forEachLine } from "./lines.ts";
 
 const ROOT = join(import.meta.dir, "..");
@@ -66,7 +67,7 @@ export async function startGateway(env: Record<string, string>, bunArgs: string[
     name,
     listenUrl: `ws://127.0.0.1:${port}/v1/listen`,
     stats,
-    rssKiB: () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? Number.NaN),
+    rssKiB: () => rssKiB(child.pid),
     async waitRunning(ids, timeoutMs = 60_000) {
       const deadline = Date.now() + timeoutMs;
       while (Date.now() < deadline) {
@@ -96,10 +97,17 @@ export async function startGateway(env: Record<string, string>, bunArgs: string[
 
 /** CPU time (user + system) a process has used so far, ms; robust to other load on the machine, unlike latency. */
 export function cpuMs(pid: number): number {
-  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+  return procStatCpuMs(`/proc/${pid}/stat`);
+}
+
+/** Resident set size of a process, KiB. */
+export function rssKiB(pid: number): number {
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN);
+}
+
+/** The machine's 1, 5 and 15 minute load averages. */
+export function loadAverage(): number[] {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 }
 
 /**
@@ -139,9 +147,6 @@ export function podmanServicePid(): number | undefined {
   }
   return undefined;
 }
-
-/** Linux's USER_HZ, which /proc reports times in: 100 on every mainstream architecture. */
-const CLOCK_TICKS_PER_S = 100;
 
 /** Removes containers still labelled with this gateway's name (none after a clean shutdown). */
 export function removeLeftovers(gatewayName: string): number {

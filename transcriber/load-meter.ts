@@ -104,17 +104,20 @@ export class LoadMeter {
 /** Clock ticks per second in /proc's stat (USER_HZ: 100 on every Linux architecture Bun runs on). */
 const USER_HZ = 100;
 
+/** CPU time (utime + stime) in ms from a /proc `stat` file: `/proc/<pid>/stat`, or one thread's under `task/`. */
+export function procStatCpuMs(statPath: string): number {
+  const stat = readFileSync(statPath, "utf8");
+  // Fields after the command (which may hold spaces) start past its closing parenthesis; utime, stime are 14, 15.
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
+}
+
 /**
  * A reader of the JavaScript thread's CPU time in ms: its utime + stime from /proc (the main thread's task id is
  * the pid); where that file is not there (not Linux), the whole process's `process.cpuUsage()`.
  */
 export function mainThreadCpuMs(statPath = `/proc/self/task/${process.pid}/stat`): () => number {
-  const fromProc = () => {
-    const stat = readFileSync(statPath, "utf8");
-    // Fields after the command (which may hold spaces) start past its closing parenthesis; utime, stime are 14, 15.
-    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / USER_HZ;
-  };
+  const fromProc = () => procStatCpuMs(statPath);
   try {
     if (Number.isFinite(fromProc())) return fromProc;
   } catch {

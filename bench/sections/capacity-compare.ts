@@ -13,7 +13,7 @@ import { encodeOpusPackets, speechLikePcm48k } from "../../test/audio.ts";
 import { forEachLine } from "../lines.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
-import { cpuMs, startStandin, type StandinProcess } from "../procs.ts";
+import { cpuMs, loadAverage, standinEnv, startStandin, type StandinProcess } from "../procs.ts";
 import { topSelfTime } from "./capacity-profile.ts";
 
 const ROOT = join(import.meta.dir, "..", "..");
@@ -66,10 +66,7 @@ export async function startTranscriberProcess(root: string, standin: StandinProc
       PORT: "0",
       HOST: "127.0.0.1",
       LOG_LEVEL: "info",
-      TRANSCRIBER_BACKEND: "openai",
-      OPENAI_API_KEY: "standin-key",
-      OPENAI_BASE_URL: standin.baseUrl,
-      OPENAI_CA_FILE: standin.caFile,
+      ...standinEnv(standin),
     },
     stdout: "pipe",
     stderr: "inherit",
@@ -154,7 +151,7 @@ if (import.meta.main) {
           procs.push(await startTranscriberProcess(design.root, standin, wantProf ? ["--cpu-prof", `--cpu-prof-dir=${profDir}`] : []));
         }
         const measured = await measureTogether(procs, sessions, seconds, packetsBase64, `r${round}`);
-        const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
+        const load = loadAverage().join(" ");
         measured.forEach((m, d) => {
           results.get(designs[d]!.name)!.push(m.cpuPctPerSession);
           console.log(

@@ -10,6 +10,7 @@
 import pino from "pino";
 import { encodeOpusPackets, speechLikePcm48k } from "../../test/audio.ts";
 import { arg, designsFromArgs } from "./capacity-compare.ts";
+import { loadAverage } from "../procs.ts";
 
 const FRAME_MS = 20;
 
@@ -64,7 +65,7 @@ if (import.meta.main) {
     const order = round % 2 === 0 ? designs : [...designs].reverse();
     for (const design of order) results.get(design.name)!.push(await runDesign(design.root, sessions, seconds, packets));
   }
-  const load = (await Bun.file("/proc/loadavg").text()).split(" ").slice(0, 3).join(" ");
+  const load = loadAverage().join(" ");
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
   const base = median(results.get(designs[0]!.name)!);
   console.log(`${sessions} sessions x ${seconds} s of audio, ${rounds} rounds; load average ${load}`);

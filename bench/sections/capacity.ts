@@ -7,11 +7,10 @@
  * real-time session (percent of a core, from /proc/PID/stat over the measured window) and RSS per session of the
  * gateway, the transcribers and the stand-in separately, and the load average it ran under.
  */
-import { readFileSync } from "node:fs";
 import { LABEL_GATEWAY } from "../../runtime/driver.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec, type LoadResult } from "../load/spec.ts";
-import { cpuMs, poolIds, prewarmedPoolEnv, standinEnv, startGateway, startStandin } from "../procs.ts";
+import { cpuMs, loadAverage, poolIds, prewarmedPoolEnv, rssKiB, standinEnv, startGateway, startStandin } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3 } from "../stats.ts";
 import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
@@ -42,13 +41,7 @@ export function containerPids(gatewayName: string): number[] {
   return out.split("\n").filter(Boolean).map(Number);
 }
 
-/** Resident set size, KiB. */
-function rssKiB(pid: number): number {
-  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1] ?? Number.NaN);
-}
-
 const sum = (pids: number[], f: (pid: number) => number) => pids.reduce((total, pid) => total + f(pid), 0);
-const loadAverage = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 
 /** Which transcriber backend the ladder climbs with: the realtime API's (through the stand-in) or the local recognizer. */
 export type LadderBackend = "openai" | "local";

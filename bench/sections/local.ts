@@ -8,14 +8,13 @@
  *   median lag stays under LAG_LIMIT_MS and no session's last third is more than GROWTH_LIMIT_MS above its
  *   first third (slow stretches on a busy machine show in p95; the count fails once lag accumulates).
  */
-import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { freePort } from "../../runtime/free-port.ts";
 import { TestClient } from "../../test/client.ts";
 import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { PocketsphinxDecoder, DEFAULT_MODEL_DIR } from "../../transcriber/local/pocketsphinx.ts";
 import { recognizerMissing } from "../../transcriber/local/availability.ts";
-import { startGateway } from "../procs.ts";
+import { rssKiB, startGateway } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3, summarize } from "../stats.ts";
 
@@ -147,10 +146,7 @@ async function streamedLags(url: string, packets: Uint8Array[]): Promise<{ all: 
   return { all: lags, firstThirdP50: summarize(lags.slice(0, third)).p50, lastThirdP50: summarize(lags.slice(-third)).p50 };
 }
 
-function rssMiB(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? Number.NaN) / 1024;
-}
+const rssMiB = (pid: number) => rssKiB(pid) / 1024;
 
 async function waitHealthy(url: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
