@@ -3,12 +3,13 @@
  * (echo containers, 50 msg/s per session) and prints where its CPU time went, by function (self time).
  * `bun bench/profile.ts --connects N`: instead, N warm connects one after another (connect -> Metadata -> close).
  */
-import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { runLoad } from "./load/drive.ts";
 import { echoSpec } from "./load/spec.ts";
 import { poolIds, prewarmedPoolEnv, startGateway } from "./procs.ts";
+import { topSelfTime } from "./sections/capacity-profile.ts";
 import { connectOnce } from "./sections/relay.ts";
 
 const connectsAt = process.argv.indexOf("--connects");
@@ -28,23 +29,9 @@ try {
 } finally {
   await gateway.stop();
 }
-const file = readdirSync(dir).find((name) => name.endsWith(".cpuprofile"));
-if (!file) throw new Error(`no profile written in ${dir}`);
-const profile = JSON.parse(readFileSync(join(dir, file), "utf8"));
-const byId = new Map<number, any>(profile.nodes.map((node: any) => [node.id, node]));
-const selfUs = new Map<string, number>();
-const deltas: number[] = profile.timeDeltas;
-let total = 0;
-profile.samples.forEach((id: number, i: number) => {
-  const frame = byId.get(id).callFrame;
-  const key = `${frame.functionName || "(anonymous)"} ${frame.url.split("/").slice(-2).join("/")}:${frame.lineNumber + 1}`;
-  selfUs.set(key, (selfUs.get(key) ?? 0) + deltas[i]!);
-  total += deltas[i]!;
-});
-console.log(`profile: ${join(dir, file)}; top self time of ${(total / 1000).toFixed(0)} ms sampled:`);
-for (const [key, us] of [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, 25)) {
-  console.log(`${((100 * us) / total).toFixed(1).padStart(5)}%  ${key}`);
-}
+const top = topSelfTime(dir);
+console.log(`profile: ${top.file}; top self time of ${top.sampledMs.toFixed(0)} ms sampled:`);
+for (const line of top.lines) console.log(`${line.share.toFixed(1).padStart(5)}%  ${line.where}`);
 
 /** Connect -> first message (Metadata) -> close, `count` times in a row; prints the median. */
 async function warmConnects(listenUrl: string, count: number): Promise<void> {

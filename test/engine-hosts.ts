@@ -203,29 +203,27 @@ export class EngineHostsHarness {
    */
   async reset(): Promise<void> {
     for (const host of this.hosts) {
-      for (const pid of await this.containerPids(host).catch(() => [])) {
-        try {
-          process.kill(pid, "SIGCONT");
-        } catch {}
-      }
-      host.service?.kill("SIGCONT");
+      await this.clear(host);
       if (!host.service) await this.startService(host);
-      await podman(...storageFlags(host), "rm", "-af", "-t", "0").catch(() => undefined);
-      await podman(...storageFlags(host), "volume", "rm", "-af").catch(() => undefined);
     }
+  }
+
+  /** Thaws the host's containers and service (a test may have frozen them), then removes its containers and volumes. */
+  private async clear(host: TestEngineHost): Promise<void> {
+    for (const pid of await this.containerPids(host).catch(() => [])) {
+      try {
+        process.kill(pid, "SIGCONT");
+      } catch {}
+    }
+    host.service?.kill("SIGCONT");
+    await podman(...storageFlags(host), "rm", "-af", "-t", "0").catch(() => undefined);
+    await podman(...storageFlags(host), "volume", "rm", "-af").catch(() => undefined);
   }
 
   /** Removes every container on every host, stops the services it started (by pid) and deletes their storage. */
   async stop(): Promise<void> {
     for (const host of this.hosts) {
-      for (const pid of await this.containerPids(host).catch(() => [])) {
-        try {
-          process.kill(pid, "SIGCONT");
-        } catch {}
-      }
-      host.service?.kill("SIGCONT"); // a test may have left it frozen
-      await podman(...storageFlags(host), "rm", "-af", "-t", "0").catch(() => undefined);
-      await podman(...storageFlags(host), "volume", "rm", "-af").catch(() => undefined);
+      await this.clear(host);
       host.service?.kill("SIGTERM");
       await host.service?.exited;
       host.service = undefined;

@@ -1,4 +1,4 @@
-/** Reads a `bun --cpu-prof` profile and ranks functions by self time (shares stay meaningful on a loaded machine). */
+/** Reads a `bun --cpu-prof` profile and ranks functions by self time (shares stay meaningful on a loaded machine): for the capacity designs and bench/profile.ts. */
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
