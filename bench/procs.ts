@@ -170,8 +170,8 @@ export function standinEnv(standin: Pick<StandinProcess, "baseUrl" | "caFile">):
 }
 
 /** The local OpenAI Realtime stand-in as its own process (`bun standin/main.ts`). */
-export async function startStandin(): Promise<StandinProcess> {
-  const child = Bun.spawn([process.execPath, join(ROOT, "standin", "main.ts")], {
+export async function startStandin(bunArgs: string[] = []): Promise<StandinProcess> {
+  const child = Bun.spawn([process.execPath, ...bunArgs, join(ROOT, "standin", "main.ts")], {
     cwd: ROOT,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1" },
     stdout: "pipe",

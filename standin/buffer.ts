@@ -70,14 +70,18 @@ export class InputAudioBuffer {
   }
 
   append(bytes: Uint8Array): BufferEvent[] {
+    // One aligned copy per append: it joins the carried partial window and gives every window an Int16Array
+    // view of its own buffer (hosts here are little-endian like the wire format). Windows are views, not copies;
+    // the few kept for the pitch estimate keep this append's buffer alive until the item closes.
     const data = new Uint8Array(this.#carry.length + bytes.length);
     data.set(this.#carry);
     data.set(bytes, this.#carry.length);
+    const samples = new Int16Array(data.buffer, 0, data.length >> 1);
+    const windowSamples = WINDOW_BYTES / 2;
     const events: BufferEvent[] = [];
     let offset = 0;
     for (; offset + WINDOW_BYTES <= data.length; offset += WINDOW_BYTES) {
-      // slice() copies, so the Int16Array view is aligned; hosts here are little-endian like the wire format.
-      this.#window(new Int16Array(data.slice(offset, offset + WINDOW_BYTES).buffer), events);
+      this.#window(samples.subarray(offset / 2, offset / 2 + windowSamples), events);
     }
     this.#carry = data.slice(offset);
     return events;

@@ -74,6 +74,8 @@ export class RealtimeConnection {
   receive(frame: string | Uint8Array): void {
     if (typeof frame !== "string")
       return this.#error("binary_frame_not_supported", "Binary frames are not supported; send JSON text events.");
+    const audio = appendedAudio(frame);
+    if (audio !== undefined) return this.#append(audio, null);
     let event: unknown;
     try {
       event = JSON.parse(frame);
@@ -213,4 +215,17 @@ export class RealtimeConnection {
   #send(event: RealtimeServerEvent): void {
     if (this.record.open) this.ports.send(event);
   }
+}
+
+const APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"';
+
+/**
+ * The audio of an append event written the one way clients here write it (type first, then audio, nothing
+ * else), without JSON.parse scanning kilobytes of base64; undefined for anything else, which takes the
+ * general path. Base64 holds no quote or backslash, so a value without them is the whole string unescaped.
+ */
+function appendedAudio(frame: string): string | undefined {
+  if (!frame.startsWith(APPEND_PREFIX) || !frame.endsWith('"}')) return undefined;
+  const audio = frame.slice(APPEND_PREFIX.length, -2);
+  return audio.includes('"') || audio.includes("\\") ? undefined : audio;
 }

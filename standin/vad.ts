@@ -33,7 +33,8 @@ export function rmsThresholdOf(threshold: number): number {
 export function rmsOf(samples: Int16Array): number {
   if (samples.length === 0) return 0;
   let sum = 0;
-  for (const s of samples) sum += s * s;
+  // An indexed loop: a typed array's iterator costs several times the arithmetic here.
+  for (let i = 0; i < samples.length; i++) sum += samples[i]! * samples[i]!;
   return Math.sqrt(sum / samples.length) / 32768;
 }
 

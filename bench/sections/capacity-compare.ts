@@ -134,7 +134,9 @@ if (import.meta.main) {
   const rounds = Number(arg("rounds", "3"));
   const prof = process.argv.includes("--prof");
   const packetsBase64 = await speechPacketsBase64();
-  const standin = await startStandin();
+  const standinProfDir = join(tmpdir(), `cap-prof-standin-${process.pid}`);
+  if (prof) mkdirSync(standinProfDir, { recursive: true });
+  const standin = await startStandin(prof ? ["--cpu-prof", `--cpu-prof-dir=${standinProfDir}`] : []);
   const results = new Map<string, number[]>(designs.map((d) => [d.name, []]));
   const profDirs = new Map<string, string>();
   try {
@@ -172,6 +174,7 @@ if (import.meta.main) {
       `${name}: median ${median(xs).toFixed(4)} % per session (${(median(xs) / base).toFixed(3)}x ${designs[0]!.name}); all ${xs.map((x) => x.toFixed(4)).join(" ")}`,
     );
   }
+  if (prof) profDirs.set("stand-in (the rig)", standinProfDir);
   for (const [name, dir] of profDirs) {
     const top = topSelfTime(dir, 20);
     console.log(`\nprofile ${name} (${top.sampledMs.toFixed(0)} ms sampled, ${top.file}):`);
