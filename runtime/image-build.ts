@@ -7,6 +7,7 @@
 import { chmod, copyFile, mkdir, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join } from "node:path";
 import { recognizerImageFiles } from "../transcriber/local/image-files.ts";
+import { nativeOpusImageFiles, OPUS_LIBRARY } from "../transcriber/opus-native.ts";
 import { POCKETSPHINX_LIBRARY } from "../transcriber/local/pocketsphinx.ts";
 import { gatewayImage, transcriberImage } from "./image.ts";
 
@@ -26,9 +27,17 @@ export interface ImageSpec {
   tag: () => string;
   /**
    * Host files the image carries besides the binary's own libraries, each at its own path (the transcriber's
-   * local recognizer), or why they are missing here; the image is then built without them.
+   * native libopus and local recognizer), or why they are missing here; the image is then built without them.
    */
-  extraFiles?: (ldd: (file: string) => Promise<string[]>) => Promise<{ files: string[] } | { missing: string }>;
+  extraFiles?: ExtraFiles[];
+}
+
+/** One optional part of an image: its files, or why they are missing and what the image does without them. */
+export interface ExtraFiles {
+  name: string;
+  /** What an image without the part does, for the build's log line. */
+  without: string;
+  collect(ldd: (file: string) => Promise<string[]>): Promise<{ files: string[] } | { missing: string }>;
 }
 
 export const IMAGES = {
@@ -39,7 +48,14 @@ export const IMAGES = {
     binary: "transcriber",
     minify: true,
     tag: () => transcriberImage(),
-    extraFiles: recognizerImageFiles,
+    extraFiles: [
+      { name: "native libopus", without: "the transcriber decodes with libopus-wasm", collect: nativeOpusImageFiles },
+      {
+        name: "local recognizer",
+        without: "TRANSCRIBER_BACKEND=local containers will exit naming it",
+        collect: recognizerImageFiles,
+      },
+    ],
   },
   gateway: {
     name: "gateway-image",
@@ -152,16 +168,18 @@ async function prepareAndBuild(step: {
     await copyFile(library, target); // follows symlinks, so /lib64/ld-linux-x86-64.so.2 becomes a real file
   }
   log(`${prefix}]     ${libraries.join(" ")}`);
-  const extra = await image.extraFiles?.(async (file) => parseLdd(await run(["ldd", file])));
-  if (extra && "missing" in extra) {
-    log(`${prefix}]     WITHOUT the local recognizer: ${extra.missing}; TRANSCRIBER_BACKEND=local containers will exit naming it`);
-  } else if (extra) {
+  for (const part of image.extraFiles ?? []) {
+    const extra = await part.collect(async (file) => parseLdd(await run(["ldd", file])));
+    if ("missing" in extra) {
+      log(`${prefix}]     WITHOUT the ${part.name}: ${extra.missing}; ${part.without}`);
+      continue;
+    }
     for (const file of extra.files) {
       const target = join(context, "rootfs", file);
       await mkdir(dirname(target), { recursive: true });
       await copyFile(file, target);
     }
-    log(`${prefix}]     local recognizer: ${extra.files.length} files (libraries by ldd of the libraries, model)`);
+    log(`${prefix}]     ${part.name}: ${extra.files.length} files (libraries with what ldd lists for them)`);
   }
 
   log(`${prefix} 3/4] ${cli} build -t ${tag} (${elapsed()})`);
@@ -215,10 +233,12 @@ async function newestSourceMs(): Promise<number> {
   for (const path of ["transcriber", "Containerfile", "package-lock.json", "runtime/image-build.ts"]) {
     await visit(join(PROJECT_ROOT, path));
   }
-  // The recognizer's install time (ctime; its mtime is the package's build date): an image built before the
+  // The optional libraries' install time (ctime; mtime is the package's build date): an image built before the
   // packages were installed lacks them and is stale.
-  const installed = await stat(POCKETSPHINX_LIBRARY).catch(() => undefined);
-  return Math.max(newest, installed?.ctimeMs ?? 0);
+  for (const library of [POCKETSPHINX_LIBRARY, OPUS_LIBRARY]) {
+    newest = Math.max(newest, (await stat(library).catch(() => undefined))?.ctimeMs ?? 0);
+  }
+  return newest;
 }
 
 /**

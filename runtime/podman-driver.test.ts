@@ -103,7 +103,10 @@ engineTest(
           expect(container.socketPath).toBeUndefined();
           expect(mounts).toEqual([]);
         }
-        expect((await fetch(`http://${container.host}:${container.port}/health`)).status).toBe(200);
+        const health = await fetch(`http://${container.host}:${container.port}/health`);
+        expect(health.status).toBe(200);
+        // The image carries the host's libopus, so the container decodes natively, not with libopus-wasm.
+        expect(((await health.json()) as { opus: string }).opus).toMatch(/^native libopus \d/);
       } finally {
         await driver.close();
       }

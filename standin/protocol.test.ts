@@ -4,7 +4,15 @@ import { pcmChunks, sequence } from "./synth.ts";
 import { DEFAULT_VAD } from "./vad.ts";
 
 function connection() {
-  const record: StandinSession = { id: "s", receivedAudioMs: 0, receivedBytes: 0, commits: 0, transcripts: [], open: true, authorized: true };
+  const record: StandinSession = {
+    id: "s",
+    receivedAudioMs: 0,
+    receivedBytes: 0,
+    commits: 0,
+    transcripts: [],
+    open: true,
+    authorized: true,
+  };
   const sent: { type: string }[] = [];
   const c = new RealtimeConnection(record, DEFAULT_VAD, {
     send: (event) => sent.push(event),

@@ -16,6 +16,7 @@ describe("loadConfig", () => {
       model: "gpt-4o-transcribe",
       realtimeSessionMaxMs: 55 * 60_000,
       caPem: undefined,
+      opusDecoder: "auto",
     });
   });
 
@@ -40,6 +41,7 @@ describe("loadConfig", () => {
     ["OPENAI_CA_PEM", "not a pem"],
     ["OPENAI_API_KEY", ""],
     ["LOG_LEVEL", "loud"],
+    ["OPUS_DECODER", "ffmpeg"],
   ])("a bad %s (%p) fails with one line naming it", (name, value) => {
     const run = () => loadConfig({ OPENAI_API_KEY: "k", [name]: value }, noFiles);
     expect(run).toThrow(ConfigError);

@@ -6,6 +6,7 @@ import { readFileSync } from "node:fs";
 import type { TranscriberEnv, TranscriberVariable } from "./env.ts";
 import { defaultLocalMaxSessions } from "./local/capacity.ts";
 import { DEFAULT_MODEL_DIR } from "./local/pocketsphinx.ts";
+import type { OpusDecoderSetting } from "./opus-core.ts";
 
 export type Backend = "openai" | "local" | "echo";
 
@@ -24,6 +25,8 @@ export interface TranscriberConfig {
   /** Age at which an upstream realtime session is replaced (OpenAI ends them at 60 minutes). */
   realtimeSessionMaxMs: number;
   logLevel: string;
+  /** OPUS_DECODER: which build of libopus decodes (auto: the system's native library when it loads, else libopus-wasm). */
+  opusDecoder: OpusDecoderSetting;
   /** TRANSCRIBER_BACKEND=local: concurrent sessions (LOCAL_MAX_SESSIONS, default from CONTAINER_MEMORY and CONTAINER_CPUS). */
   localMaxSessions: number;
   /** TRANSCRIBER_BACKEND=local: the pocketsphinx model directory (LOCAL_MODEL_DIR). */
@@ -66,6 +69,7 @@ export function loadConfig(
     caPem: caPem(env, readFile),
     realtimeSessionMaxMs: integer(env, "REALTIME_SESSION_MAX_MS", DEFAULT_SESSION_MAX_MS, 1_000, 59 * 60_000),
     logLevel: oneOf(env, "LOG_LEVEL", LOG_LEVELS, "info"),
+    opusDecoder: oneOf(env, "OPUS_DECODER", ["auto", "native", "wasm"], "auto") as OpusDecoderSetting,
     localMaxSessions: integer(env, "LOCAL_MAX_SESSIONS", defaultLocalMaxSessions(memoryBytes(env), cpus(env)), 1, 1_000),
     localModelDir: nonEmpty(env.LOCAL_MODEL_DIR) ?? DEFAULT_MODEL_DIR,
   };

@@ -19,6 +19,7 @@ export const TRANSCRIBER_VARIABLES = [
   "TRANSCRIBE_MODEL",
   "REALTIME_SESSION_MAX_MS",
   "LOG_LEVEL",
+  "OPUS_DECODER",
   // The local recognizer sizes its decoder pool from the container's caps (not secrets: limits the gateway sets).
   "CONTAINER_MEMORY",
   "CONTAINER_CPUS",

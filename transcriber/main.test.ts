@@ -55,6 +55,8 @@ describe("transcriber/main.ts", () => {
     const child = spawnMain({ PORT: "0", HOST: "127.0.0.1", OPENAI_API_KEY: "sk-secret-value", OPENAI_BASE_URL: "https://127.0.0.1:9/v1" });
     const logs = logLines(child.stdout);
     const listening = await logs.waitFor("Transcriber listening");
+    // Debian's libopus0 is installed here (CI installs it), so the native build decodes.
+    expect(listening.opus).toMatch(/^native libopus \d/);
     const client = TestClient.listen(`ws://127.0.0.1:${listening.port}`);
     await client.opened;
     const signalledAt = Date.now();

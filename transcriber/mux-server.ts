@@ -2,6 +2,7 @@
  * The transcriber's end of `WS /v1/mux` (wire format: mux-wire.ts): every channel is one session, handled
  * exactly like a `/v1/listen` socket of its own (the same session factory), its messages carried as records.
  */
+import type { OpusBuild } from "./opus-core.ts";
 import { OpusStreamDecoder, type OpusRateHz } from "./opus.ts";
 import { Batcher, closePayload, payloadText, readBatch, RECORD, type RecordKind, textPayload } from "./mux-wire.ts";
 import { parseListenParams, type ListenParams } from "./params.ts";
@@ -25,6 +26,8 @@ export interface SessionHandle {
 export interface MuxHooks {
   /** Whether sessions need an Opus decoder (not with the echo backend). */
   decodesOpus: boolean;
+  /** The libopus build decoders come from (libopus-wasm when not given). */
+  opusBuild?: OpusBuild;
   /** The decoders' output rate when not the default 24 kHz (the local recognizer's 16 kHz). */
   pcmRateHz?: OpusRateHz;
   /** A session's largest message; a bigger one ends that session with 1009, as on a socket of its own. */
@@ -120,7 +123,7 @@ export class MuxPeer {
     if (!this.hooks.decodesOpus || params.encoding !== "opus") return this.start(id, channel);
     // The decoder is made asynchronously (wasm): frames wait for it, in order.
     channel.waiting = [];
-    void OpusStreamDecoder.create(this.hooks.pcmRateHz).then(
+    void OpusStreamDecoder.create(this.hooks.pcmRateHz, this.hooks.opusBuild).then(
       (opus) => {
         if (channel.ended) return opus.free();
         channel.opus = opus;

@@ -1,61 +1,55 @@
 import { describe, expect, test } from "bun:test";
 import { encodeOpusPackets, speechLikePcm48k } from "../test/audio.ts";
+import { chooseOpusBuild, nativeOpusBuild, wasmOpusBuild } from "./opus-core.ts";
+import { concatPcm, opusDecoderConformance } from "./opus-conformance.ts";
+import { nativeOpusMissing, OPUS_LIBRARY } from "./opus-native.ts";
 import { OpusStreamDecoder, PCM_RATE_HZ } from "./opus.ts";
 
-/** Pitch by zero crossings: enough for a pure tone. */
-function zeroCrossingHz(pcm: Int16Array, rateHz: number): number {
-  let crossings = 0;
-  for (let i = 1; i < pcm.length; i++) if (pcm[i - 1]! < 0 !== pcm[i]! < 0) crossings++;
-  return (crossings / 2) * (rateHz / pcm.length);
-}
+// The native build needs Debian's libopus0 (CI installs it): without it these cases fail rather than skip,
+// since the transcriber would silently fall back to the slower build.
+opusDecoderConformance("libopus-wasm", wasmOpusBuild);
+opusDecoderConformance("native libopus (bun:ffi)", async () => nativeOpusBuild());
 
-function concat(parts: Int16Array[]): Int16Array {
-  const out = new Int16Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const part of parts) {
-    out.set(part, at);
-    at += part.length;
-  }
-  return out;
-}
-
-describe("OpusStreamDecoder", () => {
-  test("at 16 kHz (the local recognizer's rate): 320 samples per 20 ms packet, the pitch kept, concealment as long", async () => {
-    const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 440, turns: [{ speechMs: 1000, silenceMs: 0 }] }));
-    const decoder = await OpusStreamDecoder.create(16_000);
-    expect(decoder.decode(new Uint8Array(0)).pcm.length).toBe(320); // before any good packet
-    const decoded = packets.map((p) => decoder.decode(p));
-    expect(decoded.every((d) => d.pcm.length === 320 && !d.concealed)).toBe(true);
-    const middle = concat(decoded.map((d) => d.pcm)).subarray(16_000 / 5, (16_000 * 4) / 5);
-    expect(Math.abs(zeroCrossingHz(middle, 16_000) - 440)).toBeLessThan(15);
-    decoder.free();
+describe("choosing the build (OPUS_DECODER)", () => {
+  test("auto takes the native library here, and says nothing about a fallback", async () => {
+    expect(nativeOpusMissing()).toBeUndefined();
+    const { build, fallback } = await chooseOpusBuild("auto");
+    expect(build.kind).toBe("native");
+    expect(build.version).toMatch(/^libopus \d+\.\d+/);
+    expect(fallback).toBeUndefined();
   });
 
-  test("decodes 20 ms packets of a 48 kHz stream into 480 samples at 24 kHz and keeps the pitch", async () => {
-    const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 440, turns: [{ speechMs: 1000, silenceMs: 0 }] }));
-    const decoder = await OpusStreamDecoder.create();
-    const decoded = packets.map((p) => decoder.decode(p));
-    expect(decoded.every((d) => d.pcm.length === 480 && !d.concealed)).toBe(true);
-    // Skip the codec's start-up and the fade: the steady middle carries the tone.
-    const middle = concat(decoded.map((d) => d.pcm)).subarray(PCM_RATE_HZ / 5, (PCM_RATE_HZ * 4) / 5);
-    expect(Math.abs(zeroCrossingHz(middle, PCM_RATE_HZ) - 440)).toBeLessThan(15);
-    decoder.free();
+  test("wasm is libopus-wasm, whatever is installed", async () => {
+    const { build } = await chooseOpusBuild("wasm");
+    expect(build.kind).toBe("wasm");
+    expect(build.version).toMatch(/^libopus \d+\.\d+/);
   });
 
-  test("conceals a packet that is not Opus with a frame of the same length and goes on decoding", async () => {
-    const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 300, turns: [{ speechMs: 200, silenceMs: 0 }] }));
-    const decoder = await OpusStreamDecoder.create();
-    decoder.decode(packets[0]!);
-    const bad = decoder.decode(new Uint8Array([0xff, 0xff, 0xff]));
-    expect(bad.concealed).toBe(true);
-    expect(bad.error).toContain("corrupted");
-    expect(bad.pcm.length).toBe(480);
-    const empty = decoder.decode(new Uint8Array(0));
-    expect(empty.concealed).toBe(true);
-    expect(empty.pcm.length).toBe(480);
-    const next = decoder.decode(packets[1]!);
-    expect(next.concealed).toBe(false);
-    expect(next.pcm.length).toBe(480);
-    decoder.free();
+  test("auto falls back to libopus-wasm naming why; native refuses to start naming the library and the package", async () => {
+    const missing = `${OPUS_LIBRARY} is missing (Debian: apt-get install -y libopus0)`;
+    const { build, fallback } = await chooseOpusBuild("auto", () => missing);
+    expect(build.kind).toBe("wasm");
+    expect(fallback).toBe(missing);
+    await expect(chooseOpusBuild("native", () => missing)).rejects.toThrow(`OPUS_DECODER=native: ${missing}`);
+  });
+
+  test("the two builds decode the same packets to the same sound (within 1 % of its energy)", async () => {
+    const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 220, turns: [{ speechMs: 800, silenceMs: 200 }] }));
+    const decodeAll = async (kind: "wasm" | "native") => {
+      const decoder = await OpusStreamDecoder.create(PCM_RATE_HZ, kind === "wasm" ? await wasmOpusBuild() : nativeOpusBuild());
+      const pcm = concatPcm(packets.map((p) => decoder.decode(p).pcm));
+      decoder.free();
+      return pcm;
+    };
+    const [wasm, native] = [await decodeAll("wasm"), await decodeAll("native")];
+    expect(native.length).toBe(wasm.length);
+    let signal = 0;
+    let difference = 0;
+    for (let i = 0; i < wasm.length; i++) {
+      signal += wasm[i]! * wasm[i]!;
+      difference += (wasm[i]! - native[i]!) ** 2;
+    }
+    expect(signal).toBeGreaterThan(0);
+    expect(difference / signal).toBeLessThan(0.01);
   });
 });

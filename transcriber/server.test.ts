@@ -24,12 +24,13 @@ afterAll(async () => {
 });
 
 describe("transcriber server", () => {
-  test("GET /health reports status, open sessions, backend and load", async () => {
+  test("GET /health reports status, open sessions, backend, the Opus decoder and load", async () => {
     const { http, ws } = await start({});
     expect(await (await fetch(`${http}/health`)).json()).toEqual({
       status: "ok",
       sessions: 0,
       backend: "openai",
+      opus: expect.stringMatching(/^native libopus \d/),
       load: { eventLoopLagMs: 0, cpuShare: 0, accepting: true },
     });
     const client = TestClient.listen(ws);

@@ -8,6 +8,7 @@ import { chmodSync, rmSync } from "node:fs";
 import pino, { type Logger } from "pino";
 import type { ServerWebSocket } from "bun";
 import { loadConfig, type TranscriberConfig } from "./config.ts";
+import { chooseOpusBuild } from "./opus-core.ts";
 import { OpusStreamDecoder } from "./opus.ts";
 import { parseListenParams, type ListenParams } from "./params.ts";
 import { type MuxHooks, MuxPeer, type SessionHandle, type SessionPeer } from "./mux-server.ts";
@@ -72,6 +73,9 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const config = loadConfig(options.env ?? process.env);
   const log = options.logger ?? pino({ level: config.logLevel, base: { service: "transcriber" } });
   const echo = config.backend === "echo";
+  const opusChoice = await chooseOpusBuild(config.opusDecoder);
+  const opusBuild = opusChoice.build;
+  if (opusChoice.fallback) log.warn({ reason: opusChoice.fallback }, "Native libopus unavailable; decoding with libopus-wasm");
   const local =
     config.backend === "local"
       ? new LocalBackend({ maxSessions: config.localMaxSessions, modelDir: config.localModelDir, log })
@@ -123,7 +127,14 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const sessionEnded = (params: ListenParams, code: number) => {
     if (!echo) log.info({ sessionId: params.sessionId, code }, "Session closed");
   };
-  const muxHooks: MuxHooks = { decodesOpus: !echo, pcmRateHz, maxFrameBytes: MAX_FRAME_BYTES, startSession, ended: sessionEnded };
+  const muxHooks: MuxHooks = {
+    decodesOpus: !echo,
+    opusBuild,
+    pcmRateHz,
+    maxFrameBytes: MAX_FRAME_BYTES,
+    startSession,
+    ended: sessionEnded,
+  };
   const openSessions = () => sockets.size - links.size + [...links].reduce((sum, link) => sum + link.size, 0);
 
   // The same routes on TCP and, when LISTEN_SOCKET is set, on a Unix socket (the gateway's data path).
@@ -138,6 +149,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
             status: draining ? "draining" : "ok",
             sessions: openSessions(),
             backend: config.backend,
+            opus: `${opusBuild.kind} ${opusBuild.version}`,
             load: loadReport(),
             ...recognizers,
           });
@@ -154,7 +166,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
         const params = parseListenParams(url.searchParams);
         if ("error" in params) return new Response(`${params.error}\n`, { status: 400 });
         // Decoder creation is async (wasm), so it happens before the upgrade: no frame can beat it.
-        const opus = !echo && params.encoding === "opus" ? await OpusStreamDecoder.create(pcmRateHz) : undefined;
+        const opus = !echo && params.encoding === "opus" ? await OpusStreamDecoder.create(pcmRateHz, opusBuild) : undefined;
         const data: ListenSocket = { kind: "listen", params, opus };
         if (srv.upgrade(request, { data })) return undefined;
         opus?.free();
@@ -216,6 +228,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
       port: server.port,
       socket: socketServer ? config.socketPath : null,
       backend: config.backend,
+      opus: `${opusBuild.kind} ${opusBuild.version}`,
       model: config.model,
       baseUrl: config.baseUrl ?? "default",
     },
