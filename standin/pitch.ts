@@ -38,9 +38,10 @@ export function estimatePitchHz(samples: Int16Array, sampleRateHz: number): numb
   const lo = Math.max(minLag, (coarseLag - 1) * DECIMATION);
   const hi = Math.min(maxLag, (coarseLag + 1) * DECIMATION);
   const corr = new Map<number, number>();
+  const squares = prefixSquares(x);
   const at = (lag: number) => {
     let r = corr.get(lag);
-    if (r === undefined) corr.set(lag, (r = normalizedCorrelation(x, lag)));
+    if (r === undefined) corr.set(lag, (r = normalizedCorrelation(x, lag, squares)));
     return r;
   };
   let bestLag = lo;
@@ -66,7 +67,8 @@ function decimate(x: Float64Array, factor: number): Float64Array {
  */
 function pickPeriod(x: Float64Array, minLag: number, maxLag: number): number | undefined {
   const corr = new Float64Array(maxLag + 2);
-  for (let lag = minLag - 1; lag <= maxLag + 1; lag++) corr[lag] = normalizedCorrelation(x, lag);
+  const squares = prefixSquares(x);
+  for (let lag = minLag - 1; lag <= maxLag + 1; lag++) corr[lag] = normalizedCorrelation(x, lag, squares);
   let best = 0;
   for (let lag = minLag; lag <= maxLag; lag++) best = Math.max(best, corr[lag]!);
   if (best < 0.5) return undefined;
@@ -77,17 +79,21 @@ function pickPeriod(x: Float64Array, minLag: number, maxLag: number): number | u
   return undefined;
 }
 
-function normalizedCorrelation(x: Float64Array, lag: number): number {
+/** `squares[i]` is the sum of `x[0..i)` squared: both windows' energies at any lag in two subtractions. */
+function prefixSquares(x: Float64Array): Float64Array {
+  const squares = new Float64Array(x.length + 1);
+  for (let i = 0; i < x.length; i++) squares[i + 1] = squares[i]! + x[i]! * x[i]!;
+  return squares;
+}
+
+/** Correlation of `x` with itself `lag` samples later, over their overlap, normalized by both parts' energy. */
+function normalizedCorrelation(x: Float64Array, lag: number, squares: Float64Array): number {
+  const n = x.length - lag;
+  if (n <= 0) return 0;
   let dot = 0;
-  let energyA = 0;
-  let energyB = 0;
-  for (let i = 0; i + lag < x.length; i++) {
-    const a = x[i]!;
-    const b = x[i + lag]!;
-    dot += a * b;
-    energyA += a * a;
-    energyB += b * b;
-  }
+  for (let i = 0; i < n; i++) dot += x[i]! * x[i + lag]!;
+  const energyA = squares[n]!;
+  const energyB = squares[x.length]! - squares[lag]!;
   return energyA > 0 && energyB > 0 ? dot / Math.sqrt(energyA * energyB) : 0;
 }
 
