@@ -29,4 +29,14 @@ test("the capacity rows show the largest passing step and the transcribers' CPU 
   // The failing step's lower figure (a starved transcriber) is not the one reported.
   expect(row(table, "capacity ladder: transcriber CPU")?.slice(1)).toEqual(["0.337", "<= 0.3", "NO"]);
   expect(row(table, "capacity ladder, local recognizer: real-time")?.[1]).toBe("-");
+  expect(row(table, "capacity ladder, LibriVox speech as WebRTC encodes it")?.[1]).toBe("-");
+});
+
+test("the speech ladder's rows read its own key", () => {
+  const report = new Report(() => {});
+  report.set("capacity_speech", { max_sessions: 220, steps: [{ sessions: 220, cpu_pct_per_session: { transcribers: 0.41 } }] });
+  const table = report.table();
+  expect(row(table, "capacity ladder, LibriVox speech as WebRTC encodes it")?.[1]).toBe("220");
+  expect(row(table, "capacity ladder, LibriVox speech: transcriber CPU")?.[1]).toBe("0.41");
+  expect(row(table, "capacity ladder: real-time sessions")?.[1]).toBe("-");
 });

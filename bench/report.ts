@@ -243,6 +243,13 @@ export class Report {
       meets(atBest("capacity"), (v) => v <= 0.3),
     ]);
     rows.push([
+      "capacity ladder, LibriVox speech as WebRTC encodes it (--only=capacity_speech): real-time sessions",
+      fmt(g("capacity_speech.max_sessions")),
+      "same rules",
+      "",
+    ]);
+    rows.push(["capacity ladder, LibriVox speech: transcriber CPU per session (% of a core)", fmt(atBest("capacity_speech")), "", ""]);
+    rows.push([
       "capacity ladder, local recognizer: real-time sessions over 2 one-CPU containers",
       fmt(g("capacity_local.max_sessions")),
       "same rules; CPU per session below",

@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (about 12-13 minutes plus the capacity ladders) or `npm run bench -- --quick` (about 3.5 minutes, every key filled with
- * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,capacity_local,local,cluster,hosts` runs
+ * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,capacity_local,local,cluster,hosts` runs (`capacity_speech`, the openai ladder with LibriVox speech encoded as WebRTC does, runs only when named)
  * some sections (`--steps=N,M` sets the capacity ladders' session counts); `--skip=warm,idle,capacity,bridge` leaves
  * parts of the relay section out; `--relay-variants=burst,haproxy_1t` adds diagnostic relay targets. Prints each
  * figure as it is
@@ -72,6 +72,10 @@ await run("startup", async () => {
 await run("relay", () => relaySection(report, { quick, containers: 4, skip, variants: relayVariants }));
 await run("e2e", () => endToEndSection(report, { quick, containers: 2 }));
 await run("capacity", () => capacitySection(report, { quick, containers: 2, steps: steps() }));
+// Only when asked for by name (`--only=capacity_speech`): the openai ladder again with LibriVox speech as a WebRTC
+// client encodes it, which costs the transcriber more to decode than the tone.
+if (only?.includes("capacity_speech"))
+  await run("capacity_speech", () => capacitySection(report, { quick, containers: 2, steps: steps(), audio: "speech" }));
 await run("capacity_local", () => capacitySection(report, { quick, containers: 2, steps: steps(), backend: "local" }));
 await run("local", () => localSection(report, { quick }));
 await run("cluster", () => clusterSection(report, { quick }));

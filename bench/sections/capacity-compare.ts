@@ -9,7 +9,9 @@
 import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Application } from "libopus-wasm";
 import { encodeOpusPackets, speechLikePcm48k } from "../../test/audio.ts";
+import { clipPcm48k, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { forEachLine } from "../lines.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
@@ -90,10 +92,29 @@ export async function startTranscriberProcess(root: string, standin: StandinProc
   };
 }
 
-/** The packets every capacity run sends: turns of speech and silence, so the stand-in commits and transcribes. */
-export async function speechPacketsBase64(): Promise<string[]> {
-  const pcm = speechLikePcm48k({ pitchHz: 200, turns: [{ speechMs: 1_200, silenceMs: 800 }] });
-  return (await encodeOpusPackets(pcm)).map((p) => Buffer.from(p).toString("base64"));
+/**
+ * What a capacity run streams. `tone`: turns of a speech-like tone (1.2 s) and silence (0.8 s), encoded with
+ * libopus's defaults (CELT). `speech`: the LibriVox read-speech clips, each followed by 0.8 s of silence,
+ * encoded as a WebRTC client sends speech (VOIP application, 32 kbps: SILK), which costs more to decode.
+ */
+export type CapacityAudio = "tone" | "speech";
+
+/** The packets of `audio`, base64, looped by the load worker; the silences let the stand-in end turns. */
+export async function speechPacketsBase64(audio: CapacityAudio = "tone"): Promise<string[]> {
+  const toBase64 = (packets: Uint8Array[]) => packets.map((p) => Buffer.from(p).toString("base64"));
+  if (audio === "tone")
+    return toBase64(await encodeOpusPackets(speechLikePcm48k({ pitchHz: 200, turns: [{ speechMs: 1_200, silenceMs: 800 }] })));
+  const missing = librivoxMissing();
+  if (missing) throw new Error(`--audio=speech needs the LibriVox clips: ${missing}`);
+  const voip = { application: Application.Voip, bitrate: 32_000 } as const;
+  return (await Promise.all(librivoxClips().map((clip) => encodeOpusPackets(clipPcm48k(clip, 800), voip)))).flatMap(toBase64);
+}
+
+/** `--audio=tone|speech` (default tone). */
+export function audioFromArgs(): CapacityAudio {
+  const audio = arg("audio", "tone");
+  if (audio !== "tone" && audio !== "speech") throw new Error(`--audio must be tone or speech, got "${audio}"`);
+  return audio;
 }
 
 /**
@@ -133,7 +154,7 @@ if (import.meta.main) {
   const seconds = Number(arg("seconds", "10"));
   const rounds = Number(arg("rounds", "3"));
   const prof = process.argv.includes("--prof");
-  const packetsBase64 = await speechPacketsBase64();
+  const packetsBase64 = await speechPacketsBase64(audioFromArgs());
   const standinProfDir = join(tmpdir(), `cap-prof-standin-${process.pid}`);
   if (prof) mkdirSync(standinProfDir, { recursive: true });
   const standin = await startStandin(prof ? ["--cpu-prof", `--cpu-prof-dir=${standinProfDir}`] : []);

@@ -15,7 +15,7 @@ import type { Report } from "../report.ts";
 import { round3 } from "../stats.ts";
 import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { recognizerMissing } from "../../transcriber/local/availability.ts";
-import { speechPacketsBase64 } from "./capacity-compare.ts";
+import { type CapacityAudio, speechPacketsBase64 } from "./capacity-compare.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 /** Steps of the full ladder; it stops at the first that fails. */
@@ -55,6 +55,8 @@ export interface CapacityOptions {
   steps?: number[];
   /** Default `openai`; `local` has no stand-in and reports under `capacity_local`. */
   backend?: LadderBackend;
+  /** What the openai ladder streams (default `tone`); `speech` reports under `capacity_speech`. */
+  audio?: CapacityAudio;
 }
 
 /**
@@ -84,7 +86,8 @@ export async function capacitySection(report: Report, options: CapacityOptions):
   const { quick, containers } = options;
   const local = options.backend === "local";
   const steps = options.steps ?? (local ? (quick ? [1, 2] : LOCAL_CAPACITY_STEPS) : quick ? [40, 80] : CAPACITY_STEPS);
-  const key = local ? "capacity_local" : "capacity";
+  const audio = options.audio ?? "tone";
+  const key = local ? "capacity_local" : audio === "speech" ? "capacity_speech" : "capacity";
   const standin = local ? undefined : await startStandin();
   const perContainer = Math.ceil(Math.max(...steps) / containers);
   const gateway = await startGateway(standin ? prewarmedPoolEnv(containers, standinEnv(standin)) : localEnv(containers, perContainer));
@@ -95,7 +98,7 @@ export async function capacitySection(report: Report, options: CapacityOptions):
     const parts: Parts = { gateway: [gateway.pid], transcribers: containerPids(gateway.name), standin: standin ? [standin.pid] : [] };
     if (parts.transcribers.length !== containers)
       throw new Error(`found ${parts.transcribers.length} transcriber containers, expected ${containers}`);
-    const packetsBase64 = local ? await librivoxPacketsBase64() : await speechPacketsBase64();
+    const packetsBase64 = local ? await librivoxPacketsBase64() : await speechPacketsBase64(audio);
     const idleKiB = {
       gateway: sum(parts.gateway, rssKiB),
       transcribers: sum(parts.transcribers, rssKiB),
