@@ -27,9 +27,12 @@ export function strategyView(registry: InstanceRegistry, cluster: ClusterMember 
   return withLoads(cluster ? cluster.view(registry) : registry, loads);
 }
 
+/** A link holding more than this share of BACKPRESSURE_LIMIT_BYTES counts as behind (relays pause at half). */
+const LINK_BEHIND_FRACTION = 4;
+
 export class GatewayState {
   /** One multiplexed link per running container, shared by its sessions. */
-  readonly links = new MuxLinks();
+  readonly links = new MuxLinks(5_000, () => this.config.backpressureLimitBytes / LINK_BEHIND_FRACTION);
   readonly events = new GatewayEvents();
   /** Sessions upgrading and open, and the totals of those that ended; only Session writes it. */
   readonly sessions = new SessionBook(this.events);
@@ -55,6 +58,10 @@ export class GatewayState {
     readonly loads = new TranscriberLoads(),
   ) {
     this.currentConfig = Object.freeze({ ...config });
+    loads.watchLinks((instanceId) => {
+      const containerId = registry.has(instanceId) ? registry.get(instanceId).containerId : undefined;
+      return containerId ? this.links.backlog(containerId) : undefined;
+    });
     this.strategy = strategy;
     this.security = new ClientSecurity(config);
     registry.onStateChange((instance, from, to) =>

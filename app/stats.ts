@@ -28,6 +28,8 @@ export function statsDocument(state: GatewayState) {
       host: (snapshot.containerId && engineHosts?.hostOf(snapshot.containerId)) || null,
       /** The transcriber's own last load report (lag, CPU share, accepting), read by this gateway; null when none is fresh. */
       load: state.loads.latest(instance.id),
+      /** What this gateway's link holds for the transcriber (bytes) and how long it has been over the mark; null without a link. */
+      link: snapshot.containerId ? (state.links.backlog(snapshot.containerId) ?? null) : null,
     };
   });
   // In a cluster, instances only peers have used are listed too, from the directory and the store's counts.
@@ -100,5 +102,5 @@ function peerInstance(
     nextStartAt: null,
   };
   const host = record?.hostName ?? (record?.containerId && engineHosts?.hostOf(record.containerId)) ?? null;
-  return { ...snapshot, ...counts, host: host || null, load: null };
+  return { ...snapshot, ...counts, host: host || null, load: null, link: null };
 }

@@ -215,6 +215,13 @@ export class Report {
       ">= 300",
       meets(g("opus_decode_x_realtime"), (v) => v >= 300),
     ]);
+    const decode = (build: string, audio: string) => fmt(g(`opus_decode_x_realtime_by_build.${build}.${audio}`));
+    rows.push([
+      "opus decode x realtime / core: tone / LibriVox as WebRTC encodes it (VOIP 32 kbps)",
+      `wasm ${decode("wasm", "tone")} / ${decode("wasm", "speech")}; native ${decode("native", "tone")} / ${decode("native", "speech")}`,
+      "interleaved rounds, same packets",
+      "",
+    ]);
     rows.push([
       "RSS per idle session (KiB)",
       fmt(g("rss_per_session_kib.idle")),

@@ -102,3 +102,56 @@ test("autoscale passes over a transcriber that cannot keep up: the next session 
   open.send({ type: "CloseStream" });
   expect((await open.closed).code).toBe(1000);
 }, 30_000);
+
+test("a transcriber that stops reading its link is refused new sessions once the link has been behind a second; the open one is not cut", async () => {
+  // A small limit, so the backlog builds in a second: behind at 64 KiB, the relay pauses its client at 128 KiB and
+  // would cut it only after 5 s paused or past 256 KiB.
+  const small = await startTestGateway({
+    ROUTING_MODE: "shared",
+    CONTAINER_DRIVER: "process",
+    TRANSCRIBER_BACKEND: "echo",
+    BACKPRESSURE_LIMIT_BYTES: String(256 * 1024),
+  });
+  try {
+    const open = TestClient.connect(`${small.listenUrl}?sessionId=link-open`);
+    await open.next("Metadata", 15_000);
+    const containerId = small.gateway.state.registry.get("shared").containerId!;
+    const pid = pidOf(containerId);
+    await Bun.sleep(1_200); // a fresh report that says "accepting": what refuses here is the link, not the report
+    process.kill(pid, "SIGSTOP");
+    let refusal: { status: number; body: string } | undefined;
+    let sent = 0;
+    try {
+      const frame = new Uint8Array(16 * 1024);
+      const deadline = Date.now() + 4_000;
+      while (!refusal && Date.now() < deadline) {
+        // 16 KiB every 20 ms fills the kernel's buffers towards the stopped process, then the link's; held at
+        // 128 KiB, over the mark and under the limit, as a transcriber falling behind slowly would hold it.
+        if ((small.gateway.state.links.backlog(containerId)?.bytes ?? 0) < 128 * 1024) {
+          open.send(frame);
+          sent++;
+        }
+        const attempt = await tryUpgrade(small.listenUrl, `sessionId=link-${Date.now()}`);
+        if (attempt.status === 503) refusal = attempt;
+        await Bun.sleep(20);
+      }
+    } finally {
+      process.kill(pid, "SIGCONT");
+    }
+    expect(refusal?.body).toContain("its link is behind");
+    expect(small.gateway.state.rejections.transcriber_overloaded).toBeGreaterThanOrEqual(1);
+    // Every frame comes back once the transcriber reads again: the open session was paused, never cut.
+    await open.until(() => open.binary.length === sent, 10_000, `${sent} echoes after the stall`);
+    let accepted = false;
+    const again = Date.now() + 5_000;
+    while (!accepted && Date.now() < again) {
+      accepted = (await tryUpgrade(small.listenUrl, `sessionId=link-again-${Date.now()}`)).status === 101;
+      if (!accepted) await Bun.sleep(100);
+    }
+    expect(accepted).toBe(true);
+    open.send({ type: "CloseStream" });
+    expect((await open.closed).code).toBe(1000);
+  } finally {
+    await small.stop();
+  }
+}, 40_000);

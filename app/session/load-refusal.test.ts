@@ -31,3 +31,20 @@ test("a fresh report that says not accepting refuses 503 with Retry-After; a sta
   loads.note("pool-2", { status: "ok" }); // an older image without a load report
   expect(loads.refusal("pool-2")).toBeUndefined();
 });
+
+test("a link behind for a second refuses with its backlog named; a shorter backlog, or a report that refuses first, does not", () => {
+  const loads = new TranscriberLoads();
+  let backlog: { bytes: number; behindMs: number } | undefined = { bytes: 300 * 1024, behindMs: 999 };
+  loads.watchLinks((id) => (id === "pool-0" ? backlog : undefined));
+  expect(loads.refusal("pool-0")).toBeUndefined();
+  backlog = { bytes: 300 * 1024, behindMs: 1_500 };
+  const refused = loads.refusal("pool-0");
+  expect(refused).toMatchObject({ status: 503, reason: "transcriber_overloaded", retryAfterS: 2 });
+  expect(refused!.message).toBe("container pool-0 cannot keep up with another session (its link is behind: 300 KiB held for it for 1.5 s)");
+  expect(loads.refusal("pool-1")).toBeUndefined(); // no link open
+  loads.note("pool-0", { load: { eventLoopLagMs: 180, cpuShare: 0.5, accepting: false } });
+  expect(loads.refusal("pool-0")!.message).toContain("event-loop lag 180 ms");
+  backlog = undefined;
+  loads.note("pool-0", { load: { eventLoopLagMs: 0, cpuShare: 0.1, accepting: true } });
+  expect(loads.refusal("pool-0")).toBeUndefined();
+});

@@ -25,16 +25,25 @@ export interface Upstream {
 /** Opens the relay's upstream: resolves once frames can be sent. */
 export type Attach = (events: UpstreamEvents) => Promise<Upstream>;
 
+/** How far behind a link is: what it holds for the transcriber and for how long it has held more than the mark. */
+export interface LinkBacklog {
+  bytes: number;
+  behindMs: number;
+}
+
 /** One WebSocket to one transcriber, carrying every session on it. */
 export class MuxLink {
   private readonly channels = new Map<number, UpstreamEvents>();
   private readonly out: Batcher;
   private nextChannel = 1;
   private ended = false;
+  /** Since when the link has held more than `behindBytes()` for the transcriber; undefined while it keeps up. */
+  private behindSinceMs: number | undefined;
 
   private constructor(
     private readonly socket: WebSocket,
     private readonly onEnd: () => void,
+    private readonly behindBytes: () => number,
   ) {
     this.out = new Batcher((batch) => socket.send(batch));
     socket.onmessage = (event) => this.receive(new Uint8Array(event.data as ArrayBuffer));
@@ -45,7 +54,7 @@ export class MuxLink {
    * Opens the link; rejects (naming the transcriber) when it refuses or does not answer within `timeoutMs`.
    * `onEnd` runs once the link is gone, however it went.
    */
-  static open(url: string, timeoutMs: number, onEnd: () => void): Promise<MuxLink> {
+  static open(url: string, timeoutMs: number, onEnd: () => void, behindBytes: () => number = () => Infinity): Promise<MuxLink> {
     return new Promise((resolve, reject) => {
       const socket = new WebSocket(url);
       socket.binaryType = "arraybuffer";
@@ -57,7 +66,7 @@ export class MuxLink {
       }, timeoutMs);
       socket.onopen = () => {
         clearTimeout(timer);
-        resolve(new MuxLink(socket, onEnd));
+        resolve(new MuxLink(socket, onEnd, behindBytes));
       };
       socket.onclose = (event) => {
         clearTimeout(timer);
@@ -90,13 +99,30 @@ export class MuxLink {
         else link.out.add(RECORD.binary, id, frame);
       },
       get bufferedAmount() {
-        return link.socket.bufferedAmount + link.out.pendingBytes;
+        return link.sampleBacklog();
       },
       close: (code, reason) => {
         if (!link.channels.delete(id) || link.ended) return;
         link.out.add(RECORD.close, id, closePayload(code, reason));
       },
     };
+  }
+
+  /**
+   * What the link holds for the transcriber now, and for how long it has held more than the mark: the signal that
+   * the transcriber is falling behind. Sampled here and by every relay after each frame it sends, so a link
+   * carrying audio is sampled 50 times a second per session and the time behind is as fine.
+   */
+  backlog(now = performance.now()): LinkBacklog {
+    const bytes = this.sampleBacklog(now);
+    return { bytes, behindMs: this.behindSinceMs === undefined ? 0 : now - this.behindSinceMs };
+  }
+
+  private sampleBacklog(now = performance.now()): number {
+    const bytes = this.socket.bufferedAmount + this.out.pendingBytes;
+    if (bytes <= this.behindBytes()) this.behindSinceMs = undefined;
+    else this.behindSinceMs ??= now;
+    return bytes;
   }
 
   /** Closes the link; every session still on it hears `closed(code)`. */
@@ -143,8 +169,19 @@ export class MuxLink {
 /** The open links, one per container; a link is made on first use and forgotten once it is gone. */
 export class MuxLinks {
   private readonly links = new Map<string, Promise<MuxLink>>();
+  private readonly open = new Map<string, MuxLink>();
 
-  constructor(private readonly connectTimeoutMs = 5000) {}
+  /** `behindBytes`: the backlog over which a link counts as behind (see backlog()). */
+  constructor(
+    private readonly connectTimeoutMs = 5000,
+    private readonly behindBytes: () => number = () => Infinity,
+  ) {}
+
+  /** The backlog of container `key`'s link, when one is open. */
+  backlog(key: string): LinkBacklog | undefined {
+    const link = this.open.get(key);
+    return link && !link.closed ? link.backlog() : undefined;
+  }
 
   /** Links currently open or opening. */
   get size(): number {
@@ -167,6 +204,7 @@ export class MuxLinks {
         () => undefined,
       );
     this.links.clear();
+    this.open.clear();
   }
 
   private async link(key: string, url: string): Promise<MuxLink> {
@@ -175,10 +213,23 @@ export class MuxLinks {
       const link = await existing; // a link that failed to open fails this attempt too (listen.ts retries)
       if (!link.closed) return link;
     }
-    const opening = MuxLink.open(url, this.connectTimeoutMs, () => {
-      if (this.links.get(key) === opening) this.links.delete(key);
-    });
+    const opening = MuxLink.open(
+      url,
+      this.connectTimeoutMs,
+      () => {
+        if (this.links.get(key) === opening) this.links.delete(key);
+        void opening.then(
+          (link) => this.open.get(key) === link && this.open.delete(key),
+          () => undefined,
+        );
+      },
+      this.behindBytes,
+    );
     this.links.set(key, opening);
+    void opening.then(
+      (link) => !link.closed && this.open.set(key, link),
+      () => undefined,
+    );
     return opening;
   }
 }

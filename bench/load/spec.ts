@@ -35,6 +35,12 @@ export interface LoadSpec {
    */
   closeStream?: boolean;
   closeWaitMs?: number;
+  /**
+   * Open the sessions one after another at this many per second, each sending from the moment it is open (the
+   * load builds up as it would in production), instead of all first. A session refused before it opens (the
+   * gateway's 503) is counted in `refused`, not a failed run. The warm-up counts from the first open.
+   */
+  rampPerS?: number;
 }
 
 /** Finals' lag behind the end of the speech they cover, and the frames the transcribers did not hear. */
@@ -70,6 +76,11 @@ export interface LoadResult {
   latencyMs: { n: number; p50: number; p95: number; p99: number; max: number };
   /** audio mode with closeStream. */
   audio?: AudioFigures;
+  /** rampPerS runs: sessions whose upgrade was refused (they never opened), and the first few close reasons. */
+  refused?: number;
+  refusedReasons?: string[];
+  /** rampPerS runs: when the first session closed before CloseStream, in ms since the first open. */
+  firstEarlyCloseMs?: number;
 }
 
 /** Defaults for an echo run; callers override what they vary. */

@@ -189,37 +189,72 @@ function send(session: Session): void {
   }
 }
 
+/** Keeps the close code of a session that opened (its opening handlers are done with). */
+let firstCloseAtMs: number | undefined;
+function watchClose(session: Session): void {
+  session.ws.onclose = (event) => {
+    session.closedCode = event.code;
+    if (!session.closeSent) firstCloseAtMs ??= performance.now() - startedAt;
+  };
+}
+
+// Every session sends once per period, spread evenly over 20 one-millisecond slots (or all in the first).
+const slots = Math.max(1, Math.round(periodMs));
+const ring: Session[][] = Array.from({ length: slots }, () => []);
+const slotOf = (index: number) => (spec.pacing === "burst" ? 0 : Math.floor((index * slots) / spec.urls.length));
+let t0 = 0;
+let ticker: ReturnType<typeof setInterval> | undefined;
+function startSending(): void {
+  t0 = performance.now();
+  windowStart = t0 + spec.warmupMs;
+  windowEnd = windowStart + spec.durationMs;
+  let doneSlots = 0;
+  ticker = setInterval(() => {
+    const due = Math.floor((performance.now() - t0) / (periodMs / slots));
+    for (; doneSlots <= due; doneSlots++) for (const session of ring[doneSlots % slots]!) send(session);
+  }, 1);
+}
+
+let refused = 0;
+const refusedReasons: string[] = [];
+/** rampPerS: opens at that pace while the open ones already send; refusals are counted. */
+async function openRamped(): Promise<Session[]> {
+  startSending();
+  const opened: Session[] = [];
+  const attempts = spec.urls.map(async (url, index) => {
+    await Bun.sleep(Math.max(0, t0 + (index * 1000) / spec.rampPerS! - performance.now()));
+    try {
+      const session = await open(url, index);
+      watchClose(session);
+      opened.push(session);
+      ring[slotOf(index)]!.push(session);
+    } catch (error) {
+      refused++;
+      if (refusedReasons.length < 5) refusedReasons.push((error as Error).message);
+    }
+  });
+  await Promise.all(attempts);
+  return opened;
+}
+
 const startedAt = performance.now();
 let sessions: Session[];
 try {
-  sessions = await openAll();
+  sessions = spec.rampPerS ? await openRamped() : await openAll();
 } catch (error) {
   emit({ event: "result", ok: false, error: (error as Error).message });
   process.exit(0);
 }
 const openMs = performance.now() - startedAt;
-for (const session of sessions) {
-  session.ws.onclose = (event) => {
-    session.closedCode = event.code;
-  };
+if (!spec.rampPerS) {
+  for (const session of sessions) watchClose(session);
+  sessions.forEach((session, i) => ring[slotOf(i)]!.push(session));
 }
 emit({ event: "ready", sessions: sessions.length, openMs });
 
 if (spec.mode !== "idle") {
-  // Every session sends once per period, spread evenly over 20 one-millisecond slots (or all in the first).
-  const slots = Math.max(1, Math.round(periodMs));
-  const ring: Session[][] = Array.from({ length: slots }, () => []);
-  const burst = spec.pacing === "burst";
-  sessions.forEach((session, i) => ring[burst ? 0 : Math.floor((i * slots) / sessions.length)]!.push(session));
-  const t0 = performance.now();
-  windowStart = t0 + spec.warmupMs;
-  windowEnd = windowStart + spec.durationMs;
-  let doneSlots = 0;
-  const ticker = setInterval(() => {
-    const due = Math.floor((performance.now() - t0) / (periodMs / slots));
-    for (; doneSlots <= due; doneSlots++) for (const session of ring[doneSlots % slots]!) send(session);
-  }, 1);
-  await Bun.sleep(spec.warmupMs);
+  if (!ticker) startSending();
+  await Bun.sleep(Math.max(0, windowStart - performance.now()));
   emit({ event: "measuring" });
   await Bun.sleep(spec.durationMs);
   clearInterval(ticker);
@@ -268,6 +303,7 @@ const result: LoadResult = {
   texts: sessions.reduce((sum, s) => sum + s.texts, 0),
   latencyMs: summarize(samples.subarray(0, sampleCount)),
   ...(spec.closeStream ? { audio: audioFigures(sessions) } : {}),
+  ...(spec.rampPerS ? { refused, refusedReasons, firstEarlyCloseMs: firstCloseAtMs } : {}),
 };
 for (const session of sessions) session.ws.close(1000, "bench done");
 await Bun.sleep(200);

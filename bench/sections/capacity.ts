@@ -16,6 +16,7 @@ import { round3 } from "../stats.ts";
 import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { recognizerMissing } from "../../transcriber/local/availability.ts";
 import { type CapacityAudio, speechPacketsBase64 } from "./capacity-compare.ts";
+import { overloadRun } from "./capacity-overload.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 /** Steps of the full ladder; it stops at the first that fails. */
@@ -93,6 +94,8 @@ export async function capacitySection(report: Report, options: CapacityOptions):
   const gateway = await startGateway(standin ? prewarmedPoolEnv(containers, standinEnv(standin)) : localEnv(containers, perContainer));
   const rows: object[] = [];
   let best = 0;
+  let failedAt: number | undefined;
+  let overload: object | undefined;
   try {
     await gateway.waitRunning(local ? Array.from({ length: containers }, (_, i) => `auto-${i}`) : poolIds(containers));
     const parts: Parts = { gateway: [gateway.pid], transcribers: containerPids(gateway.name), standin: standin ? [standin.pid] : [] };
@@ -114,15 +117,24 @@ export async function capacitySection(report: Report, options: CapacityOptions):
       const row = await step(gateway.listenUrl, sessions, parts, idleKiB, packetsBase64, windowMs);
       rows.push(row);
       report.progress(`  ${JSON.stringify(row)}`);
-      if (!row.pass) break;
+      if (!row.pass) {
+        failedAt = sessions;
+        break;
+      }
       best = sessions;
       await Bun.sleep(2_000);
+    }
+    if (failedAt !== undefined && !local && !quick) {
+      await Bun.sleep(5_000);
+      report.progress(`${key}: ${failedAt} sessions again, opened gradually as in production (early refusal)`);
+      overload = await overloadRun(gateway, failedAt, packetsBase64, QUERY);
+      report.progress(`  ${JSON.stringify(overload)}`);
     }
   } finally {
     await gateway.stop();
     await standin?.stop();
   }
-  report.set(key, { max_sessions: best, containers, steps: rows });
+  report.set(key, { max_sessions: best, containers, steps: rows, ...(overload ? { overload } : {}) });
 }
 
 /** The LibriVox clips one after another as Opus packets, base64 (real speech: the recognizer ends utterances in it). */

@@ -6,7 +6,11 @@ import { FakeInstanceView } from "../../app/routing/fake-view.ts";
 import { measure, rendezvous } from "../../app/routing/hash-compare.ts";
 import { createStrategy, MemoryRoutingStore } from "../../app/routing/index.ts";
 import { routingConfig } from "../../app/routing/test-config.ts";
+import { Application } from "libopus-wasm";
 import { encodeOpusPackets, PACKET_MS, speechLikePcm48k } from "../../test/audio.ts";
+import { clipPcm48k, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
+import { nativeOpusBuild, wasmOpusBuild } from "../../transcriber/opus-core.ts";
+import { nativeOpusMissing } from "../../transcriber/opus-native.ts";
 import { OpusStreamDecoder } from "../../transcriber/opus.ts";
 import type { Report } from "../report.ts";
 import { round3, summarize } from "../stats.ts";
@@ -57,17 +61,35 @@ export function hashSection(report: Report): void {
 
 /** Seconds of 20 ms Opus audio decoded to 24 kHz mono per second of one core, through the transcriber's decoder. */
 export async function opusSection(report: Report, quick: boolean): Promise<void> {
-  const pcm = speechLikePcm48k({ pitchHz: 180, turns: [{ speechMs: 4_000, silenceMs: 1_000 }] });
-  const packets = await encodeOpusPackets(pcm);
-  const decoder = await OpusStreamDecoder.create();
-  try {
-    for (const packet of packets) decoder.decode(packet); // warm-up: JIT and wasm tiers
-    const rounds = quick ? 10 : 40;
-    const started = performance.now();
-    for (let r = 0; r < rounds; r++) for (const packet of packets) decoder.decode(packet);
-    const wallMs = performance.now() - started;
-    report.set("opus_decode_x_realtime", Math.round((rounds * packets.length * PACKET_MS) / wallMs));
-  } finally {
-    decoder.free();
+  const tone = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 180, turns: [{ speechMs: 4_000, silenceMs: 1_000 }] }));
+  const speech = librivoxMissing()
+    ? undefined
+    : await encodeOpusPackets(clipPcm48k(librivoxClips()[0]!, 1_000), { application: Application.Voip, bitrate: 32_000 });
+  const builds = [await wasmOpusBuild(), ...(nativeOpusMissing() ? [] : [nativeOpusBuild()])];
+  const rounds = quick ? 10 : 40;
+  const audios = { tone, ...(speech ? { speech } : {}) };
+  const result: Record<string, Record<string, number>> = {};
+  for (const [audio, packets] of Object.entries(audios)) {
+    const decoders = await Promise.all(builds.map((build) => OpusStreamDecoder.create(undefined, build)));
+    const wallMs = builds.map(() => 0);
+    try {
+      for (const decoder of decoders) for (const packet of packets) decoder.decode(packet); // warm-up: JIT and wasm tiers
+      // Interleaved rounds: a machine that gets busier slows every build alike.
+      for (let r = 0; r < rounds; r++) {
+        decoders.forEach((decoder, b) => {
+          const started = performance.now();
+          for (const packet of packets) decoder.decode(packet);
+          wallMs[b]! += performance.now() - started;
+        });
+      }
+    } finally {
+      for (const decoder of decoders) decoder.free();
+    }
+    builds.forEach((build, b) => {
+      result[build.kind] ??= {};
+      result[build.kind]![audio] = Math.round((rounds * packets.length * PACKET_MS) / wallMs[b]!);
+    });
   }
+  report.set("opus_decode_x_realtime", result.wasm!.tone);
+  report.set("opus_decode_x_realtime_by_build", result);
 }

@@ -1,0 +1,91 @@
+/**
+ * Past the ladder's limit with the load built up as in production: the failing step's session count opened one
+ * after another at RAMP_PER_S, each streaming from the moment it is open. What the early refusal is for: once
+ * the transcribers report they cannot keep up, the gateway should answer new sessions 503
+ * `transcriber_overloaded` before the upgrade instead of their link backing up until open sessions are cut
+ * with 1013. Reports how many were offered, opened, refused (and why, from the gateway's
+ * `rejections_total`), cut, and what the sessions that opened lost and lagged.
+ */
+import { runLoad } from "../load/drive.ts";
+import { echoSpec } from "../load/spec.ts";
+
+/** Sessions opened per second: slower than the overload report's three one-second windows can follow. */
+const RAMP_PER_S = 20;
+const WINDOW_MS = 10_000;
+
+/** `rejections_total` by reason, from the gateway's /metrics. */
+async function rejections(gatewayPort: number): Promise<Record<string, number>> {
+  const text = await (await fetch(`http://127.0.0.1:${gatewayPort}/metrics`)).text();
+  const counts: Record<string, number> = {};
+  for (const match of text.matchAll(/^transcribe_edge_rejections_total\{reason="([^"]+)"\} (\d+)/gm)) counts[match[1]!] = Number(match[2]);
+  return counts;
+}
+
+/** The ramped run at `sessions`; the row the report keeps under `<ladder>.overload`. */
+export async function overloadRun(gateway: { port: number; listenUrl: string }, sessions: number, packetsBase64: string[], query: string) {
+  const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=ovl-${sessions}-${i}&${query}`);
+  const before = await rejections(gateway.port);
+  const rampMs = (sessions * 1000) / RAMP_PER_S;
+  // The links' backlog as /stats shows it, every 250 ms: the most held, and when one was first a second behind.
+  const startedAt = performance.now();
+  const links = { maxKiB: 0, firstBehindAtMs: undefined as number | undefined };
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      const stats = (await (await fetch(`http://127.0.0.1:${gateway.port}/stats`)).json()) as {
+        instances: { link: { bytes: number; behindMs: number } | null }[];
+      };
+      for (const { link } of stats.instances) {
+        if (!link) continue;
+        links.maxKiB = Math.max(links.maxKiB, Math.round(link.bytes / 1024));
+        if (link.behindMs >= 1_000) links.firstBehindAtMs ??= Math.round(performance.now() - startedAt);
+      }
+      await Bun.sleep(250);
+    }
+  })();
+  const result = await runLoad(
+    echoSpec(urls, {
+      mode: "audio",
+      packetsBase64,
+      awaitText: true,
+      rampPerS: RAMP_PER_S,
+      openTimeoutMs: 10_000,
+      // The window starts once every session has been tried.
+      warmupMs: rampMs + 2_000,
+      durationMs: WINDOW_MS,
+      drainMs: 1_500,
+      pingEvery: 5,
+      closeStream: true,
+    }),
+  ).result;
+  sampling = false;
+  await sampler;
+  const after = await rejections(gateway.port);
+  const refusedBy = Object.fromEntries(
+    Object.entries(after)
+      .map(([reason, n]) => [reason, n - (before[reason] ?? 0)] as const)
+      .filter(([, n]) => n > 0),
+  );
+  const cut = Object.values(result.closedEarly).reduce((a, b) => a + b, 0);
+  const audio = result.audio;
+  return {
+    offered: sessions,
+    ramp_per_s: RAMP_PER_S,
+    opened: result.sessions,
+    refused: result.refused ?? 0,
+    refused_by_gateway: refusedBy,
+    cut_after_open: result.closedEarly,
+    ramp_ms: Math.round(result.openMs),
+    ...(result.firstEarlyCloseMs !== undefined ? { first_cut_at_ms: Math.round(result.firstEarlyCloseMs) } : {}),
+    ...(result.refusedReasons?.[0] ? { first_refusal: result.refusedReasons[0] } : {}),
+    link_backlog_max_kib: links.maxKiB,
+    ...(links.firstBehindAtMs !== undefined ? { link_first_behind_1s_at_ms: links.firstBehindAtMs } : {}),
+    frames_lost_by_open_sessions: audio?.framesLost,
+    frames_sent: audio?.framesSent,
+    final_lag_ms: audio ? { p50: Math.round(audio.finalLagMs.p50), p99: Math.round(audio.finalLagMs.p99) } : undefined,
+    hop_p99_ms: Math.round(result.latencyMs.p99 * 10) / 10,
+    /** What the early refusal is for: sessions turned away before the upgrade, none cut once open. */
+    refused_early_not_cut: (result.refused ?? 0) > 0 && cut === 0,
+    ...(result.ok ? {} : { failure: result.error }),
+  };
+}
