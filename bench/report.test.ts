@@ -40,3 +40,11 @@ test("the speech ladder's rows read its own key", () => {
   expect(row(table, "capacity ladder, LibriVox speech: transcriber CPU")?.[1]).toBe("0.41");
   expect(row(table, "capacity ladder: real-time sessions")?.[1]).toBe("-");
 });
+
+test("the relay ladder's row compares nothing when neither proxy held p99 under 20 ms", () => {
+  const report = new Report(() => {});
+  report.set("relay.max_sessions_p99_under_20ms", { gateway: 0, haproxy: 0 });
+  expect(row(report.table(), "sessions at p99 < 20 ms")?.slice(1)).toEqual(["gateway 0 / haproxy 0", ">= haproxy", "-"]);
+  report.set("relay.max_sessions_p99_under_20ms", { gateway: 200, haproxy: 0 });
+  expect(row(report.table(), "sessions at p99 < 20 ms")?.[3]).toBe("yes");
+});

@@ -170,7 +170,11 @@ export class Relay {
       const lost = (reason: string | undefined) =>
         this.fail(CLOSE.serviceRestart, "container_stopped", `the transcriber container stopped${reason ? ` (${reason})` : ""}; reconnect`);
       if (!why) return lost(undefined);
-      void Promise.race([why, Bun.sleep(LOSS_ACCOUNT_WAIT_MS).then(() => undefined)]).then(lost, () => lost(undefined));
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const giveUp = new Promise<undefined>((resolve) => (timer = setTimeout(resolve, LOSS_ACCOUNT_WAIT_MS, undefined)));
+      void Promise.race([why, giveUp])
+        .finally(() => clearTimeout(timer))
+        .then(lost, () => lost(undefined));
       return;
     }
     this.end(isSendable(code) ? code : CLOSE.internalError, reason || "transcriber closed the session");
