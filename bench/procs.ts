@@ -110,6 +110,20 @@ export function loadAverage(): number[] {
   return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).map(Number);
 }
 
+/** The machine's CPU time so far (`/proc/stat`, in ticks): all of it, and what the hypervisor stole from this VM. */
+export function cpuTicks(): { total: number; steal: number } {
+  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal (guest time is already inside user)
+  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
+  return { total, steal: fields[7] ?? 0 };
+}
+
+/** Percent of the machine's CPU time the hypervisor stole between two `cpuTicks()` readings. */
+export function stealPct(before: { total: number; steal: number }, after: { total: number; steal: number }): number {
+  const total = after.total - before.total;
+  return total > 0 ? Math.round((1000 * (after.steal - before.steal)) / total) / 10 : 0;
+}
+
 /**
  * The gateway environment every data-path measurement uses: a pool of `containers` Podman transcribers on host
  * networking (their Unix sockets, loopback), all started at boot and kept up for the whole run; `extra` adds to it.

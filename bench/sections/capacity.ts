@@ -10,7 +10,18 @@
 import { LABEL_GATEWAY } from "../../runtime/driver.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec, type LoadResult } from "../load/spec.ts";
-import { cpuMs, loadAverage, poolIds, prewarmedPoolEnv, rssKiB, standinEnv, startGateway, startStandin } from "../procs.ts";
+import {
+  cpuMs,
+  cpuTicks,
+  loadAverage,
+  poolIds,
+  prewarmedPoolEnv,
+  rssKiB,
+  standinEnv,
+  startGateway,
+  startStandin,
+  stealPct,
+} from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3 } from "../stats.ts";
 import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
@@ -172,10 +183,12 @@ async function step(
   const before = new Map(all.map((pid) => [pid, cpuMs(pid)]));
   const startedAt = performance.now();
   const loadAtStart = loadAverage();
+  const ticksAtStart = cpuTicks();
   // Read just before the window ends, while every session still streams.
   await Bun.sleep(durationMs - 300);
   const used = (pids: number[]) => sum(pids, (pid) => cpuMs(pid) - before.get(pid)!);
   const wallMs = performance.now() - startedAt;
+  const steal = stealPct(ticksAtStart, cpuTicks());
   const cpu = {
     gateway: used(parts.gateway),
     transcribers: used(parts.transcribers),
@@ -230,5 +243,7 @@ async function step(
       standin: perSessionKiB("standin"),
     },
     load_average: loadAtStart,
+    /** CPU time the hypervisor took from this VM during the window, % of the machine's: a shared host's noise. */
+    steal_pct: steal,
   };
 }
