@@ -27,7 +27,11 @@ export function strategyView(registry: InstanceRegistry, cluster: ClusterMember 
   return withLoads(cluster ? cluster.view(registry) : registry, loads);
 }
 
-/** A link holding more than this share of BACKPRESSURE_LIMIT_BYTES counts as behind (relays pause at half). */
+/**
+ * A link holding more than this share of BACKPRESSURE_LIMIT_BYTES counts as behind. Relays pause their client above
+ * half and resume it at a quarter, so a link that stays over a quarter is one whose transcriber stays slower than
+ * its input; at half it would hide that, since pausing holds the link just under half.
+ */
 const LINK_BEHIND_FRACTION = 4;
 
 export class GatewayState {
