@@ -2,17 +2,18 @@ import { describe, expect, test } from "bun:test";
 import { encodeOpusPackets, speechLikePcm48k } from "../test/audio.ts";
 import { chooseOpusBuild, nativeOpusBuild, wasmOpusBuild } from "./opus-core.ts";
 import { concatPcm, opusDecoderConformance } from "./opus-conformance.ts";
-import { nativeOpusMissing, OPUS_LIBRARY } from "./opus-native.ts";
+import { nativeOpusSkipReason } from "../test/opus-build.ts";
+import { OPUS_LIBRARY } from "./opus-native.ts";
 import { OpusStreamDecoder, PCM_RATE_HZ } from "./opus.ts";
 
-// The native build needs Debian's libopus0 (CI installs it): without it these cases fail rather than skip,
-// since the transcriber would silently fall back to the slower build.
+// The native build needs Debian's libopus0 (CI installs it; under REQUIRE_ENGINE=1 its absence fails these cases).
 opusDecoderConformance("libopus-wasm", wasmOpusBuild);
-opusDecoderConformance("native libopus (bun:ffi)", async () => nativeOpusBuild());
+if (nativeOpusSkipReason) console.warn(`[skip] the native libopus cases: ${nativeOpusSkipReason}`);
+else opusDecoderConformance("native libopus (bun:ffi)", async () => nativeOpusBuild());
+const nativeTest = nativeOpusSkipReason ? test.skip : test;
 
 describe("choosing the build (OPUS_DECODER)", () => {
-  test("auto takes the native library here, and says nothing about a fallback", async () => {
-    expect(nativeOpusMissing()).toBeUndefined();
+  nativeTest("auto takes the native library here, and says nothing about a fallback", async () => {
     const { build, fallback } = await chooseOpusBuild("auto");
     expect(build.kind).toBe("native");
     expect(build.version).toMatch(/^libopus \d+\.\d+/);
@@ -33,7 +34,7 @@ describe("choosing the build (OPUS_DECODER)", () => {
     await expect(chooseOpusBuild("native", () => missing)).rejects.toThrow(`OPUS_DECODER=native: ${missing}`);
   });
 
-  test("the two builds decode the same packets to the same sound (within 1 % of its energy)", async () => {
+  nativeTest("the two builds decode the same packets to the same sound (within 1 % of its energy)", async () => {
     const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 220, turns: [{ speechMs: 800, silenceMs: 200 }] }));
     const decodeAll = async (kind: "wasm" | "native") => {
       const decoder = await OpusStreamDecoder.create(PCM_RATE_HZ, kind === "wasm" ? await wasmOpusBuild() : nativeOpusBuild());

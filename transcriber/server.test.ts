@@ -3,6 +3,7 @@ import pino from "pino";
 import { TestClient } from "../test/client.ts";
 import { FakeUpstreams } from "./fake-upstream.ts";
 import { startTranscriber, type RunningTranscriber } from "./server.ts";
+import { EXPECTED_OPUS_BUILD } from "../test/opus-build.ts";
 
 const logger = pino({ level: "silent" });
 const started: RunningTranscriber[] = [];
@@ -30,7 +31,7 @@ describe("transcriber server", () => {
       status: "ok",
       sessions: 0,
       backend: "openai",
-      opus: expect.stringMatching(/^native libopus \d/),
+      opus: expect.stringMatching(EXPECTED_OPUS_BUILD),
       load: { eventLoopLagMs: 0, cpuShare: 0, accepting: true },
     });
     const client = TestClient.listen(ws);
