@@ -47,10 +47,11 @@ export function transcriberEnv(config: GatewayConfig): Record<string, string> {
     TRANSCRIBE_MODEL: config.transcribeModel,
     LOG_LEVEL: config.logLevel,
   };
+  // Its CPU cap: every backend's load report measures against it (a container capped below a core is full there).
+  env.CONTAINER_CPUS = String(config.containerCpus);
   if (config.transcriberBackend === "local") {
     // The transcriber sizes its decoder pool from the container's caps unless told the count.
     env.CONTAINER_MEMORY = String(config.containerMemoryBytes);
-    env.CONTAINER_CPUS = String(config.containerCpus);
     if (config.localMaxSessions !== undefined) env.LOCAL_MAX_SESSIONS = String(config.localMaxSessions);
   }
   if (config.openaiApiKey) env.OPENAI_API_KEY = config.openaiApiKey;

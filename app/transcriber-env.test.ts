@@ -14,9 +14,10 @@ describe("transcriberEnv", () => {
     expect(() => loadConfig({ TRANSCRIBER_BACKEND: "local", LOCAL_MAX_SESSIONS: "0" })).toThrow(/^LOCAL_MAX_SESSIONS: /);
   });
 
-  test("other backends get none of the local settings", () => {
-    const env = transcriberEnv(loadConfig({ TRANSCRIBER_BACKEND: "echo", LOCAL_MAX_SESSIONS: "4" }));
+  test("other backends get none of the local settings, but the CPU cap their load report measures against", () => {
+    const env = transcriberEnv(loadConfig({ TRANSCRIBER_BACKEND: "echo", LOCAL_MAX_SESSIONS: "4", CONTAINER_CPUS: "0.25" }));
     expect(env.CONTAINER_MEMORY).toBeUndefined();
     expect(env.LOCAL_MAX_SESSIONS).toBeUndefined();
+    expect(env.CONTAINER_CPUS).toBe("0.25");
   });
 });

@@ -10,6 +10,7 @@ import { findEngine } from "../runtime/engine.ts";
 import { ensureImage } from "../runtime/image-build.ts";
 import { Report } from "./report.ts";
 import { capacitySection } from "./sections/capacity.ts";
+import { cappedOverloadSection } from "./sections/capacity-overload.ts";
 import { clusterSection } from "./sections/cluster.ts";
 import { endToEndSection } from "./sections/e2e.ts";
 import { localSection } from "./sections/local.ts";
@@ -76,6 +77,9 @@ await run("capacity", () => capacitySection(report, { quick, containers: 2, step
 // client encodes it, which costs the transcriber more to decode than the tone.
 if (only?.includes("capacity_speech"))
   await run("capacity_speech", () => capacitySection(report, { quick, containers: 2, steps: steps(), audio: "speech" }));
+// Only when named (`--only=capacity_capped`): ramped past what CPU-capped transcribers carry, the early refusal's case.
+if (only?.includes("capacity_capped"))
+  await run("capacity_capped", () => cappedOverloadSection(report, { containers: 2, cpus: "0.25", sessions: 240 }));
 await run("capacity_local", () => capacitySection(report, { quick, containers: 2, steps: steps(), backend: "local" }));
 await run("local", () => localSection(report, { quick }));
 await run("cluster", () => clusterSection(report, { quick }));

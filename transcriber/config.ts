@@ -29,6 +29,8 @@ export interface TranscriberConfig {
   opusDecoder: OpusDecoderSetting;
   /** TRANSCRIBER_BACKEND=local: concurrent sessions (LOCAL_MAX_SESSIONS, default from CONTAINER_MEMORY and CONTAINER_CPUS). */
   localMaxSessions: number;
+  /** CONTAINER_CPUS: the cores this container may use; the load report's CPU mark is relative to it (default 1). */
+  containerCpus: number;
   /** TRANSCRIBER_BACKEND=local: the pocketsphinx model directory (LOCAL_MODEL_DIR). */
   localModelDir: string;
 }
@@ -72,6 +74,7 @@ export function loadConfig(
     opusDecoder: oneOf(env, "OPUS_DECODER", ["auto", "native", "wasm"], "auto") as OpusDecoderSetting,
     localMaxSessions: integer(env, "LOCAL_MAX_SESSIONS", defaultLocalMaxSessions(memoryBytes(env), cpus(env)), 1, 1_000),
     localModelDir: nonEmpty(env.LOCAL_MODEL_DIR) ?? DEFAULT_MODEL_DIR,
+    containerCpus: cpus(env),
   };
 }
 

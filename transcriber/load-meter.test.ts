@@ -1,6 +1,6 @@
 import { expect, test } from "bun:test";
 import { pollUntil } from "../test/wait.ts";
-import { LoadMeter, mainThreadCpuMs, OverloadJudge } from "./load-meter.ts";
+import { LoadMeter, mainThreadCpuMs, maxCpuShareFor, OverloadJudge } from "./load-meter.ts";
 
 test("an idle loop accepts; a loop blocked past the lag limit stops accepting, then accepts again", async () => {
   const meter = new LoadMeter({ tickMs: 20, windowTicks: 3, maxLagMs: 50, maxCpuShare: 2, sustainWindows: 1 });
@@ -68,4 +68,10 @@ test("the main thread's CPU time comes from /proc and grows with work done on it
     // busy on this thread
   }
   expect(cpuMs() - before).toBeGreaterThanOrEqual(100);
+});
+
+test("the CPU mark is 85 % of what the thread can get: one core, or the container's cap below that", () => {
+  expect(maxCpuShareFor(1)).toBeCloseTo(0.85);
+  expect(maxCpuShareFor(4)).toBeCloseTo(0.85); // one JavaScript thread uses one core however many the container has
+  expect(maxCpuShareFor(0.25)).toBeCloseTo(0.2125);
 });

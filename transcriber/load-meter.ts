@@ -36,6 +36,18 @@ export interface LoadMeterOptions {
   cpuMs?: () => number;
 }
 
+/** Share of a core over which the JavaScript thread counts as saturated. */
+const CPU_MARK = 0.85;
+
+/**
+ * The CPU share over which a transcriber with `containerCpus` cores takes no new session: 85 % of what its one
+ * JavaScript thread can get, which is one core, or the container's cap when that is less (CONTAINER_CPUS=0.25:
+ * the thread is throttled at a quarter of a core, and full there long before its loop lags).
+ */
+export function maxCpuShareFor(containerCpus: number): number {
+  return CPU_MARK * Math.min(1, containerCpus);
+}
+
 /** Turns each window's worst lag and CPU share into a report: over a limit `sustain` windows in a row stops accepting. */
 export class OverloadJudge {
   #overWindows = 0;
@@ -65,7 +77,7 @@ export class LoadMeter {
     const tickMs = options.tickMs ?? 100;
     const windowTicks = options.windowTicks ?? 10;
     const maxLagMs = options.maxLagMs ?? 100;
-    const maxCpuShare = options.maxCpuShare ?? 0.85;
+    const maxCpuShare = options.maxCpuShare ?? CPU_MARK;
     const sustainWindows = options.sustainWindows ?? 3;
     const now = options.now ?? (() => performance.now());
     const cpuMs = options.cpuMs ?? mainThreadCpuMs();

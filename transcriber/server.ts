@@ -18,7 +18,7 @@ import { type ClientMessage, SHUTDOWN } from "./protocol.ts";
 import { openAIUpstreamFactory, type UpstreamFactory } from "./realtime.ts";
 import { TranscriptionSession, type AudioInput } from "./session.ts";
 import { LocalBackend } from "./local/backend.ts";
-import { LoadMeter } from "./load-meter.ts";
+import { LoadMeter, maxCpuShareFor } from "./load-meter.ts";
 import { RECOGNIZER_RATE_HZ } from "./local/recognizer.ts";
 
 /** Largest client frame accepted; bigger ones close the socket with 1009. */
@@ -85,7 +85,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const sockets = new Set<ServerWebSocket<SocketData>>();
   const links = new Set<MuxPeer>();
   let draining = false;
-  const meter = new LoadMeter();
+  const meter = new LoadMeter({ maxCpuShare: maxCpuShareFor(config.containerCpus) });
   // The local recognizer decodes on this thread by design, up to LOCAL_MAX_SESSIONS sized from the CPU: its
   // capacity is a free recognizer, not the loop's lag. The other backends take sessions while the loop keeps up.
   const loadReport = () => {

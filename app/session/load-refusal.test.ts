@@ -1,4 +1,5 @@
 import { expect, test } from "bun:test";
+import { TestClient } from "../../test/client.ts";
 import { startTranscriber } from "../../transcriber/server.ts";
 import { LOAD_REPORT_MAX_AGE_MS, TranscriberLoads } from "./load-refusal.ts";
 
@@ -48,3 +49,33 @@ test("a link behind for a second refuses with its backlog named; a shorter backl
   loads.note("pool-0", { load: { eventLoopLagMs: 0, cpuShare: 0.1, accepting: true } });
   expect(loads.refusal("pool-0")).toBeUndefined();
 });
+
+test("a transcriber capped below a core (CONTAINER_CPUS) says it cannot keep up once its thread uses most of the cap", async () => {
+  // A cap of 1 % of a core: echoing a flood of frames takes more than 85 % of that within a window.
+  const transcriber = await startTranscriber({
+    port: 0,
+    host: "127.0.0.1",
+    env: { TRANSCRIBER_BACKEND: "echo", LOG_LEVEL: "silent", CONTAINER_CPUS: "0.01" },
+  });
+  const client = TestClient.listen(`ws://127.0.0.1:${transcriber.port}`);
+  try {
+    await client.opened;
+    const frame = new Uint8Array(1_000);
+    let body: { load: { accepting: boolean; cpuShare: number } } | undefined;
+    const deadline = Date.now() + 8_000;
+    while (Date.now() < deadline) {
+      for (let i = 0; i < 200; i++) client.send(frame);
+      body = await (await fetch(`http://127.0.0.1:${transcriber.port}/health`)).json();
+      if (!body!.load.accepting) break;
+      await Bun.sleep(5);
+    }
+    expect(body?.load.accepting).toBe(false);
+    expect(body!.load.cpuShare).toBeGreaterThan(0.0085);
+    const loads = new TranscriberLoads();
+    loads.note("pool-0", body);
+    expect(loads.refusal("pool-0")?.message).toContain("cannot keep up");
+  } finally {
+    client.ws.close();
+    await transcriber.stop();
+  }
+}, 20_000);

@@ -8,6 +8,11 @@
  */
 import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
+import { poolIds, prewarmedPoolEnv, standinEnv, startGateway, startStandin } from "../procs.ts";
+import type { Report } from "../report.ts";
+import { speechPacketsBase64 } from "./capacity-compare.ts";
+
+const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 
 /** Sessions opened per second: slower than the overload report's three one-second windows can follow. */
 const RAMP_PER_S = 20;
@@ -88,4 +93,28 @@ export async function overloadRun(gateway: { port: number; listenUrl: string }, 
     refused_early_not_cut: (result.refused ?? 0) > 0 && cut === 0,
     ...(result.ok ? {} : { failure: result.error }),
   };
+}
+
+/**
+ * The overload a production deployment meets first: transcriber containers capped by CONTAINER_CPUS (here a
+ * quarter of a core each, two of them), on a machine that still has CPU to spare. `sessions` are ramped in at
+ * RAMP_PER_S, well past what the caps can carry; reported under `capacity_capped` (`--only=capacity_capped`).
+ */
+export async function cappedOverloadSection(
+  report: Report,
+  options: { containers: number; cpus: string; sessions: number },
+): Promise<void> {
+  const standin = await startStandin();
+  const gateway = await startGateway(prewarmedPoolEnv(options.containers, { ...standinEnv(standin), CONTAINER_CPUS: options.cpus }));
+  try {
+    await gateway.waitRunning(poolIds(options.containers));
+    report.progress(
+      `capacity_capped: ${options.sessions} sessions ramped at ${RAMP_PER_S}/s into ${options.containers} transcribers of CONTAINER_CPUS=${options.cpus}`,
+    );
+    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64(), QUERY);
+    report.set("capacity_capped", { containers: options.containers, container_cpus: Number(options.cpus), ...row });
+  } finally {
+    await gateway.stop();
+    await standin.stop();
+  }
 }
