@@ -63,6 +63,7 @@ describe("the gateway's secrets stay out of transcribers", () => {
       loadConfig({ ...SECRETS, OPENAI_API_KEY: UPSTREAM_KEY, OPENAI_BASE_URL: "https://127.0.0.1:9/v1", OPENAI_CA_FILE: caFile }),
     );
     expect(Object.keys(env).sort()).toEqual([
+      "CONTAINER_CPUS",
       "LOG_LEVEL",
       "OPENAI_API_KEY",
       "OPENAI_BASE_URL",
