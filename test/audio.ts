@@ -2,7 +2,7 @@
  * Test audio: speech-like tone bursts (a pitch with a syllable-rate envelope) separated by silence, and
  * their 20 ms Opus packets as a meeting client would send them. Shared by transcriber and gateway tests.
  */
-import { createEncoder, type EncoderOptions } from "libopus-wasm";
+import { Application, createEncoder, type EncoderOptions } from "libopus-wasm";
 
 /** Samples per second of the generated PCM: the Opus stream rate clients send. */
 export const SAMPLE_RATE_48K = 48_000;
@@ -47,9 +47,12 @@ export function speechLikePcm48k(options: SpeechLikeOptions): Int16Array {
   return pcm;
 }
 
+/** How a WebRTC client encodes speech: libopus's VOIP application (SILK for speech) at 32 kbps. */
+export const WEBRTC_SPEECH: EncoderOptions = { application: Application.Voip, bitrate: 32_000 };
+
 /**
  * Encodes 48 kHz mono PCM into 20 ms Opus packets (the last one zero-padded), with libopus's defaults unless
- * `options` says otherwise (a WebRTC client: `{ application: Application.Voip, bitrate: 32000 }`).
+ * `options` says otherwise (`WEBRTC_SPEECH`).
  */
 export async function encodeOpusPackets(pcm48k: Int16Array, options: EncoderOptions = {}): Promise<Uint8Array[]> {
   const encoder = await createEncoder({ sampleRate: SAMPLE_RATE_48K, channels: 1, ...options });

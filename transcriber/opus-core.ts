@@ -52,9 +52,11 @@ export async function wasmOpusBuild(): Promise<OpusBuild> {
   };
 }
 
-/** The system's libopus through bun:ffi; throws naming the library and the package when it is not there. */
-export function nativeOpusBuild(): OpusBuild {
-  const missing = nativeOpusMissing();
+/**
+ * The system's libopus through bun:ffi; throws naming the library and the package when it is not there (`missing`:
+ * why it cannot load, as nativeOpusMissing() says).
+ */
+export function nativeOpusBuild(missing = nativeOpusMissing()): OpusBuild {
   if (missing) throw new Error(`OPUS_DECODER=native: ${missing}`);
   return { kind: "native", version: nativeOpusVersion(), create: async (rateHz) => new NativeOpusDecoder(rateHz) };
 }
@@ -66,6 +68,6 @@ export async function chooseOpusBuild(
 ): Promise<{ build: OpusBuild; fallback?: string }> {
   if (setting === "wasm") return { build: await wasmOpusBuild() };
   const missing = nativeMissing();
-  if (setting === "native" && missing) throw new Error(`OPUS_DECODER=native: ${missing}`);
-  return missing ? { build: await wasmOpusBuild(), fallback: missing } : { build: nativeOpusBuild() };
+  if (setting === "native" || !missing) return { build: nativeOpusBuild(missing) };
+  return { build: await wasmOpusBuild(), fallback: missing };
 }

@@ -218,10 +218,8 @@ export class MuxLinks {
       this.connectTimeoutMs,
       () => {
         if (this.links.get(key) === opening) this.links.delete(key);
-        void opening.then(
-          (link) => this.open.get(key) === link && this.open.delete(key),
-          () => undefined,
-        );
+        // A link ends marked closed; a newer open link under the key stays.
+        if (this.open.get(key)?.closed) this.open.delete(key);
       },
       this.behindBytes,
     );

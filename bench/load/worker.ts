@@ -189,8 +189,9 @@ function send(session: Session): void {
   }
 }
 
-/** Keeps the close code of a session that opened (its opening handlers are done with). */
+/** When the first open session closed before CloseStream was sent, ms since the first open. */
 let firstCloseAtMs: number | undefined;
+/** Keeps the close code of a session that opened (its opening handlers are done with). */
 function watchClose(session: Session): void {
   session.ws.onclose = (event) => {
     session.closedCode = event.code;

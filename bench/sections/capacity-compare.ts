@@ -9,8 +9,7 @@
 import { mkdirSync, mkdtempSync, symlinkSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Application } from "libopus-wasm";
-import { encodeOpusPackets, speechLikePcm48k } from "../../test/audio.ts";
+import { encodeOpusPackets, speechLikePcm48k, WEBRTC_SPEECH } from "../../test/audio.ts";
 import { clipPcm48k, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { forEachLine } from "../lines.ts";
 import { runLoad } from "../load/drive.ts";
@@ -106,8 +105,7 @@ export async function speechPacketsBase64(audio: CapacityAudio = "tone"): Promis
     return toBase64(await encodeOpusPackets(speechLikePcm48k({ pitchHz: 200, turns: [{ speechMs: 1_200, silenceMs: 800 }] })));
   const missing = librivoxMissing();
   if (missing) throw new Error(`--audio=speech needs the LibriVox clips: ${missing}`);
-  const voip = { application: Application.Voip, bitrate: 32_000 } as const;
-  return (await Promise.all(librivoxClips().map((clip) => encodeOpusPackets(clipPcm48k(clip, 800), voip)))).flatMap(toBase64);
+  return (await Promise.all(librivoxClips().map((clip) => encodeOpusPackets(clipPcm48k(clip, 800), WEBRTC_SPEECH)))).flatMap(toBase64);
 }
 
 /** `--audio=tone|speech` (default tone). */

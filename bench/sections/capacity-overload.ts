@@ -3,8 +3,8 @@
  * after another at RAMP_PER_S, each streaming from the moment it is open. What the early refusal is for: once
  * the transcribers report they cannot keep up, the gateway should answer new sessions 503
  * `transcriber_overloaded` before the upgrade instead of their link backing up until open sessions are cut
- * with 1013. Reports how many were offered, opened, refused (and why, from the gateway's
- * `rejections_total`), cut, and what the sessions that opened lost and lagged.
+ * with 1013. Reports how many were offered, opened, refused (and why, from the gateway's rejections by reason
+ * on /stats), cut, and what the sessions that opened lost and lagged.
  */
 import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
@@ -12,24 +12,23 @@ import { poolIds, prewarmedPoolEnv, standinEnv, startGateway, startStandin } fro
 import type { Report } from "../report.ts";
 import { speechPacketsBase64 } from "./capacity-compare.ts";
 
-const QUERY = "encoding=opus&sample_rate=48000&channels=1";
+/** What every capacity session asks for: 48 kHz mono Opus. */
+export const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 
 /** Sessions opened per second: slower than the overload report's three one-second windows can follow. */
 const RAMP_PER_S = 20;
 const WINDOW_MS = 10_000;
 
-/** `rejections_total` by reason, from the gateway's /metrics. */
-async function rejections(gatewayPort: number): Promise<Record<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${gatewayPort}/metrics`)).text();
-  const counts: Record<string, number> = {};
-  for (const match of text.matchAll(/^transcribe_edge_rejections_total\{reason="([^"]+)"\} (\d+)/gm)) counts[match[1]!] = Number(match[2]);
-  return counts;
+/** The parts of the gateway's /stats this run reads. */
+interface Stats {
+  instances: { link: { bytes: number; behindMs: number } | null }[];
+  totals: { rejections: Record<string, number> };
 }
 
 /** The ramped run at `sessions`; the row the report keeps under `<ladder>.overload`. */
-export async function overloadRun(gateway: { port: number; listenUrl: string }, sessions: number, packetsBase64: string[], query: string) {
-  const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=ovl-${sessions}-${i}&${query}`);
-  const before = await rejections(gateway.port);
+export async function overloadRun(gateway: { listenUrl: string; stats(): Promise<Stats> }, sessions: number, packetsBase64: string[]) {
+  const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=ovl-${sessions}-${i}&${QUERY}`);
+  const before = (await gateway.stats()).totals.rejections;
   const rampMs = (sessions * 1000) / RAMP_PER_S;
   // The links' backlog as /stats shows it, every 250 ms: the most held, and when one was first a second behind.
   const startedAt = performance.now();
@@ -37,9 +36,7 @@ export async function overloadRun(gateway: { port: number; listenUrl: string }, 
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
-      const stats = (await (await fetch(`http://127.0.0.1:${gateway.port}/stats`)).json()) as {
-        instances: { link: { bytes: number; behindMs: number } | null }[];
-      };
+      const stats = await gateway.stats();
       for (const { link } of stats.instances) {
         if (!link) continue;
         links.maxKiB = Math.max(links.maxKiB, Math.round(link.bytes / 1024));
@@ -65,7 +62,7 @@ export async function overloadRun(gateway: { port: number; listenUrl: string }, 
   ).result;
   sampling = false;
   await sampler;
-  const after = await rejections(gateway.port);
+  const after = (await gateway.stats()).totals.rejections;
   const refusedBy = Object.fromEntries(
     Object.entries(after)
       .map(([reason, n]) => [reason, n - (before[reason] ?? 0)] as const)
@@ -111,7 +108,7 @@ export async function cappedOverloadSection(
     report.progress(
       `capacity_capped: ${options.sessions} sessions ramped at ${RAMP_PER_S}/s into ${options.containers} transcribers of CONTAINER_CPUS=${options.cpus}`,
     );
-    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64(), QUERY);
+    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64());
     report.set("capacity_capped", { containers: options.containers, container_cpus: Number(options.cpus), ...row });
   } finally {
     await gateway.stop();

@@ -27,9 +27,8 @@ import { round3 } from "../stats.ts";
 import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { recognizerMissing } from "../../transcriber/local/availability.ts";
 import { type CapacityAudio, speechPacketsBase64 } from "./capacity-compare.ts";
-import { overloadRun } from "./capacity-overload.ts";
+import { overloadRun, QUERY } from "./capacity-overload.ts";
 
-const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 /** Steps of the full ladder; it stops at the first that fails. */
 export const CAPACITY_STEPS = [160, 220, 300, 400, 500, 650, 800, 1000];
 const HOP_LIMIT_MS = 20;
@@ -138,7 +137,7 @@ export async function capacitySection(report: Report, options: CapacityOptions):
     if (failedAt !== undefined && !local && !quick) {
       await Bun.sleep(5_000);
       report.progress(`${key}: ${failedAt} sessions again, opened gradually as in production (early refusal)`);
-      overload = await overloadRun(gateway, failedAt, packetsBase64, QUERY);
+      overload = await overloadRun(gateway, failedAt, packetsBase64);
       report.progress(`  ${JSON.stringify(overload)}`);
     }
   } finally {

@@ -6,8 +6,7 @@ import { FakeInstanceView } from "../../app/routing/fake-view.ts";
 import { measure, rendezvous } from "../../app/routing/hash-compare.ts";
 import { createStrategy, MemoryRoutingStore } from "../../app/routing/index.ts";
 import { routingConfig } from "../../app/routing/test-config.ts";
-import { Application } from "libopus-wasm";
-import { encodeOpusPackets, PACKET_MS, speechLikePcm48k } from "../../test/audio.ts";
+import { encodeOpusPackets, PACKET_MS, speechLikePcm48k, WEBRTC_SPEECH } from "../../test/audio.ts";
 import { clipPcm48k, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { nativeOpusBuild, wasmOpusBuild } from "../../transcriber/opus-core.ts";
 import { nativeOpusMissing } from "../../transcriber/opus-native.ts";
@@ -62,9 +61,7 @@ export function hashSection(report: Report): void {
 /** Seconds of 20 ms Opus audio decoded to 24 kHz mono per second of one core, through the transcriber's decoder. */
 export async function opusSection(report: Report, quick: boolean): Promise<void> {
   const tone = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 180, turns: [{ speechMs: 4_000, silenceMs: 1_000 }] }));
-  const speech = librivoxMissing()
-    ? undefined
-    : await encodeOpusPackets(clipPcm48k(librivoxClips()[0]!, 1_000), { application: Application.Voip, bitrate: 32_000 });
+  const speech = librivoxMissing() ? undefined : await encodeOpusPackets(clipPcm48k(librivoxClips()[0]!, 1_000), WEBRTC_SPEECH);
   const builds = [await wasmOpusBuild(), ...(nativeOpusMissing() ? [] : [nativeOpusBuild()])];
   const rounds = quick ? 10 : 40;
   const audios = { tone, ...(speech ? { speech } : {}) };
