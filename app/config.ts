@@ -11,6 +11,9 @@ import { redactUrl, redisUrlProblem } from "./cluster/redis-url.ts";
 import { ModelTableError, parseModels } from "./deepgram/models.ts";
 import { normalizeOrigin } from "./security/origins.ts";
 import { parseRate, type Rate } from "./security/rate-limit.ts";
+import { bool, ConfigError, cpus, duration, type Env, integer, memoryBytes, oneOf, optional, share } from "./config-values.ts";
+
+export { ConfigError, parseDurationMs } from "./config-values.ts";
 
 export type RoutingMode = "pool" | "session" | "shared" | "autoscale";
 
@@ -77,6 +80,8 @@ export interface GatewayConfig {
   containerCpus: number;
   /** Per-container process/thread limit. */
   containerPids: number;
+  /** HOST_CPU_MAX: a machine busier than this share (its transcribers report it) takes no new session; 1: off. */
+  hostCpuMax: number;
   /** TRANSCRIBER_IMAGE: the image the engine driver runs. */
   transcriberImage: string;
   /** DOCKER_HOST: the engine API to try first (`unix:///path` or `tcp://host:port`); unset: the usual sockets. */
@@ -90,58 +95,6 @@ export interface GatewayConfig {
   // --- several engine hosts (runtime/engine-hosts/) ---
   /** ENGINE_HOSTS (with ENGINE_TLS_DIR, ENGINE_HOST_ADDRESS_<NAME>), parsed; undefined: one engine. */
   engineHosts: EngineHostSpec[] | undefined;
-}
-
-/** A configuration error: its message is the one line printed at start. */
-export class ConfigError extends Error {
-  override name = "ConfigError";
-}
-
-type Env = Record<string, string | undefined>;
-
-const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
-const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses `500ms`, `30s`, `5m`, `1h` into milliseconds. */
-export function parseDurationMs(name: string, raw: string): number {
-  const match = DURATION.exec(raw.trim());
-  if (!match) throw new ConfigError(`${name}: expected a duration such as 30s, 5m or 1h (got '${raw}')`);
-  return Math.round(Number(match[1]) * UNIT_MS[match[2]!]!);
-}
-
-function oneOf<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  if ((allowed as readonly string[]).includes(raw)) return raw as T;
-  throw new ConfigError(`${name}: expected one of ${allowed.join(", ")} (got '${raw}')`);
-}
-
-function integer(env: Env, name: string, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === "") return fallback;
-  const value = Number(raw);
-  if (!/^\d+$/.test(raw) || value < min || value > max) {
-    throw new ConfigError(`${name}: expected an integer from ${min} to ${max} (got '${raw}')`);
-  }
-  return value;
-}
-
-function duration(env: Env, name: string, fallback: string): number {
-  const raw = env[name]?.trim();
-  return parseDurationMs(name, raw === undefined || raw === "" ? fallback : raw);
-}
-
-function bool(env: Env, name: string, fallback: boolean): boolean {
-  const raw = env[name]?.trim().toLowerCase();
-  if (raw === undefined || raw === "") return fallback;
-  if (["true", "1", "yes"].includes(raw)) return true;
-  if (["false", "0", "no"].includes(raw)) return false;
-  throw new ConfigError(`${name}: expected true or false (got '${env[name]}')`);
-}
-
-function optional(env: Env, name: string): string | undefined {
-  const raw = env[name]?.trim();
-  return raw === undefined || raw === "" ? undefined : raw;
 }
 
 function balanceFactor(env: Env): number | undefined {
@@ -224,26 +177,6 @@ function rateLimit(env: Env): Rate | undefined {
   } catch (error) {
     throw new ConfigError((error as Error).message);
   }
-}
-
-const SIZE_UNITS: Record<string, number> = { "": 1, b: 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 };
-
-function memoryBytes(env: Env, name: string, fallback: string): number {
-  const raw = (optional(env, name) ?? fallback).toLowerCase();
-  const match = /^(\d+(?:\.\d+)?)([bkmg]?)$/.exec(raw);
-  const bytes = match ? Math.round(Number(match[1]) * SIZE_UNITS[match[2]!]!) : NaN;
-  // Below 64 MiB the transcriber (a Bun runtime) cannot start.
-  if (!(bytes >= 64 * 1024 ** 2)) throw new ConfigError(`${name}: expected a size of at least 64m such as 512m or 1g (got '${raw}')`);
-  return bytes;
-}
-
-function cpus(env: Env, name: string, fallback: number): number {
-  const raw = optional(env, name);
-  if (raw === undefined) return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0.01 || value > 1024)
-    throw new ConfigError(`${name}: expected a number of CPUs such as 1 or 0.5 (got '${raw}')`);
-  return value;
 }
 
 function socketDir(env: Env): string | null | undefined {
@@ -414,6 +347,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     containerMemoryBytes: memoryBytes(env, "CONTAINER_MEMORY", "512m"),
     containerCpus: cpus(env, "CONTAINER_CPUS", 1),
     containerPids: integer(env, "CONTAINER_PIDS", 256, 32, 1_000_000),
+    hostCpuMax: share(env, "HOST_CPU_MAX", 0.9),
     transcriberImage: transcriberImage(env),
     dockerHost: dockerHost(env),
     kubeNamespace: kubeNamespace(env),

@@ -86,7 +86,7 @@ export class Gateway {
       logger: deps.logger,
       startProblem: cluster ? (id) => cluster.startProblem(id) : undefined,
     });
-    const loads = new TranscriberLoads();
+    const loads = new TranscriberLoads(Date.now, () => this.state.config.hostCpuMax);
     const strategy = createStrategy(config, strategyView(registry, cluster, loads), this.store);
     this.state = new GatewayState(config, registry, strategy, deps.logger, deps.driver.name, this.store, cluster, loads);
     this.metrics = createMetrics(this.state);

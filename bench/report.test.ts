@@ -48,3 +48,17 @@ test("the relay ladder's row compares nothing when neither proxy held p99 under 
   report.set("relay.max_sessions_p99_under_20ms", { gateway: 200, haproxy: 0 });
   expect(row(report.table(), "sessions at p99 < 20 ms")?.[3]).toBe("yes");
 });
+
+test("the ramped overload rows count sessions taken, refused and cut; none cut meets the target", () => {
+  const report = new Report();
+  report.set("capacity_overload", { opened: 253, refused: 147, cut_after_open: {} });
+  report.set("capacity_capped", { opened: 240, refused: 0, cut_after_open: { "1013": 181 } });
+  const table = report.table();
+  expect(row(table, "ramped past the machine's CPU")?.slice(1)).toEqual([
+    "253 taken / 147 refused / 0 cut",
+    "0 cut (refused before the upgrade instead)",
+    "yes",
+  ]);
+  expect(row(table, "ramped past CONTAINER_CPUS")?.slice(1, 2)).toEqual(["240 taken / 0 refused / 181 cut"]);
+  expect(row(table, "ramped past CONTAINER_CPUS")?.[3]).toBe("NO");
+});

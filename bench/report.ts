@@ -264,6 +264,20 @@ export class Report {
       "",
     ]);
     rows.push(["capacity ladder, local recognizer: CPU per session (% of a core)", fmt(atBest("capacity_local")), "", ""]);
+    // The ramped runs past capacity: sessions taken, refused before the upgrade, and cut once open.
+    const ramped = (key: string) => {
+      const run = g(key) as { opened?: number; refused?: number; cut_after_open?: Record<string, number> } | undefined;
+      if (run?.opened === undefined) return { text: "-", cut: undefined };
+      const cut = Object.values(run.cut_after_open ?? {}).reduce((a, b) => a + b, 0);
+      return { text: `${run.opened} taken / ${run.refused ?? 0} refused / ${cut} cut`, cut };
+    };
+    for (const [key, label] of [
+      ["capacity_overload", "ramped past the machine's CPU, uncapped (--only=capacity_overload)"],
+      ["capacity_capped", "ramped past CONTAINER_CPUS=0.25 caps (--only=capacity_capped)"],
+    ] as const) {
+      const run = ramped(key);
+      rows.push([label, run.text, "0 cut (refused before the upgrade instead)", meets(run.cut, (v) => v === 0)]);
+    }
     rows.push([
       "local recognizer: CPU s per audio s (one decoder)",
       fmt(g("local.real_time_factor")),

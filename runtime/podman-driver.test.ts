@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { getContainerRuntimeClient } from "testcontainers";
 import { driverConformance, type ConformanceHarness } from "./driver-conformance.ts";
 import { LABEL_GATEWAY, LABEL_MANAGED } from "./driver.ts";
@@ -108,6 +109,14 @@ engineTest(
         expect(health.status).toBe(200);
         // The image carries the build host's libopus (where installed), so the container decodes natively.
         expect(((await health.json()) as { opus: string }).opus).toMatch(EXPECTED_OPUS_BUILD);
+        // The container reads the host's /proc/stat and boot id: its load report says how busy this machine is.
+        await Bun.sleep(1_100);
+        const { load } = (await (await fetch(`http://${container.host}:${container.port}/health`)).json()) as {
+          load: { hostCpuBusy?: number; hostId?: string };
+        };
+        expect(load.hostId).toBe(readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim());
+        expect(load.hostCpuBusy).toBeGreaterThanOrEqual(0);
+        expect(load.hostCpuBusy).toBeLessThanOrEqual(1);
       } finally {
         await driver.close();
       }

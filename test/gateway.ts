@@ -43,6 +43,9 @@ export async function startTestGateway(env: Record<string, string>, options: { s
     HOST: "127.0.0.1",
     GATEWAY_NAME: `test-${process.pid}-${++counter}`,
     LOG_LEVEL: "info",
+    // The suite shares a small machine it often fills for a moment (container starts, load tests): the machine's
+    // CPU refusal is off here, and its own tests turn it on.
+    HOST_CPU_MAX: "1",
     ...standinEnv,
     ...env,
   };

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
 import { pollUntil } from "../test/wait.ts";
+import { machineId } from "./host-cpu.ts";
 import { LoadMeter, mainThreadCpuMs, maxCpuShareFor, OverloadJudge } from "./load-meter.ts";
 
 test("an idle loop accepts; a loop blocked past the lag limit stops accepting, then accepts again", async () => {
@@ -74,4 +75,25 @@ test("the CPU mark is 85 % of what the thread can get: one core, or the containe
   expect(maxCpuShareFor(1)).toBeCloseTo(0.85);
   expect(maxCpuShareFor(4)).toBeCloseTo(0.85); // one JavaScript thread uses one core however many the container has
   expect(maxCpuShareFor(0.25)).toBeCloseTo(0.2125);
+});
+
+test("each window carries the machine's busy share and id from the host's ticks; none without them", async () => {
+  let ticks = { busy: 0, total: 0 };
+  const meter = new LoadMeter({
+    tickMs: 10,
+    windowTicks: 2,
+    hostTicks: () => (ticks = { busy: ticks.busy + 93, total: ticks.total + 100 }),
+  });
+  const without = new LoadMeter({ tickMs: 10, windowTicks: 2, hostTicks: null });
+  try {
+    await pollUntil(() => meter.report.hostCpuBusy !== undefined, "a window with the machine's figure");
+    expect(meter.report.hostCpuBusy).toBe(0.93);
+    expect(meter.report.hostId).toBe(machineId());
+    expect(meter.report.accepting).toBe(true); // the figure is the gateway's to weigh, against HOST_CPU_MAX
+    await Bun.sleep(50);
+    expect(without.report.hostCpuBusy).toBeUndefined();
+  } finally {
+    meter.stop();
+    without.stop();
+  }
 });

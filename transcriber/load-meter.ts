@@ -7,8 +7,13 @@
  * Only a sustained overload stops it accepting (`sustainWindows` windows in a row over a limit): one burst of
  * frames lags the loop for a moment and is worked off. The CPU share is the main thread's own (Linux's
  * /proc/self/task/<pid>/stat), not the process's, so the runtime's GC and compiler threads do not count.
+ *
+ * It also reports how busy the whole machine was over the window (host-cpu.ts). That figure does not change
+ * `accepting`: the gateway weighs it against its own HOST_CPU_MAX, since how full a shared machine may get is
+ * the operator's call, not each transcriber's.
  */
 import { readFileSync } from "node:fs";
+import { busyShare, type HostTicks, hostTicksReader, machineId } from "./host-cpu.ts";
 
 /** What `/health` reports under `load`. */
 export interface LoadReport {
@@ -20,6 +25,10 @@ export interface LoadReport {
   accepting: boolean;
   /** When not accepting for a reason other than lag or CPU (a backend's own limit), what it is. */
   limit?: string;
+  /** The whole machine's busy share over the last window (0-1, every core, stolen time counted); absent off Linux. */
+  hostCpuBusy?: number;
+  /** Which machine it is (host-cpu.ts machineId), with hostCpuBusy: transcribers that share one report the same. */
+  hostId?: string;
 }
 
 export interface LoadMeterOptions {
@@ -34,6 +43,8 @@ export interface LoadMeterOptions {
   sustainWindows?: number;
   now?: () => number;
   cpuMs?: () => number;
+  /** The host's cumulative ticks (host-cpu.ts); null for none. */
+  hostTicks?: (() => HostTicks | undefined) | null;
 }
 
 /** Share of a core over which the JavaScript thread counts as saturated. */
@@ -81,10 +92,13 @@ export class LoadMeter {
     const sustainWindows = options.sustainWindows ?? 3;
     const now = options.now ?? (() => performance.now());
     const cpuMs = options.cpuMs ?? mainThreadCpuMs();
+    const hostTicks = options.hostTicks === undefined ? hostTicksReader() : (options.hostTicks ?? undefined);
+    const hostId = hostTicks ? machineId() : undefined;
     const judge = new OverloadJudge(maxLagMs, maxCpuShare, sustainWindows);
     let expected = now() + tickMs;
     let windowStart = now();
     let windowCpu = cpuMs();
+    let windowHost = hostTicks?.();
     let worstLagMs = 0;
     let ticks = 0;
     this.#timer = setInterval(() => {
@@ -94,7 +108,11 @@ export class LoadMeter {
       if (++ticks < windowTicks) return;
       const cpu = cpuMs();
       const cpuShare = (cpu - windowCpu) / Math.max(1, at - windowStart);
+      const host = hostTicks?.();
+      const hostBusy = windowHost && host ? busyShare(windowHost, host) : undefined;
       this.#report = judge.window(worstLagMs, cpuShare);
+      if (hostBusy !== undefined) Object.assign(this.#report, { hostCpuBusy: Math.round(hostBusy * 100) / 100, hostId });
+      windowHost = host;
       ticks = 0;
       worstLagMs = 0;
       windowStart = at;

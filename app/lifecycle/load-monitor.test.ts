@@ -6,6 +6,7 @@
  * bursts, as a CPU-starved container would stall.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { cpus } from "node:os";
 import { TestClient } from "../../test/client.ts";
 import { startTestGateway, type TestGateway } from "../../test/gateway.ts";
 import { tryUpgrade } from "../faults/gateway-process.ts";
@@ -37,6 +38,16 @@ function stallInBursts(pid: number): () => Promise<void> {
     await stalls;
   };
 }
+
+/** Autoscale over echo transcriber processes: one kept running, room for one more. */
+const AUTOSCALE = {
+  ROUTING_MODE: "autoscale",
+  MIN_CONTAINERS: "1",
+  MAX_INSTANCES: "2",
+  MAX_CONNECTIONS_PER_CONTAINER: "10",
+  CONTAINER_DRIVER: "process",
+  TRANSCRIBER_BACKEND: "echo",
+};
 
 const pidOf = (containerId: string | null | undefined) => Number(String(containerId).replace("pid:", ""));
 
@@ -81,14 +92,7 @@ test("a transcriber that reports it cannot keep up refuses new sessions with 503
 }, 30_000);
 
 test("autoscale passes over a transcriber that cannot keep up: the next session starts another instance, not a 503", async () => {
-  autoscale = await startTestGateway({
-    ROUTING_MODE: "autoscale",
-    MIN_CONTAINERS: "1",
-    MAX_INSTANCES: "2",
-    MAX_CONNECTIONS_PER_CONTAINER: "10",
-    CONTAINER_DRIVER: "process",
-    TRANSCRIBER_BACKEND: "echo",
-  });
+  autoscale = await startTestGateway(AUTOSCALE);
   const open = TestClient.connect(`${autoscale.listenUrl}?sessionId=held`);
   expect((await open.next("Metadata", 15_000)).container).toBe("auto-0");
   const pid = pidOf(autoscale.gateway.state.registry.get("auto-0").containerId);
@@ -151,5 +155,47 @@ test("a transcriber that stops reading its link is refused new sessions once the
     expect((await open.closed).code).toBe(1000);
   } finally {
     await small.stop();
+  }
+}, 40_000);
+
+/** Keeps every core of this machine busy for up to `ms` (each burner also stops by itself); returns a stop. */
+function burnEveryCore(ms: number): () => Promise<void> {
+  const code = `const end = Date.now() + ${ms}; while (Date.now() < end) {}`;
+  const burners = Array.from({ length: cpus().length + 1 }, () => Bun.spawn([process.execPath, "-e", code], { stdout: "ignore" }));
+  return async () => {
+    for (const burner of burners) burner.kill();
+    await Promise.all(burners.map((burner) => burner.exited));
+  };
+}
+
+test("a machine whose CPU is all taken refuses new sessions with 503 naming HOST_CPU_MAX; autoscale starts no container there; the open one goes on", async () => {
+  const busy = await startTestGateway({ ...AUTOSCALE, HOST_CPU_MAX: "0.8" });
+  const stopBurning = burnEveryCore(8_000);
+  try {
+    const open = TestClient.connect(`${busy.listenUrl}?sessionId=machine-open`);
+    expect((await open.next("Metadata", 15_000)).container).toBe("auto-0");
+    const loads = busy.gateway.state.loads;
+    await pollUntil(
+      () => loads.refusal("auto-0")?.message.includes("machine's CPU") ?? false,
+      "auto-0's report of a full machine",
+      6_000,
+      50,
+    );
+    expect(loads.latest("auto-0")?.hostCpuBusy).toBeGreaterThan(0.8);
+    const refused = await tryUpgrade(busy.listenUrl, "sessionId=machine-next");
+    expect(refused.status).toBe(503);
+    expect(refused.body).toContain("no machine has CPU for another session (container auto-1 has no load report yet");
+    expect(refused.body).toContain("over HOST_CPU_MAX=0.8");
+    expect(busy.gateway.state.registry.list().map((instance) => instance.id)).toEqual(["auto-0"]);
+    // The open session still echoes on the full machine.
+    open.send(new Uint8Array(10));
+    await open.until(() => open.binary.length === 1, 5_000, "the echo while the machine is full");
+    await stopBurning();
+    expect(await acceptedWithin(busy.listenUrl, "machine-again", 6_000)).toBe(true);
+    open.send({ type: "CloseStream" });
+    expect((await open.closed).code).toBe(1000);
+  } finally {
+    await stopBurning();
+    await busy.stop();
   }
 }, 40_000);

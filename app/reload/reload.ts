@@ -30,6 +30,7 @@ export const RELOADABLE_KEYS: ReadonlySet<string> = new Set<keyof GatewayConfig>
   "poolBalanceFactor",
   "warmSpares",
   "backpressureLimitBytes",
+  "hostCpuMax",
   "drainTimeoutMs",
   "maxSessions",
   "logLevel",

@@ -79,3 +79,60 @@ test("a transcriber capped below a core (CONTAINER_CPUS) says it cannot keep up 
     await transcriber.stop();
   }
 }, 20_000);
+
+test("a machine busier than HOST_CPU_MAX refuses new sessions on it; one with no report yet only while every machine reporting is over it", () => {
+  let max = 0.9;
+  let nowMs = 1_000;
+  const loads = new TranscriberLoads(
+    () => (nowMs += 10),
+    () => max,
+  );
+  const report = (busy: number, hostId: string) => ({
+    load: { eventLoopLagMs: 2, cpuShare: 0.2, accepting: true, hostCpuBusy: busy, hostId },
+  });
+  loads.note("auto-0", report(0.97, "machine-a"));
+  expect(loads.refusal("auto-0")).toMatchObject({ status: 503, reason: "transcriber_overloaded", retryAfterS: 2 });
+  expect(loads.refusal("auto-0")!.message).toBe(
+    "container auto-0 cannot keep up with another session (its machine's CPU is 97 % busy, over HOST_CPU_MAX=0.9)",
+  );
+  // A container just started (no report yet): refused while the only machine reporting is full...
+  expect(loads.refusal("auto-1")!.message).toContain("no machine has CPU for another session (container auto-1 has no load report yet");
+  // ...and taken once another machine reports room (it may be placed there).
+  loads.note("auto-2", report(0.4, "machine-b"));
+  expect(loads.refusal("auto-1")).toBeUndefined();
+  expect(loads.refusal("auto-2")).toBeUndefined();
+  expect(loads.refusal("auto-0")).toBeDefined();
+  // Two transcribers on one machine: its freshest figure is the one that counts for a container without a report.
+  loads.note("auto-2", report(0.95, "machine-b"));
+  loads.note("auto-3", report(0.93, "machine-b"));
+  expect(loads.refusal("auto-1")!.message).toContain("every machine reporting is 93 % busy or more");
+  // At or under the mark, and with the mark at 1 (off), nothing is refused for the machine.
+  loads.note("auto-0", report(0.9, "machine-a"));
+  expect(loads.refusal("auto-0")).toBeUndefined();
+  max = 1;
+  loads.note("auto-0", report(1, "machine-a"));
+  expect(loads.refusal("auto-0")).toBeUndefined();
+  expect(loads.refusal("auto-1")).toBeUndefined();
+});
+
+test("the machine's figure is read only when it is a number; a report's own refusal comes first", () => {
+  const loads = new TranscriberLoads(Date.now, () => 0.5);
+  loads.note("pool-0", { load: { eventLoopLagMs: 0, cpuShare: 0.1, accepting: true, hostCpuBusy: "0.99", hostId: 7 } });
+  expect(loads.latest("pool-0")).toEqual({ eventLoopLagMs: 0, cpuShare: 0.1, accepting: true });
+  expect(loads.refusal("pool-0")).toBeUndefined();
+  loads.note("pool-0", { load: { eventLoopLagMs: 250, cpuShare: 0.3, accepting: false, hostCpuBusy: 0.99, hostId: "m" } });
+  expect(loads.refusal("pool-0")!.message).toContain("event-loop lag 250 ms");
+});
+
+test("a report full by count (every recognizer in use) is dropped when a session there ends; one full by lag is kept", () => {
+  const loads = new TranscriberLoads();
+  loads.note("shared", {
+    load: { eventLoopLagMs: 0, cpuShare: 0.4, accepting: false, limit: "every recognizer is in use (LOCAL_MAX_SESSIONS=1)" },
+  });
+  expect(loads.refusal("shared")!.message).toContain("LOCAL_MAX_SESSIONS=1");
+  loads.sessionEnded("shared");
+  expect(loads.refusal("shared")).toBeUndefined();
+  loads.note("shared", { load: { eventLoopLagMs: 300, cpuShare: 0.4, accepting: false } });
+  loads.sessionEnded("shared");
+  expect(loads.refusal("shared")!.message).toContain("event-loop lag 300 ms");
+});

@@ -6,6 +6,12 @@
  * instance that is not accepting, or whose link has been behind for LINK_BEHIND_MS, is refused 503 + Retry-After
  * before the upgrade, so the sessions already there keep their audio instead of being cut with 1013
  * transcriber_backpressure once the link backs up to the limit.
+ *
+ * And the machine under it: each report carries how busy its whole machine was (transcriber/host-cpu.ts). On a
+ * machine whose CPU is all taken, every transcriber's own loop still turns on time and its link falls behind only
+ * seconds after the sessions that overfilled it were let in; the machine's figure says so at once. Over
+ * HOST_CPU_MAX, an instance on that machine takes no new session; one with no report yet (just started) takes
+ * none while every machine that reports is over it, so autoscale does not start containers on a full machine.
  */
 import type { LoadReport } from "../../transcriber/load-meter.ts";
 import type { LinkBacklog } from "./mux-link.ts";
@@ -28,7 +34,11 @@ export class TranscriberLoads {
   readonly #reports = new Map<string, { load: TranscriberLoad; atMs: number }>();
   #links: (instanceId: string) => LinkBacklog | undefined = () => undefined;
 
-  constructor(private readonly now: () => number = Date.now) {}
+  constructor(
+    private readonly now: () => number = Date.now,
+    /** HOST_CPU_MAX, read on each decision (a reload may change it); 1 turns the machine's figure off. */
+    private readonly hostCpuMax: () => number = () => 1,
+  ) {}
 
   /** Where each instance's link backlog is read (the gateway's mux links, through the instance's container). */
   watchLinks(backlog: (instanceId: string) => LinkBacklog | undefined): void {
@@ -45,9 +55,19 @@ export class TranscriberLoads {
         cpuShare: Number(load.cpuShare ?? 0),
         accepting: load.accepting,
         ...(typeof load.limit === "string" ? { limit: load.limit.slice(0, 200) } : {}),
+        ...(typeof load.hostCpuBusy === "number" && Number.isFinite(load.hostCpuBusy) ? { hostCpuBusy: load.hostCpuBusy } : {}),
+        ...(typeof load.hostId === "string" ? { hostId: load.hostId.slice(0, 64) } : {}),
       },
       atMs: this.now(),
     });
+  }
+
+  /**
+   * A session on `instanceId` ended here: a report that refused for a count (`limit`: every recognizer in use) is
+   * out of date at once, so the next session is not turned away for up to a poll while a recognizer is free.
+   */
+  sessionEnded(instanceId: string): void {
+    if (this.#reports.get(instanceId)?.load.limit !== undefined) this.#reports.delete(instanceId);
   }
 
   /** The instance stopped or was removed: its report no longer applies. */
@@ -64,28 +84,57 @@ export class TranscriberLoads {
   /** Why `instanceId` should not take a new session now (503 + Retry-After), if its fresh report says so. */
   refusal(instanceId: string): Refusal | undefined {
     const load = this.latest(instanceId);
-    if (!load || load.accepting) return this.#linkRefusal(instanceId);
+    if (!load || load.accepting) return this.#hostRefusal(instanceId, load) ?? this.#linkRefusal(instanceId);
     const { eventLoopLagMs, cpuShare, limit } = load;
     const why = limit ?? `event-loop lag ${eventLoopLagMs} ms, CPU ${Math.round(cpuShare * 100)} % of a core`;
-    return {
-      status: 503,
-      reason: "transcriber_overloaded",
-      message: `container ${instanceId} cannot keep up with another session (${why})`,
-      retryAfterS: 2,
-    };
+    return overloaded(`container ${instanceId} cannot keep up with another session (${why})`);
+  }
+
+  #hostRefusal(instanceId: string, load: TranscriberLoad | null): Refusal | undefined {
+    const max = this.hostCpuMax();
+    if (max >= 1) return undefined;
+    const over = `over HOST_CPU_MAX=${max}`;
+    if (load?.hostCpuBusy !== undefined) {
+      if (load.hostCpuBusy <= max) return undefined;
+      return overloaded(
+        `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(load.hostCpuBusy)} busy, ${over})`,
+      );
+    }
+    const machines = this.#machines();
+    if (machines.size === 0 || [...machines.values()].some((busy) => busy <= max)) return undefined;
+    const least = Math.min(...machines.values());
+    return overloaded(
+      `no machine has CPU for another session (container ${instanceId} has no load report yet, and every machine reporting is ${percent(least)} busy or more, ${over})`,
+    );
+  }
+
+  /** The freshest busy figure of each machine that reports one (a report without a machine id counts as its own). */
+  #machines(): Map<string, number> {
+    const machines = new Map<string, { busy: number; atMs: number }>();
+    for (const [instanceId, { load, atMs }] of this.#reports) {
+      if (load.hostCpuBusy === undefined || this.now() - atMs > LOAD_REPORT_MAX_AGE_MS) continue;
+      const key = load.hostId ?? instanceId;
+      const seen = machines.get(key);
+      if (!seen || seen.atMs < atMs) machines.set(key, { busy: load.hostCpuBusy, atMs });
+    }
+    return new Map([...machines].map(([key, { busy }]) => [key, busy]));
   }
 
   #linkRefusal(instanceId: string): Refusal | undefined {
     const backlog = this.#links(instanceId);
     if (!backlog || backlog.behindMs < LINK_BEHIND_MS) return undefined;
     const held = `${Math.round(backlog.bytes / 1024)} KiB held for it for ${(backlog.behindMs / 1000).toFixed(1)} s`;
-    return {
-      status: 503,
-      reason: "transcriber_overloaded",
-      message: `container ${instanceId} cannot keep up with another session (its link is behind: ${held})`,
-      retryAfterS: 2,
-    };
+    return overloaded(`container ${instanceId} cannot keep up with another session (its link is behind: ${held})`);
   }
+}
+
+/** A 503 `transcriber_overloaded` the client may retry in 2 s. */
+function overloaded(message: string): Refusal {
+  return { status: 503, reason: "transcriber_overloaded", message, retryAfterS: 2 };
+}
+
+function percent(share: number): string {
+  return `${Math.round(share * 100)} %`;
 }
 
 /**

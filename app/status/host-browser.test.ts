@@ -46,10 +46,10 @@ hostTest(
       undefined,
       { timeout: 15_000 },
     );
-    // The transcriber's load report, read once a second: lag and CPU while it takes sessions.
+    // The transcriber's load report, read once a second: lag, its CPU and its machine's while it takes sessions.
     await page.waitForFunction(
       () =>
-        /^lag \d+ ms, CPU \d+ %$/.test(
+        /^lag \d+ ms, CPU \d+ %, machine \d+ %$/.test(
           document.querySelector('#instances tr[data-instance-id="shared"] td[data-field=load]')?.textContent ?? "",
         ),
       undefined,
@@ -58,6 +58,7 @@ hostTest(
     const load = (await (await fetch(`${gateway.httpUrl}/stats`)).json()).instances[0].load;
     expect(load).toMatchObject({ accepting: true });
     expect(load.cpuShare).toBeGreaterThanOrEqual(0);
+    expect(load.hostCpuBusy).toBeGreaterThanOrEqual(0);
     expect(violations).toEqual([]);
   },
   60_000,

@@ -23,6 +23,7 @@ export const STATUS_SCRIPT = String.raw`
   function loadText(load) {
     if (!load) return "-";
     var text = "lag " + load.eventLoopLagMs + " ms, CPU " + Math.round(load.cpuShare * 100) + " %";
+    if (typeof load.hostCpuBusy === "number") text += ", machine " + Math.round(load.hostCpuBusy * 100) + " %";
     return load.accepting ? text : "full: " + (load.limit || text);
   }
   function el(tag, attrs, text) {

@@ -8,9 +8,9 @@
  */
 import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
-import { poolIds, prewarmedPoolEnv, standinEnv, startGateway, startStandin } from "../procs.ts";
+import { poolIds, prewarmedPoolEnv, type StandinProcess, standinEnv, startGateway, startStandin } from "../procs.ts";
 import type { Report } from "../report.ts";
-import { speechPacketsBase64 } from "./capacity-compare.ts";
+import { type CapacityAudio, speechPacketsBase64 } from "./capacity-compare.ts";
 
 /** What every capacity session asks for: 48 kHz mono Opus. */
 export const QUERY = "encoding=opus&sample_rate=48000&channels=1";
@@ -92,26 +92,44 @@ export async function overloadRun(gateway: { listenUrl: string; stats(): Promise
   };
 }
 
+/** What an overload run is given: the pool, the sessions ramped in, and the containers' CPU cap if any. */
+export interface OverloadOptions {
+  containers: number;
+  sessions: number;
+  /** CONTAINER_CPUS; unset: uncapped, so what runs out first is the machine's CPU. */
+  cpus?: string;
+  /** The stand-in to point the transcribers at (one is started and stopped when not given). */
+  standin?: StandinProcess;
+  /** What the sessions stream (default: the tone, as the ladder does). */
+  audio?: CapacityAudio;
+}
+
 /**
- * The overload a production deployment meets first: transcriber containers capped by CONTAINER_CPUS (here a
- * quarter of a core each, two of them), on a machine that still has CPU to spare. `sessions` are ramped in at
- * RAMP_PER_S, well past what the caps can carry; reported under `capacity_capped` (`--only=capacity_capped`).
+ * The ramped run on a gateway of its own, at the product's defaults (HOST_CPU_MAX among them, which the ladder
+ * turns off to measure what the data path carries). Two cases are reported: `capacity_capped`, transcribers
+ * capped by CONTAINER_CPUS (a quarter of a core each) on a machine that still has CPU to spare, the overload a
+ * production deployment meets first; and `<ladder>.overload` / `capacity_overload`, uncapped containers on a
+ * machine whose CPU runs out under them.
  */
-export async function cappedOverloadSection(
-  report: Report,
-  options: { containers: number; cpus: string; sessions: number },
-): Promise<void> {
-  const standin = await startStandin();
-  const gateway = await startGateway(prewarmedPoolEnv(options.containers, { ...standinEnv(standin), CONTAINER_CPUS: options.cpus }));
+export async function overloadSection(options: OverloadOptions) {
+  const standin = options.standin ?? (await startStandin());
+  const cap: Record<string, string> = options.cpus ? { CONTAINER_CPUS: options.cpus } : {};
+  const gateway = await startGateway(prewarmedPoolEnv(options.containers, { ...standinEnv(standin), ...cap }));
   try {
     await gateway.waitRunning(poolIds(options.containers));
-    report.progress(
-      `capacity_capped: ${options.sessions} sessions ramped at ${RAMP_PER_S}/s into ${options.containers} transcribers of CONTAINER_CPUS=${options.cpus}`,
-    );
-    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64());
-    report.set("capacity_capped", { containers: options.containers, container_cpus: Number(options.cpus), ...row });
+    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64(options.audio));
+    return { containers: options.containers, ...(options.cpus ? { container_cpus: Number(options.cpus) } : {}), ...row };
   } finally {
     await gateway.stop();
-    await standin.stop();
+    if (!options.standin) await standin.stop();
   }
+}
+
+/** `--only=capacity_capped` or `capacity_overload`: one ramped run, reported under `key`. */
+export async function overloadOnlySection(report: Report, key: string, options: OverloadOptions): Promise<void> {
+  const cap = options.cpus ? `CONTAINER_CPUS=${options.cpus}` : "uncapped";
+  report.progress(`${key}: ${options.sessions} sessions ramped at ${RAMP_PER_S}/s into ${options.containers} transcribers (${cap})`);
+  const row = await overloadSection(options);
+  report.progress(`  ${JSON.stringify(row)}`);
+  report.set(key, row);
 }

@@ -27,7 +27,7 @@ import { round3 } from "../stats.ts";
 import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { recognizerMissing } from "../../transcriber/local/availability.ts";
 import { type CapacityAudio, speechPacketsBase64 } from "./capacity-compare.ts";
-import { overloadRun, QUERY } from "./capacity-overload.ts";
+import { overloadSection, QUERY } from "./capacity-overload.ts";
 
 /** Steps of the full ladder; it stops at the first that fails. */
 export const CAPACITY_STEPS = [160, 220, 300, 400, 500, 650, 800, 1000];
@@ -101,7 +101,14 @@ export async function capacitySection(report: Report, options: CapacityOptions):
   const key = local ? "capacity_local" : audio === "speech" ? "capacity_speech" : "capacity";
   const standin = local ? undefined : await startStandin();
   const perContainer = Math.ceil(Math.max(...steps) / containers);
-  const gateway = await startGateway(standin ? prewarmedPoolEnv(containers, standinEnv(standin)) : localEnv(containers, perContainer));
+  // The machine's CPU refusal (HOST_CPU_MAX) is off for the ladder: it measures what the data path carries. The
+  // ramped run after a failing step has a gateway of its own at the defaults.
+  const ladderEnv = { HOST_CPU_MAX: "1" };
+  const gateway = await startGateway(
+    standin
+      ? prewarmedPoolEnv(containers, { ...standinEnv(standin), ...ladderEnv })
+      : { ...localEnv(containers, perContainer), ...ladderEnv },
+  );
   const rows: object[] = [];
   let best = 0;
   let failedAt: number | undefined;
@@ -134,14 +141,17 @@ export async function capacitySection(report: Report, options: CapacityOptions):
       best = sessions;
       await Bun.sleep(2_000);
     }
-    if (failedAt !== undefined && !local && !quick) {
+  } finally {
+    await gateway.stop();
+  }
+  try {
+    if (failedAt !== undefined && standin && !quick) {
       await Bun.sleep(5_000);
-      report.progress(`${key}: ${failedAt} sessions again, opened gradually as in production (early refusal)`);
-      overload = await overloadRun(gateway, failedAt, packetsBase64);
+      report.progress(`${key}: ${failedAt} sessions again, opened gradually as in production, at the defaults (early refusal)`);
+      overload = await overloadSection({ containers, sessions: failedAt, standin, audio });
       report.progress(`  ${JSON.stringify(overload)}`);
     }
   } finally {
-    await gateway.stop();
     await standin?.stop();
   }
   report.set(key, { max_sessions: best, containers, steps: rows, ...(overload ? { overload } : {}) });
