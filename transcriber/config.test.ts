@@ -56,7 +56,7 @@ describe("loadConfig", () => {
 
 describe("loadConfig, local backend", () => {
   test("needs no API key; LOCAL_MAX_SESSIONS defaults from CONTAINER_MEMORY and CONTAINER_CPUS", () => {
-    expect(loadConfig({ TRANSCRIBER_BACKEND: "local" }, noFiles)).toMatchObject({ backend: "local", localMaxSessions: 2 });
+    expect(loadConfig({ TRANSCRIBER_BACKEND: "local" }, noFiles)).toMatchObject({ backend: "local", localMaxSessions: 1 });
     expect(loadConfig({ TRANSCRIBER_BACKEND: "local", CONTAINER_MEMORY: String(256 * 1024 ** 2) }, noFiles).localMaxSessions).toBe(1);
     expect(loadConfig({ TRANSCRIBER_BACKEND: "local", CONTAINER_MEMORY: "2g", CONTAINER_CPUS: "0.4" }, noFiles).localMaxSessions).toBe(1);
     expect(loadConfig({ TRANSCRIBER_BACKEND: "local", CONTAINER_MEMORY: "2g", LOCAL_MAX_SESSIONS: "2" }, noFiles).localMaxSessions).toBe(2);

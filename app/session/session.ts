@@ -45,7 +45,7 @@ export interface SessionDeps {
   acquireIp(ip: string): () => void;
   engineProblem(): string | undefined;
   /** Transcribers' own load reports: one that says it cannot keep up refuses new sessions before the upgrade. */
-  loads?: Pick<TranscriberLoads, "refusal">;
+  loads?: Pick<TranscriberLoads, "refusal" | "sessionEnded">;
   backpressureLimitBytes(): number;
   /** GATEWAY_ID, named in the session's Metadata. */
   gatewayId(): string;
@@ -240,6 +240,7 @@ export class Session {
     if (from.name === "leased" || from.name === "attached") from.lease.release();
     this.releaseIp();
     this.deps.selector().closed(this.sessionId, this.instanceId);
+    this.deps.loads?.sessionEnded(this.instanceId);
     const who = { sessionId: this.sessionId, instanceId: this.instanceId, routedAtMs: this.routedAtMs };
     if (from.name === "routed") this.deps.book.abandoned();
     else this.deps.book.ended(from.relay, code ?? CLOSE.internalError, who);

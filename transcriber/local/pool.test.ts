@@ -38,11 +38,11 @@ describe("RecognizerPool", () => {
 });
 
 describe("defaultLocalMaxSessions", () => {
-  test("as many sessions as fit both CONTAINER_MEMORY and the CPU (one thread: at most one core), at least one", () => {
-    expect(defaultLocalMaxSessions(512 * 1024 ** 2, 1)).toBe(2);
+  test("one session per container with any caps: a real-time session takes most of the one core its thread can use", () => {
+    expect(defaultLocalMaxSessions(512 * 1024 ** 2, 1)).toBe(1);
     expect(defaultLocalMaxSessions(300 * 1024 ** 2, 1)).toBe(1);
     expect(defaultLocalMaxSessions(128 * 1024 ** 2, 1)).toBe(1);
-    expect(defaultLocalMaxSessions(4 * 1024 ** 3, 4)).toBe(2);
+    expect(defaultLocalMaxSessions(4 * 1024 ** 3, 4)).toBe(1);
     expect(defaultLocalMaxSessions(512 * 1024 ** 2, 0.5)).toBe(1);
   });
 });
