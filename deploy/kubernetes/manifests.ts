@@ -84,6 +84,9 @@ export const gatewayEnv: V1EnvVar[] = [
   { name: "TRANSCRIBER_IMAGE", value: DEFAULT_TRANSCRIBER_IMAGE },
   { name: "CONTAINER_MEMORY", value: "512m" },
   { name: "CONTAINER_CPUS", value: "1" },
+  // Pods get requests = limits, so each has its CPU whatever else runs on its node: its own report (CPU against
+  // its cap) says when it is full, and a node busy with other pods' work is no reason to refuse.
+  { name: "HOST_CPU_MAX", value: "1" },
   { name: "DRAIN_TIMEOUT", value: `${DRAIN_SECONDS}s` },
   { name: "PORT", value: String(GATEWAY_PORT) },
   { name: "HOST", value: "0.0.0.0" },
