@@ -25,7 +25,7 @@ export type TranscriberLoad = LoadReport;
 export const LOAD_REPORT_MAX_AGE_MS = 3_000;
 /**
  * A link behind for this long refuses new sessions: longer than a burst the transcriber works off, well short
- * of the 5 s a relay waits on a backed-up link before it cuts its session.
+ * of the 5 s a relay waits on a backed-up link before the link starts shedding its newest sessions.
  */
 export const LINK_BEHIND_MS = 1_000;
 

@@ -11,6 +11,8 @@ export interface UpstreamEvents {
   message(data: string | Uint8Array): void;
   /** The session ended on the transcriber's side (its close code), or the link broke (1006). */
   closed(code: number, reason: string): void;
+  /** The backed-up link chose this session, its newest, to give way (see MuxLink.relieve); default: closed(1013). */
+  shed?(): void;
 }
 
 /** The relay's view of its transcriber session. */
@@ -20,6 +22,11 @@ export interface Upstream {
   readonly bufferedAmount: number;
   /** Ends the session on the transcriber; no event follows. */
   close(code: number, reason: string): void;
+  /**
+   * This session has waited on a backed-up link past its patience (or, `overLimit`, the link holds more than its
+   * limit): the link may shed its newest session.
+   */
+  relieve?(overLimit?: boolean): void;
 }
 
 /** Opens the relay's upstream: resolves once frames can be sent. */
@@ -31,9 +38,18 @@ export interface LinkBacklog {
   behindMs: number;
 }
 
+/** A backed-up link sheds its newest session at most this often, and only while its backlog is not falling. */
+export const SHED_GAP_MS = 100;
+/** A backlog that fell by this share since the last shed is draining: no more are shed yet. */
+const DRAINING_SHARE = 0.1;
+
 /** One WebSocket to one transcriber, carrying every session on it. */
 export class MuxLink {
   private readonly channels = new Map<number, UpstreamEvents>();
+  /** Channel ids in the order they opened (ids only grow); closed ones are dropped lazily. */
+  private readonly openOrder: number[] = [];
+  /** When the last session was shed (or the backlog last sampled for it), and the backlog then. */
+  private lastShed = { atMs: -Infinity, bytes: Infinity };
   private readonly out: Batcher;
   private nextChannel = 1;
   private ended = false;
@@ -90,6 +106,8 @@ export class MuxLink {
     if (this.ended) throw new Error("the transcriber link is closed");
     const id = this.nextChannel++;
     this.channels.set(id, events);
+    this.openOrder.push(id);
+    if (this.openOrder.length > 2 * this.channels.size + 64) this.compactOrder();
     this.out.add(RECORD.open, id, textPayload(query));
     const link = this;
     return {
@@ -105,7 +123,42 @@ export class MuxLink {
         if (!link.channels.delete(id) || link.ended) return;
         link.out.add(RECORD.close, id, closePayload(code, reason));
       },
+      relieve: (overLimit) => link.relieve(overLimit),
     };
+  }
+
+  /**
+   * Called by sessions paused on this link for longer than they wait: the transcriber takes less than its
+   * sessions send. Sheds the newest session (its relay closes it 1013 `transcriber_backpressure`) when none was
+   * shed in the last SHED_GAP_MS and the backlog has not fallen by DRAINING_SHARE since (or, `overLimit`, however
+   * it moved): so the newest give way one by one until the transcriber keeps up, and the oldest keep their audio,
+   * instead of every session on the link timing out, or crossing the limit, together.
+   */
+  relieve(overLimit = false, now = performance.now()): void {
+    if (this.ended || now - this.lastShed.atMs < SHED_GAP_MS) return;
+    const bytes = this.sampleBacklog(now);
+    const draining = bytes < this.lastShed.bytes * (1 - DRAINING_SHARE);
+    this.lastShed = { atMs: now, bytes };
+    if (draining && !overLimit) return;
+    const id = this.newestChannel();
+    const events = id === undefined ? undefined : this.channels.get(id);
+    if (id === undefined || !events) return;
+    if (events.shed) return events.shed();
+    this.channels.delete(id);
+    this.out.add(RECORD.close, id, closePayload(1000, "shed: the transcriber is not keeping up"));
+    events.closed(1013, "the transcriber is not keeping up");
+  }
+
+  private newestChannel(): number | undefined {
+    const order = this.openOrder;
+    while (order.length > 0 && !this.channels.has(order[order.length - 1]!)) order.pop();
+    return order[order.length - 1];
+  }
+
+  private compactOrder(): void {
+    const open = this.openOrder.filter((id) => this.channels.has(id));
+    this.openOrder.length = 0;
+    this.openOrder.push(...open);
   }
 
   /**
@@ -161,6 +214,7 @@ export class MuxLink {
     const sessionCode = code === 1000 ? 1001 : code;
     const sessions = [...this.channels.values()];
     this.channels.clear();
+    this.openOrder.length = 0;
     this.onEnd();
     for (const events of sessions) events.closed(sessionCode, reason || "the transcriber link closed");
   }

@@ -301,6 +301,38 @@ describe("relay", () => {
     expect(finishes).toEqual([]);
   });
 
+  test("sessions paused on a backed-up link past their patience: the newest gives way (1013), the older ones keep going once it drains", async () => {
+    const upstream = upstreamServer(({ link }) => link.pause());
+    const sessions = [0, 1, 2].map(() => {
+      const client = new PausableClient();
+      return { client, ...relayWith(client, 256 * 1024) };
+    });
+    for (const { relay } of sessions) await relay.connect(upstream.attach); // one link: the oldest session first
+    const [oldest, middle, newest] = sessions as [(typeof sessions)[0], (typeof sessions)[0], (typeof sessions)[0]];
+    // Each client streams while it is read (not paused), as a live client does, into a transcriber that reads
+    // nothing: the kernel's buffers fill, then the link's, and every session is paused.
+    const frame = new Uint8Array(16 * 1024);
+    const deadline = Date.now() + 12_000;
+    while (!newest.relay.closed && Date.now() < deadline) {
+      for (const { relay, client } of sessions) if (!relay.closed && client.pauses === client.resumes) relay.fromClient(frame);
+      await Bun.sleep(2);
+    }
+    expect(newest.client.closed?.code).toBe(1013);
+    expect(newest.client.errors()[0]).toMatchObject({ code: "transcriber_backpressure" });
+    expect(newest.client.errors()[0]!.message).toContain("newest sessions give way first");
+    expect([oldest.relay.closed, middle.relay.closed]).toEqual([false, false]);
+    // The transcriber reads again: the backlog falls, nothing more is shed, and the older sessions are read again.
+    upstream.sockets[0]!.resume();
+    await pollUntil(
+      () => oldest.client.pauses === oldest.client.resumes && middle.client.pauses === middle.client.resumes,
+      "the older sessions to resume",
+      5_000,
+      10,
+    );
+    expect([oldest.relay.closed, middle.relay.closed]).toEqual([false, false]);
+    expect([oldest.finishes, middle.finishes, newest.finishes]).toEqual([[], [], [1013]]);
+  }, 20_000);
+
   test("the session finishes exactly once however many ways it ends", async () => {
     const upstream = upstreamServer(() => {});
     const client = new FakeClient();

@@ -18,9 +18,13 @@ export interface ClientSocket {
   resume?(): void;
 }
 
-/** How often a paused client is checked against the transcriber's drain, and how long it may stay paused. */
+/**
+ * How often a paused client is checked against the transcriber's drain; how long it waits before asking its link
+ * to shed its newest session (mux-link.ts `relieve`); and how long at most before it is closed itself.
+ */
 const DRAIN_CHECK_MS = 5;
 const MAX_PAUSE_MS = 5_000;
+const MAX_SHED_WAIT_MS = 15_000;
 
 export interface RelayOptions {
   client: ClientSocket;
@@ -74,9 +78,16 @@ export class Relay {
     if (upstream) {
       upstream.send(frame);
       const buffered = upstream.bufferedAmount;
-      if (buffered > this.opts.backpressureLimitBytes) {
-        this.fail(CLOSE.tryAgainLater, "transcriber_backpressure", "the transcriber is not keeping up");
-      } else if (buffered > this.opts.backpressureLimitBytes / 2) this.pauseClient();
+      const limit = this.opts.backpressureLimitBytes;
+      if (buffered > limit) {
+        // Past the limit (paused clients read again at once, each with the audio it held): the link sheds its
+        // newest session now; past twice the limit, or on an upstream that cannot shed, this one is closed.
+        if (buffered > 2 * limit || !upstream.relieve) {
+          return this.fail(CLOSE.tryAgainLater, "transcriber_backpressure", "the transcriber is not keeping up");
+        }
+        upstream.relieve(true);
+        if (!this.finished) this.pauseClient();
+      } else if (buffered > limit / 2) this.pauseClient();
       return;
     }
     this.queuedBytes += size;
@@ -94,6 +105,12 @@ export class Relay {
     const upstream = await attach({
       message: (data) => this.fromUpstream(data),
       closed: (code, reason) => this.upstreamClosed(code, reason),
+      shed: () =>
+        this.fail(
+          CLOSE.tryAgainLater,
+          "transcriber_backpressure",
+          "the transcriber is not keeping up (its newest sessions give way first)",
+        ),
     });
     if (this.finished) return upstream.close(1000, "client session ended");
     for (const frame of this.queue) upstream.send(frame);
@@ -184,7 +201,9 @@ export class Relay {
    * A burst the transcriber has not taken yet: stop reading the client (TCP backpressure) instead of buffering
    * on, and read again once the transcriber drained. Over a Unix socket the kernel buffers far less than on
    * loopback TCP, so this is what keeps a burst from reading as "transcriber not keeping up". Still backed up
-   * after MAX_PAUSE_MS, it is: 1013.
+   * after MAX_PAUSE_MS, it is: the link is asked to shed its newest session (this one, when it is the newest) every
+   * check, which it does while its backlog does not fall; past MAX_SHED_WAIT_MS, or on an upstream that cannot
+   * shed, this session is closed 1013 itself.
    */
   private pauseClient(): void {
     const client = this.opts.client;
@@ -197,8 +216,14 @@ export class Relay {
         this.pausedSinceMs = undefined;
         return client.resume!();
       }
-      if (performance.now() - this.pausedSinceMs! > MAX_PAUSE_MS) {
-        return this.fail(CLOSE.tryAgainLater, "transcriber_backpressure", "the transcriber is not keeping up");
+      const pausedMs = performance.now() - this.pausedSinceMs!;
+      if (pausedMs > MAX_PAUSE_MS) {
+        const upstream = this.upstream;
+        if (pausedMs > MAX_SHED_WAIT_MS || !upstream?.relieve) {
+          return this.fail(CLOSE.tryAgainLater, "transcriber_backpressure", "the transcriber is not keeping up");
+        }
+        upstream.relieve();
+        if (this.finished) return; // this session was the newest: it gave way
       }
       setTimeout(check, DRAIN_CHECK_MS);
     };

@@ -6,6 +6,7 @@
  * they cover (p99 over the window) and the gateway hop's p99 under HOP_LIMIT_MS. Each step reports CPU per
  * real-time session (percent of a core, from /proc/PID/stat over the measured window) and RSS per session of the
  * gateway, the transcribers and the stand-in separately, and the load average it ran under.
+ * `CAPACITY_WINDOW_MS` (default 10,000) sets each step's measured window.
  */
 import { LABEL_GATEWAY } from "../../runtime/driver.ts";
 import { runLoad } from "../load/drive.ts";
@@ -130,7 +131,7 @@ export async function capacitySection(report: Report, options: CapacityOptions):
         `${key}: ${sessions} sessions of real-time Opus speech through ${containers} transcribers (${options.backend ?? "openai"})`,
       );
       // The recognizer's utterances run for seconds: a 4 s window may hold no final at all.
-      const windowMs = quick && !local ? 4_000 : 10_000;
+      const windowMs = quick && !local ? 4_000 : Number(process.env.CAPACITY_WINDOW_MS ?? 10_000);
       const row = await step(gateway.listenUrl, sessions, parts, idleKiB, packetsBase64, windowMs);
       rows.push(row);
       report.progress(`  ${JSON.stringify(row)}`);
