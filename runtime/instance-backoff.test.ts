@@ -1,7 +1,8 @@
 /** Failed starts back off: however many sessions ask, a broken image costs one start per backoff period. */
 import { describe, expect, test } from "bun:test";
 import { FakeDriver } from "./fake-driver.ts";
-import { Instance, startBackoffMs } from "./instance.ts";
+import { Instance } from "./instance.ts";
+import { startBackoffMs } from "./start-backoff.ts";
 
 function setup() {
   let nowMs = 1_000_000;

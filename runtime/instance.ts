@@ -4,6 +4,8 @@ import { InstanceLease, type Lease, type StartKind } from "./lease.ts";
 import type { InstanceStateName } from "./instance-state.ts";
 import { silentLogger, type RuntimeLogger } from "./logger.ts";
 
+import { EARLY_CRASH_MS, MAX_START_ATTEMPTS, startBackoffMs } from "./start-backoff.ts";
+
 export type { Lease, StartKind } from "./lease.ts";
 export type { InstanceStateName } from "./instance-state.ts";
 
@@ -52,22 +54,6 @@ const RETIRE_WAIT_MS = 10_000;
 
 /** How long a container that stopped answering gets for the driver to say how it ended (see suspect()). */
 const EXIT_ACCOUNT_WAIT_MS = 1_500;
-
-/** A run of crashes right after healthy starts would otherwise loop inside one acquire(). */
-const MAX_START_ATTEMPTS = 3;
-
-/**
- * Delay before the next start after `failures` consecutive failed starts: the first failure is retried at once
- * (a transient engine hiccup), then 1 s, 2 s, 4 s ... up to 30 s, so a bad image or a container that exits at
- * once costs one start attempt per backoff period however many sessions ask for it.
- */
-/** A container that dies sooner than this after becoming healthy counts as a failed start (a crash loop backs off). */
-export const EARLY_CRASH_MS = 10_000;
-
-export function startBackoffMs(failures: number): number {
-  if (failures <= 1) return 0;
-  return Math.min(30_000, 1000 * 2 ** (failures - 2));
-}
 
 /**
  * A logical transcriber identity (`pool-3`, `session-<hash>`) that outlives its containers: started on first

@@ -1,13 +1,14 @@
 import { chmodSync, existsSync, mkdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
-import { GenericContainer, getContainerRuntimeClient, type WaitStrategy } from "testcontainers";
+import { getContainerRuntimeClient } from "testcontainers";
 import { transcriberEnvOnly } from "../transcriber/env.ts";
 import type { ContainerDriver, ContainerInfo, ContainerSpec, ExitInfo, RunningContainer } from "./driver.ts";
 import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED, LABEL_PORT } from "./driver.ts";
 import { pingSocket, type EngineSocket } from "./engine.ts";
 import { freePort } from "./free-port.ts";
-import { CONTAINER_USER, type ContainerLimits, DEFAULT_LIMITS, hardenedHostConfig } from "./hardening.ts";
+import { type ContainerLimits, DEFAULT_LIMITS } from "./hardening.ts";
+import { NoWait, TranscriberContainer } from "./transcriber-container.ts";
 import { EngineWaitError, waitForExit } from "./engine-wait.ts";
 import { waitForHealth } from "./health.ts";
 import { transcriberImage } from "./image.ts";
@@ -88,62 +89,6 @@ export class ImageMissingError extends Error {
 /** Container names allow [a-zA-Z0-9_.-]; ids are already safe, this only guarantees it. */
 function nameSafe(text: string): string {
   return text.replace(/[^a-zA-Z0-9_.-]/g, "-").slice(0, 48);
-}
-
-/**
- * testcontainers' wait is replaced by our own poll of /health (runtime/health.ts), which returns at once.
- * Measured here (Podman 4.3, scratch image, server ready 150 ms after exec, 5 runs each): start() to healthy
- * ~310 ms with the poll vs ~1,180 ms with Wait.forHttp, whose retry interval equals its read timeout (1 s), so
- * one refused first attempt costs a whole second. Polling also stops at once when the container dies.
- */
-class NoWait implements WaitStrategy {
-  private startupTimeoutMs = 15_000;
-  async waitUntilReady(): Promise<void> {}
-  withStartupTimeout(startupTimeoutMs: number): this {
-    this.startupTimeoutMs = startupTimeoutMs;
-    return this;
-  }
-  isStartupTimeoutSet(): boolean {
-    return true;
-  }
-  getStartupTimeout(): number {
-    return this.startupTimeoutMs;
-  }
-}
-
-/** GenericContainer plus what its builder cannot say: a loopback-only port binding, and the id as soon as created. */
-class TranscriberContainer extends GenericContainer {
-  constructor(
-    image: string,
-    private readonly onCreated: (id: string) => void,
-  ) {
-    super(image);
-  }
-
-  /** Confines the container (runtime/hardening.ts): no capability, no privilege gain, read-only root, caps. */
-  withHardening(limits: ContainerLimits): this {
-    Object.assign(this.hostConfig, hardenedHostConfig(limits));
-    return this.withUser(CONTAINER_USER);
-  }
-
-  /** Seconds between SIGTERM and SIGKILL when the engine stops it (see ENGINE_STOP_TIMEOUT_SECONDS). */
-  withStopTimeout(seconds: number): this {
-    this.createOpts.StopTimeout = seconds;
-    return this;
-  }
-
-  /** Publishes `port` on 127.0.0.1 with an engine-chosen host port (withExposedPorts binds 0.0.0.0). */
-  withLoopbackPort(port: number): this {
-    this.exposedPorts = [...this.exposedPorts, port];
-    this.createOpts.ExposedPorts = { ...this.createOpts.ExposedPorts, [`${port}/tcp`]: {} };
-    this.hostConfig.PortBindings = { ...this.hostConfig.PortBindings, [`${port}/tcp`]: [{ HostIp: "127.0.0.1", HostPort: "0" }] };
-    return this;
-  }
-
-  // Known before start(): a stop or failure mid-start can then remove it instead of leaking it.
-  protected override async containerCreated(containerId: string): Promise<void> {
-    this.onCreated(containerId);
-  }
 }
 
 /**
