@@ -22,6 +22,14 @@ if (!env.OPENAI_API_KEY && env.TRANSCRIBER_BACKEND === undefined) {
   if (!recognizerUnavailable) env.TRANSCRIBER_BACKEND = "local";
 }
 
+// The local recognizer holds LOCAL_MAX_SESSIONS sessions per container (1 by default: what keeps its finals
+// within a second): autoscale gives each new session a free one, where pool would refuse a second session
+// hashed to a member already in use.
+if (env.TRANSCRIBER_BACKEND === "local") {
+  env.ROUTING_MODE ??= "autoscale";
+  env.MAX_CONNECTIONS_PER_CONTAINER ??= env.LOCAL_MAX_SESSIONS ?? "1";
+}
+
 const choice = env.CONTAINER_DRIVER ?? "auto";
 const engine = choice === "process" ? undefined : await findEngine(env);
 if (engine) {
