@@ -15,6 +15,7 @@ describe("configuration", () => {
     expect(config.poolPrewarm).toBe(false);
     expect(config.poolBalanceFactor).toBeUndefined();
     expect(config.warmSpares).toBe(0);
+    expect(config.hostCpuMax).toBe(0.85);
     expect(config.port).toBe(8080);
     expect(config.transcribeModel).toBe("gpt-4o-transcribe");
     expect(config.containerNetwork).toBe("bridge");
@@ -55,6 +56,9 @@ describe("configuration", () => {
     ],
     ["DOCKER_HOST", "ssh://engine-host", /^DOCKER_HOST: expected unix:\/\/\/path/],
     ["DOCKER_HOST", "tcp://engine-host", /^DOCKER_HOST: expected unix:\/\/\/path/],
+    ["HOST_CPU_MAX", "90%", /^HOST_CPU_MAX: expected a share above 0 and at most 1 such as 0.9 \(got '90%'\)$/],
+    ["HOST_CPU_MAX", "1.5", /^HOST_CPU_MAX: expected a share above 0 and at most 1/],
+    ["HOST_CPU_MAX", "0", /^HOST_CPU_MAX: expected a share above 0 and at most 1/],
   ])("a bad %s (%s) fails naming the variable", (name, value, message) => {
     let thrown: unknown;
     try {

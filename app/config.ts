@@ -347,7 +347,7 @@ export function loadConfig(env: Env = process.env): GatewayConfig {
     containerMemoryBytes: memoryBytes(env, "CONTAINER_MEMORY", "512m"),
     containerCpus: cpus(env, "CONTAINER_CPUS", 1),
     containerPids: integer(env, "CONTAINER_PIDS", 256, 32, 1_000_000),
-    hostCpuMax: share(env, "HOST_CPU_MAX", 0.9),
+    hostCpuMax: share(env, "HOST_CPU_MAX", 0.85),
     transcriberImage: transcriberImage(env),
     dockerHost: dockerHost(env),
     kubeNamespace: kubeNamespace(env),

@@ -77,20 +77,41 @@ test("the CPU mark is 85 % of what the thread can get: one core, or the containe
   expect(maxCpuShareFor(0.25)).toBeCloseTo(0.2125);
 });
 
-test("each window carries the machine's busy share and id from the host's ticks; none without them", async () => {
+test("each window carries the machine's id and the least busy share of its last windows (a moment's work does not count)", async () => {
+  // Busy shares of the windows in turn; the meter reads the host's ticks once at start, then once per window.
+  const shares = [0.95, 0.3, 0.97, 0.96, 0.98];
   let ticks = { busy: 0, total: 0 };
+  let windows = 0;
+  const reported: number[] = [];
   const meter = new LoadMeter({
-    tickMs: 10,
-    windowTicks: 2,
-    hostTicks: () => (ticks = { busy: ticks.busy + 93, total: ticks.total + 100 }),
+    tickMs: 20,
+    windowTicks: 3,
+    hostSustainWindows: 3,
+    hostTicks: () => {
+      if (windows > 0) {
+        const share = shares[Math.min(windows - 1, shares.length - 1)]!;
+        ticks = { busy: ticks.busy + share * 100, total: ticks.total + 100 };
+      }
+      windows++;
+      return ticks;
+    },
   });
   const without = new LoadMeter({ tickMs: 10, windowTicks: 2, hostTicks: null });
   try {
-    await pollUntil(() => meter.report.hostCpuBusy !== undefined, "a window with the machine's figure");
-    expect(meter.report.hostCpuBusy).toBe(0.93);
+    await pollUntil(
+      () => {
+        const busy = meter.report.hostCpuBusy;
+        if (busy !== undefined && reported.at(-1) !== busy) reported.push(busy);
+        return windows > shares.length;
+      },
+      "five windows with the machine's figure",
+      2_000,
+      1,
+    );
+    // 0.95, then the 0.3 window holds the figure down until three busy windows in a row lift it.
+    expect(reported).toEqual([0.95, 0.3, 0.96]);
     expect(meter.report.hostId).toBe(machineId());
     expect(meter.report.accepting).toBe(true); // the figure is the gateway's to weigh, against HOST_CPU_MAX
-    await Bun.sleep(50);
     expect(without.report.hostCpuBusy).toBeUndefined();
   } finally {
     meter.stop();

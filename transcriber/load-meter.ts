@@ -8,7 +8,8 @@
  * frames lags the loop for a moment and is worked off. The CPU share is the main thread's own (Linux's
  * /proc/self/task/<pid>/stat), not the process's, so the runtime's GC and compiler threads do not count.
  *
- * It also reports how busy the whole machine was over the window (host-cpu.ts). That figure does not change
+ * It also reports how busy the whole machine has been over the last two windows (host-cpu.ts: the least busy of
+ * them, so a moment's work such as a container start does not count). That figure does not change
  * `accepting`: the gateway weighs it against its own HOST_CPU_MAX, since how full a shared machine may get is
  * the operator's call, not each transcriber's.
  */
@@ -25,7 +26,10 @@ export interface LoadReport {
   accepting: boolean;
   /** When not accepting for a reason other than lag or CPU (a backend's own limit), what it is. */
   limit?: string;
-  /** The whole machine's busy share over the last window (0-1, every core, stolen time counted); absent off Linux. */
+  /**
+   * How busy the whole machine has been (0-1, every core, stolen time counted): the least of its last
+   * `hostSustainWindows` windows, so only a sustained load counts; absent off Linux.
+   */
   hostCpuBusy?: number;
   /** Which machine it is (host-cpu.ts machineId), with hostCpuBusy: transcribers that share one report the same. */
   hostId?: string;
@@ -43,6 +47,11 @@ export interface LoadMeterOptions {
   sustainWindows?: number;
   now?: () => number;
   cpuMs?: () => number;
+  /**
+   * Windows the machine's figure is the least of (default 2): longer than a container start on a small machine,
+   * short enough that a ramp of sessions is refused within a couple of seconds of filling it.
+   */
+  hostSustainWindows?: number;
   /** The host's cumulative ticks (host-cpu.ts); null for none. */
   hostTicks?: (() => HostTicks | undefined) | null;
 }
@@ -99,6 +108,8 @@ export class LoadMeter {
     let windowStart = now();
     let windowCpu = cpuMs();
     let windowHost = hostTicks?.();
+    const hostWindows: number[] = [];
+    const hostSustainWindows = options.hostSustainWindows ?? 2;
     let worstLagMs = 0;
     let ticks = 0;
     this.#timer = setInterval(() => {
@@ -111,7 +122,14 @@ export class LoadMeter {
       const host = hostTicks?.();
       const hostBusy = windowHost && host ? busyShare(windowHost, host) : undefined;
       this.#report = judge.window(worstLagMs, cpuShare);
-      if (hostBusy !== undefined) Object.assign(this.#report, { hostCpuBusy: Math.round(hostBusy * 100) / 100, hostId });
+      if (hostBusy !== undefined) {
+        hostWindows.push(hostBusy);
+        if (hostWindows.length > hostSustainWindows) hostWindows.shift();
+        // The least busy of the last windows: the machine has been at least this busy all along, so a moment's
+        // work (a container starting, a build) does not read as a full machine.
+        const sustained = Math.min(...hostWindows);
+        Object.assign(this.#report, { hostCpuBusy: Math.round(sustained * 100) / 100, hostId });
+      }
       windowHost = host;
       ticks = 0;
       worstLagMs = 0;

@@ -170,7 +170,7 @@ function burnEveryCore(ms: number): () => Promise<void> {
 
 test("a machine whose CPU is all taken refuses new sessions with 503 naming HOST_CPU_MAX; autoscale starts no container there; the open one goes on", async () => {
   const busy = await startTestGateway({ ...AUTOSCALE, HOST_CPU_MAX: "0.8" });
-  const stopBurning = burnEveryCore(8_000);
+  const stopBurning = burnEveryCore(12_000);
   try {
     const open = TestClient.connect(`${busy.listenUrl}?sessionId=machine-open`);
     expect((await open.next("Metadata", 15_000)).container).toBe("auto-0");
@@ -178,7 +178,7 @@ test("a machine whose CPU is all taken refuses new sessions with 503 naming HOST
     await pollUntil(
       () => loads.refusal("auto-0")?.message.includes("machine's CPU") ?? false,
       "auto-0's report of a full machine",
-      6_000,
+      9_000,
       50,
     );
     expect(loads.latest("auto-0")?.hostCpuBusy).toBeGreaterThan(0.8);
