@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { TestClient } from "../test/client.ts";
 import { startTestGateway, type TestGateway } from "../test/gateway.ts";
+import { pollUntil } from "../test/wait.ts";
 
 /** Prometheus text exposition -> `name{labels}` -> value (labels as written, sorted by prom-client's order). */
 function parseProm(text: string): Map<string, number> {
@@ -94,6 +95,29 @@ test("bytes of a session still open are counted as they flow, and stay counted o
   await Bun.sleep(20);
   const after = parseProm(await (await fetch(`${gw.httpUrl}/metrics`)).text());
   expect(after.get('transcribe_edge_relayed_bytes_total{direction="in"}')).toBe(before + 1000 + '{"type":"CloseStream"}'.length);
+});
+
+test("/metrics shows the transcribers refusing new sessions and the busiest machine's CPU share", async () => {
+  const client = TestClient.connect(`${gw.listenUrl}?sessionId=metrics-load`);
+  const metadata = await client.next("Metadata", 15_000);
+  const loads = gw.gateway.state.loads;
+  await pollUntil(() => loads.busiestMachine() !== undefined, "a load report with the machine's figure", 5_000, 50);
+  const read = async () => parseProm(await (await fetch(`${gw.httpUrl}/metrics`)).text());
+  const samples = await read();
+  expect(samples.get("transcribe_edge_transcribers_refusing_sessions")).toBe(0);
+  const busy = samples.get("transcribe_edge_machine_cpu_busy_max")!;
+  expect(busy).toBeGreaterThanOrEqual(0);
+  expect(busy).toBeLessThanOrEqual(1);
+  // A report that says it cannot keep up; the gateway's next poll replaces it (within a second, maybe while this
+  // reads), so it is filed again for each read.
+  let refusing: number | undefined;
+  for (let attempt = 0; attempt < 3 && refusing !== 1; attempt++) {
+    loads.note(metadata.container, { load: { eventLoopLagMs: 400, cpuShare: 0.99, accepting: false } });
+    refusing = (await read()).get("transcribe_edge_transcribers_refusing_sessions");
+  }
+  expect(refusing).toBe(1);
+  client.send({ type: "CloseStream" });
+  expect((await client.closed).code).toBe(1000);
 });
 
 test("/metrics needs the admin token when one is set", async () => {

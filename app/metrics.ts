@@ -57,6 +57,26 @@ export function createMetrics(state: GatewayState): GatewayMetrics {
     },
   });
   new Gauge({
+    name: name("transcribers_refusing_sessions"),
+    help: "Running transcriber instances a new session would be refused on now (their load report, their link or their machine).",
+    registers,
+    collect() {
+      let refusing = 0;
+      for (const instance of state.registry.list()) {
+        if (instance.stateName === "running" && state.loads.refusal(instance.id)) refusing++;
+      }
+      this.set(refusing);
+    },
+  });
+  new Gauge({
+    name: name("machine_cpu_busy_max"),
+    help: "The busiest machine's CPU share (0-1, all cores, for the last two seconds), as its transcribers report it; HOST_CPU_MAX refuses above it.",
+    registers,
+    collect() {
+      this.set(state.loads.busiestMachine() ?? 0);
+    },
+  });
+  new Gauge({
     name: name("draining"),
     help: "1 while the gateway refuses new sessions to shut down.",
     registers,

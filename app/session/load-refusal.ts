@@ -108,6 +108,12 @@ export class TranscriberLoads {
     );
   }
 
+  /** The busiest machine's share as its transcribers' fresh reports give it (for /metrics); undefined with none. */
+  busiestMachine(): number | undefined {
+    const machines = this.#machines();
+    return machines.size === 0 ? undefined : Math.max(...machines.values());
+  }
+
   /** The freshest busy figure of each machine that reports one (a report without a machine id counts as its own). */
   #machines(): Map<string, number> {
     const machines = new Map<string, { busy: number; atMs: number }>();
