@@ -8,6 +8,7 @@ import { join } from "node:path";
 import type { Subprocess } from "bun";
 import { poolMemberIds } from "../app/routing/instance-ids.ts";
 import { LABEL_GATEWAY } from "../runtime/driver.ts";
+import { type HostTicks, parseHostTicks } from "../transcriber/host-cpu.ts";
 import { procStatCpuMs } from "../transcriber/load-meter.ts";
 import { forEachLine } from "./lines.ts";
 
@@ -111,15 +112,14 @@ export function loadAverage(): number[] {
 }
 
 /** The machine's CPU time so far (`/proc/stat`, in ticks): all of it, and what the hypervisor stole from this VM. */
-export function cpuTicks(): { total: number; steal: number } {
-  const fields = readFileSync("/proc/stat", "utf8").split("\n")[0]!.trim().split(/\s+/).slice(1).map(Number);
-  // user nice system idle iowait irq softirq steal (guest time is already inside user)
-  const total = fields.slice(0, 8).reduce((a, b) => a + b, 0);
-  return { total, steal: fields[7] ?? 0 };
+export function cpuTicks(): HostTicks {
+  const ticks = parseHostTicks(readFileSync("/proc/stat", "utf8"));
+  if (!ticks) throw new Error("/proc/stat has no aggregate cpu line");
+  return ticks;
 }
 
 /** Percent of the machine's CPU time the hypervisor stole between two `cpuTicks()` readings. */
-export function stealPct(before: { total: number; steal: number }, after: { total: number; steal: number }): number {
+export function stealPct(before: HostTicks, after: HostTicks): number {
   const total = after.total - before.total;
   return total > 0 ? Math.round((1000 * (after.steal - before.steal)) / total) / 10 : 0;
 }

@@ -10,10 +10,12 @@
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 
-/** Cumulative clock ticks of every core since boot. */
+/** Cumulative clock ticks of every core since boot: the busy ones (steal among them), and all. */
 export interface HostTicks {
   busy: number;
   total: number;
+  /** What the hypervisor took (inside `busy`). */
+  steal: number;
 }
 
 /** The ticks in one /proc/stat text's aggregate `cpu` line; undefined when there is none. */
@@ -24,7 +26,7 @@ export function parseHostTicks(stat: string): HostTicks | undefined {
   if (ticks.length < 4 || ticks.some((n) => !Number.isFinite(n))) return undefined;
   const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] = ticks;
   const busy = user + nice + system + irq + softirq + steal;
-  return { busy, total: busy + idle + iowait };
+  return { busy, total: busy + idle + iowait, steal };
 }
 
 /** A reader of the host's ticks, or undefined where /proc/stat cannot be read (not Linux). */

@@ -80,7 +80,7 @@ test("the CPU mark is 85 % of what the thread can get: one core, or the containe
 test("each window carries the machine's id and the least busy share of its last windows (a moment's work does not count)", async () => {
   // Busy shares of the windows in turn; the meter reads the host's ticks once at start, then once per window.
   const shares = [0.95, 0.3, 0.97, 0.96, 0.98];
-  let ticks = { busy: 0, total: 0 };
+  let ticks = { busy: 0, total: 0, steal: 0 };
   let windows = 0;
   const reported: number[] = [];
   const meter = new LoadMeter({
@@ -90,7 +90,7 @@ test("each window carries the machine's id and the least busy share of its last 
     hostTicks: () => {
       if (windows > 0) {
         const share = shares[Math.min(windows - 1, shares.length - 1)]!;
-        ticks = { busy: ticks.busy + share * 100, total: ticks.total + 100 };
+        ticks = { busy: ticks.busy + share * 100, total: ticks.total + 100, steal: 0 };
       }
       windows++;
       return ticks;

@@ -42,6 +42,7 @@ async function channel(links: MuxLinks, url: string, query: string) {
   )({
     message: (data) => got.push(typeof data === "string" ? data : data.slice()),
     closed: (code, reason) => (closed = { code, reason }),
+    shed: () => upstream.close(1013, "shed"), // these links never back up
   });
   return { upstream, got, closed: () => closed };
 }

@@ -112,8 +112,8 @@ test("autoscale passes over a transcriber that cannot keep up: the next session 
 }, 30_000);
 
 test("a transcriber that stops reading its link is refused new sessions once the link has been behind a second; the open one is not cut", async () => {
-  // A small limit, so the backlog builds in a second: behind at 64 KiB, the relay pauses its client at 128 KiB and
-  // would cut it only after 5 s paused or past 256 KiB.
+  // A small limit, so the backlog builds in a second: behind at 64 KiB, the relay pauses its client at 128 KiB, and
+  // the link would shed its newest session (this one) only after 5 s paused or past 256 KiB.
   const small = await startTestGateway({
     ROUTING_MODE: "shared",
     CONTAINER_DRIVER: "process",

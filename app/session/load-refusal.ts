@@ -100,9 +100,9 @@ export class TranscriberLoads {
         `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(load.hostCpuBusy)} busy, ${over})`,
       );
     }
-    const machines = this.#machines();
-    if (machines.size === 0 || [...machines.values()].some((busy) => busy <= max)) return undefined;
-    const least = Math.min(...machines.values());
+    const machines = this.#machineShares();
+    if (machines.length === 0 || machines.some((busy) => busy <= max)) return undefined;
+    const least = Math.min(...machines);
     return overloaded(
       `no machine has CPU for another session (container ${instanceId} has no load report yet, and every machine reporting is ${percent(least)} busy or more, ${over})`,
     );
@@ -110,20 +110,21 @@ export class TranscriberLoads {
 
   /** The busiest machine's share as its transcribers' fresh reports give it (for /metrics); undefined with none. */
   busiestMachine(): number | undefined {
-    const machines = this.#machines();
-    return machines.size === 0 ? undefined : Math.max(...machines.values());
+    const machines = this.#machineShares();
+    return machines.length === 0 ? undefined : Math.max(...machines);
   }
 
   /** The freshest busy figure of each machine that reports one (a report without a machine id counts as its own). */
-  #machines(): Map<string, number> {
+  #machineShares(): number[] {
+    const now = this.now();
     const machines = new Map<string, { busy: number; atMs: number }>();
     for (const [instanceId, { load, atMs }] of this.#reports) {
-      if (load.hostCpuBusy === undefined || this.now() - atMs > LOAD_REPORT_MAX_AGE_MS) continue;
+      if (load.hostCpuBusy === undefined || now - atMs > LOAD_REPORT_MAX_AGE_MS) continue;
       const key = load.hostId ?? instanceId;
       const seen = machines.get(key);
       if (!seen || seen.atMs < atMs) machines.set(key, { busy: load.hostCpuBusy, atMs });
     }
-    return new Map([...machines].map(([key, { busy }]) => [key, busy]));
+    return [...machines.values()].map(({ busy }) => busy);
   }
 
   #linkRefusal(instanceId: string): Refusal | undefined {

@@ -11,8 +11,8 @@ export interface UpstreamEvents {
   message(data: string | Uint8Array): void;
   /** The session ended on the transcriber's side (its close code), or the link broke (1006). */
   closed(code: number, reason: string): void;
-  /** The backed-up link chose this session, its newest, to give way (see MuxLink.relieve); default: closed(1013). */
-  shed?(): void;
+  /** The backed-up link chose this session, its newest, to give way (see MuxLink.relieve): close it 1013. */
+  shed(): void;
 }
 
 /** The relay's view of its transcriber session. */
@@ -141,12 +141,7 @@ export class MuxLink {
     this.lastShed = { atMs: now, bytes };
     if (draining && !overLimit) return;
     const id = this.newestChannel();
-    const events = id === undefined ? undefined : this.channels.get(id);
-    if (id === undefined || !events) return;
-    if (events.shed) return events.shed();
-    this.channels.delete(id);
-    this.out.add(RECORD.close, id, closePayload(1000, "shed: the transcriber is not keeping up"));
-    events.closed(1013, "the transcriber is not keeping up");
+    if (id !== undefined) this.channels.get(id)?.shed(); // its relay ends the session, which closes the channel
   }
 
   private newestChannel(): number | undefined {
