@@ -66,6 +66,8 @@ export class GatewayState {
       const containerId = registry.has(instanceId) ? registry.get(instanceId).containerId : undefined;
       return containerId ? this.links.backlog(containerId) : undefined;
     });
+    // The store's count (cluster-wide in a cluster) is taken when a session is routed, before its upgrade.
+    loads.watchSessions((instanceId) => store.load(instanceId));
     this.strategy = strategy;
     this.security = new ClientSecurity(config);
     registry.onStateChange((instance, from, to) =>

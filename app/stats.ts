@@ -59,6 +59,11 @@ export function statsDocument(state: GatewayState) {
     gateways: store.gateways(),
     config: publicConfig(state.config),
     instances,
+    /**
+     * Each machine its transcribers report (by boot id): how busy, its sessions, what a session was learned to cost
+     * it, and what one more would make it (weighed against HOST_CPU_MAX).
+     */
+    machines: state.loads.machines(),
     /** ENGINE_HOSTS: every engine host (up, running, limit, image, drained); [] with one engine. */
     hosts: engineHosts?.hosts() ?? [],
     coordinator: state.selector.coordinatorView(),

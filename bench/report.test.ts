@@ -62,3 +62,21 @@ test("the ramped overload rows count sessions taken, refused and cut; none cut m
   expect(row(table, "ramped past CONTAINER_CPUS")?.slice(1, 2)).toEqual(["240 taken / 0 refused / 181 cut"]);
   expect(row(table, "ramped past CONTAINER_CPUS")?.[3]).toBe("NO");
 });
+
+test("the burst rows show the baseline and the defaults with their finals; the defaults meet the target only with none cut and finals under 1 s", () => {
+  const report = new Report();
+  report.set("capacity_burst", {
+    figure_off: { opened: 400, refused: 0, cut_after_open: { "1013": 61 }, final_lag_ms: { p99: 7061 } },
+    defaults: { opened: 169, refused: 231, cut_after_open: {}, final_lag_ms: { p99: 591 } },
+    defaults_retrying: { opened: 214, refused: 186, cut_after_open: {}, final_lag_ms: { p99: 1200 } },
+  });
+  const table = report.table();
+  expect(row(table, "burst at once onto a serving gateway")?.slice(1, 2)).toEqual(["400 taken / 0 refused / 61 cut; 7061"]);
+  expect(row(table, "the same burst at the defaults")?.slice(1)).toEqual([
+    "169 taken / 231 refused / 0 cut; 591",
+    "0 cut, finals p99 < 1,000 ms",
+    "yes",
+  ]);
+  expect(row(table, "the same, each refused session retrying")?.[3]).toBe("NO");
+  expect(row(new Report().table(), "the same burst at the defaults")?.[1]).toBe("-");
+});

@@ -278,6 +278,27 @@ export class Report {
       const run = ramped(key);
       rows.push([label, run.text, "0 cut (refused before the upgrade instead)", meets(run.cut, (v) => v === 0)]);
     }
+    // A burst onto a gateway that already serves: the baseline with the machine's figure off, then the defaults.
+    const lag = (key: string) => fmt(g(`${key}.final_lag_ms.p99`));
+    const off = ramped("capacity_burst.figure_off");
+    rows.push([
+      "burst at once onto a serving gateway, HOST_CPU_MAX=1 (--only=capacity_burst): baseline; finals p99 ms",
+      off.text === "-" ? "-" : `${off.text}; ${lag("capacity_burst.figure_off")}`,
+      "",
+      "",
+    ]);
+    for (const [key, label] of [
+      ["capacity_burst.defaults", "the same burst at the defaults (sessions since the figure counted); finals p99 ms"],
+      ["capacity_burst.defaults_retrying", "the same, each refused session retrying after Retry-After; finals p99 ms"],
+    ] as const) {
+      const run = ramped(key);
+      rows.push([
+        label,
+        run.text === "-" ? "-" : `${run.text}; ${lag(key)}`,
+        "0 cut, finals p99 < 1,000 ms",
+        meets(run.cut, (v) => v === 0 && Number(g(`${key}.final_lag_ms.p99`)) < 1_000),
+      ]);
+    }
     rows.push([
       "local recognizer: CPU s per audio s (one decoder)",
       fmt(g("local.real_time_factor")),

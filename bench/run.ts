@@ -1,6 +1,6 @@
 /**
  * `npm run bench` (about 12-13 minutes plus the capacity ladders) or `npm run bench -- --quick` (about 3.5 minutes, every key filled with
- * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,capacity_local,local,cluster,hosts` runs (`capacity_speech`, the openai ladder with LibriVox speech encoded as WebRTC does, runs only when named)
+ * fewer samples and shorter runs). `--only=micro,startup,relay,e2e,capacity,capacity_local,local,cluster,hosts` runs (`capacity_speech`, the openai ladder with LibriVox speech encoded as WebRTC does, and `capacity_capped`, `capacity_overload`, `capacity_burst`, the runs past capacity, run only when named)
  * some sections (`--steps=N,M` sets the capacity ladders' session counts); `--skip=warm,idle,capacity,bridge` leaves
  * parts of the relay section out; `--relay-variants=burst,haproxy_1t` adds diagnostic relay targets. Prints each
  * figure as it is
@@ -10,7 +10,7 @@ import { findEngine } from "../runtime/engine.ts";
 import { ensureImage } from "../runtime/image-build.ts";
 import { Report } from "./report.ts";
 import { capacitySection } from "./sections/capacity.ts";
-import { overloadOnlySection } from "./sections/capacity-overload.ts";
+import { burstSection, overloadOnlySection } from "./sections/capacity-overload.ts";
 import { clusterSection } from "./sections/cluster.ts";
 import { endToEndSection } from "./sections/e2e.ts";
 import { localSection } from "./sections/local.ts";
@@ -86,6 +86,12 @@ if (only?.includes("capacity_capped"))
 // past what the machine's CPU carries, where the machine's own figure (HOST_CPU_MAX) refuses.
 if (only?.includes("capacity_overload"))
   await run("capacity_overload", () => overloadOnlySection(report, "capacity_overload", { containers: 2, sessions: overloadSessions() }));
+// Only when named (`--only=capacity_burst`, `--burst=RAMPED,AT_ONCE`, default 100,300): a gateway already serving
+// gets a burst of sessions at once, with the machine's figure off and at the defaults.
+if (only?.includes("capacity_burst")) {
+  const [ramped = 100, atOnce = 300] = (process.argv.find((a) => a.startsWith("--burst="))?.slice(8) ?? "100,300").split(",").map(Number);
+  await run("capacity_burst", () => burstSection(report, { containers: 2, ramped, atOnce }));
+}
 await run("capacity_local", () => capacitySection(report, { quick, containers: 2, steps: steps(), backend: "local" }));
 await run("local", () => localSection(report, { quick }));
 await run("cluster", () => clusterSection(report, { quick }));

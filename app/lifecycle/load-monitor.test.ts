@@ -158,15 +158,18 @@ test("a transcriber that stops reading its link is refused new sessions once the
   }
 }, 40_000);
 
-/** Keeps every core of this machine busy for up to `ms` (each burner also stops by itself); returns a stop. */
-function burnEveryCore(ms: number): () => Promise<void> {
+/** Keeps `count` cores of this machine busy for up to `ms` (each burner also stops by itself); returns a stop. */
+function burnCores(count: number, ms: number): () => Promise<void> {
   const code = `const end = Date.now() + ${ms}; while (Date.now() < end) {}`;
-  const burners = Array.from({ length: cpus().length + 1 }, () => Bun.spawn([process.execPath, "-e", code], { stdout: "ignore" }));
+  const burners = Array.from({ length: count }, () => Bun.spawn([process.execPath, "-e", code], { stdout: "ignore" }));
   return async () => {
     for (const burner of burners) burner.kill();
     await Promise.all(burners.map((burner) => burner.exited));
   };
 }
+
+/** Every core busy, and one burner more. */
+const burnEveryCore = (ms: number) => burnCores(cpus().length + 1, ms);
 
 test("a machine whose CPU is all taken refuses new sessions with 503 naming HOST_CPU_MAX; autoscale starts no container there; the open one goes on", async () => {
   const busy = await startTestGateway({ ...AUTOSCALE, HOST_CPU_MAX: "0.8" });
@@ -199,3 +202,58 @@ test("a machine whose CPU is all taken refuses new sessions with 503 naming HOST
     await busy.stop();
   }
 }, 40_000);
+
+test("a burst past the room a machine's figure leaves is refused at the mark once the gateway has learned what a session costs there; the sessions taken go on", async () => {
+  const gateway = await startTestGateway({
+    ROUTING_MODE: "shared",
+    CONTAINER_DRIVER: "process",
+    TRANSCRIBER_BACKEND: "echo",
+    MAX_CONNECTIONS_PER_CONTAINER: "100",
+    HOST_CPU_MAX: "0.9",
+  });
+  const loads = gateway.gateway.state.loads;
+  const clients: TestClient[] = [];
+  let stopBurning = async () => {};
+  try {
+    // The transcriber up, then a figure of the machine with no session on it (what it does idle).
+    const first = TestClient.connect(`${gateway.listenUrl}?sessionId=burst-first`);
+    await first.next("Metadata", 15_000);
+    first.send({ type: "CloseStream" });
+    await first.closed;
+    await pollUntil(() => loads.machines().some((m) => m.sessions === 0), "a figure of the machine idle", 5_000, 50);
+    // Twenty sessions on a machine that half the cores' worth of other work keeps busy: the gateway learns a cost
+    // per session from the figure over those twenty (the other work counted as theirs: an upper bound).
+    stopBurning = burnCores(Math.max(1, Math.floor(cpus().length / 2)), 20_000);
+    for (let i = 0; i < 20; i++) clients.push(TestClient.connect(`${gateway.listenUrl}?sessionId=burst-steady-${i}`));
+    await Promise.all(clients.map((client) => client.next("Metadata", 15_000)));
+    await pollUntil(() => loads.machines()[0]?.costPerSession != null, "a learned cost per session", 10_000, 50);
+    const [machine] = loads.machines();
+    expect(machine!.busy).toBeLessThan(0.9);
+    const rejectedBefore = gateway.gateway.state.rejections.transcriber_overloaded ?? 0;
+
+    // Forty at once, all before the next figure: without the projection the figure (under the mark) takes them all.
+    const burst = Array.from({ length: 40 }, (_, i) => TestClient.connect(`${gateway.listenUrl}?sessionId=burst-${i}`));
+    const outcomes = await Promise.allSettled(burst.map((client) => client.opened));
+    const projected = loads.refusal("shared");
+    const taken = burst.filter((_, i) => outcomes[i]!.status === "fulfilled");
+    clients.push(...taken);
+    const refused = burst.length - taken.length;
+    expect(refused).toBeGreaterThan(0);
+    expect(taken.length).toBeGreaterThan(0);
+    expect(projected?.message).toContain("sessions opened since that figure and one more");
+    expect(projected?.message).toContain("over HOST_CPU_MAX=0.9");
+    expect((gateway.gateway.state.rejections.transcriber_overloaded ?? 0) - rejectedBefore).toBe(refused);
+
+    // Every session taken, before the burst and in it, still echoes; none was cut.
+    for (const client of clients) client.send(new Uint8Array(10));
+    await Promise.all(clients.map((client) => client.until(() => client.binary.length === 1, 5_000, "an echo")));
+  } finally {
+    await stopBurning();
+    for (const client of clients) client.send({ type: "CloseStream" });
+    const codes = await Promise.all(clients.map((client) => client.closed));
+    await gateway.stop();
+    expect(codes.every(({ code }) => code === 1000)).toBe(true);
+  }
+  // No count drifted: every session routed (taken or refused) was given back.
+  expect(gateway.gateway.state.store.load("shared")).toBe(0);
+}, 60_000);

@@ -105,7 +105,7 @@ test("a machine busier than HOST_CPU_MAX refuses new sessions on it; one with no
   // Two transcribers on one machine: its freshest figure is the one that counts for a container without a report.
   loads.note("auto-2", report(0.95, "machine-b"));
   loads.note("auto-3", report(0.93, "machine-b"));
-  expect(loads.refusal("auto-1")!.message).toContain("every machine reporting is 93 % busy or more");
+  expect(loads.refusal("auto-1")!.message).toContain("every machine reporting would be 93 % busy or more with it");
   // At or under the mark, and with the mark at 1 (off), nothing is refused for the machine.
   loads.note("auto-0", report(0.9, "machine-a"));
   expect(loads.refusal("auto-0")).toBeUndefined();
@@ -135,4 +135,56 @@ test("a report full by count (every recognizer in use) is dropped when a session
   loads.note("shared", { load: { eventLoopLagMs: 300, cpuShare: 0.4, accepting: false } });
   loads.sessionEnded("shared");
   expect(loads.refusal("shared")!.message).toContain("event-loop lag 300 ms");
+});
+
+test("once a machine's cost per session is learned, sessions routed since its figure count: a burst is refused at the mark", () => {
+  let nowMs = 0;
+  const loads = new TranscriberLoads(
+    () => nowMs,
+    () => 0.85,
+  );
+  const sessions = new Map<string, number>([
+    ["pool-0", 0],
+    ["pool-1", 0],
+  ]);
+  loads.watchSessions((id) => sessions.get(id) ?? 0);
+  const report = (busy: number) => ({ load: { eventLoopLagMs: 2, cpuShare: 0.2, accepting: true, hostCpuBusy: busy, hostId: "m" } });
+  const both = (busy: number) => {
+    loads.note("pool-0", report(busy));
+    loads.note("pool-1", report(busy));
+  };
+  both(0.05); // idle
+  // 50 sessions on each for a few seconds: the machine at 35 %, 0.3 % per session over its idle 5 %.
+  sessions.set("pool-0", 50).set("pool-1", 50);
+  for (let i = 0; i < 4; i++) {
+    nowMs += 1_000;
+    both(0.35);
+  }
+  expect(loads.machines()).toEqual([
+    { machine: "m", busy: 0.35, sessions: 100, costPerSession: expect.any(Number), withOneMore: expect.any(Number) },
+  ]);
+  expect(loads.machines()[0]!.costPerSession).toBeCloseTo(0.003, 6);
+  // A burst routed before the next figure: each session is counted when routed, and the figure (35 %) alone would take all.
+  let taken = 0;
+  for (let i = 0; i < 300; i++) {
+    const id = i % 2 ? "pool-1" : "pool-0";
+    if (loads.refusal(id)) continue;
+    sessions.set(id, sessions.get(id)! + 1);
+    taken++;
+  }
+  // 0.35 + (n + 1) x 0.003 <= 0.85 for the n-th: 166 more.
+  expect(taken).toBe(166);
+  const refused = loads.refusal("pool-0")!;
+  expect(refused).toMatchObject({ status: 503, reason: "transcriber_overloaded", retryAfterS: 2 });
+  expect(refused.message).toBe(
+    "container pool-0 cannot keep up with another session (its machine's CPU is 35 % busy, and with the 166 sessions opened since that figure and one more, at 0.30 % each, it would be 85 %, over HOST_CPU_MAX=0.85)",
+  );
+  // A container with no report yet is refused too: the one machine has no room with it.
+  expect(loads.refusal("pool-2")!.message).toContain("every machine reporting would be 85 % busy or more with it");
+  // Once the figure covers the burst (the machine at 80 %, the counts of before it aged out), what it says decides.
+  for (let i = 0; i < 4; i++) {
+    nowMs += 1_000;
+    both(0.8);
+  }
+  expect(loads.refusal("pool-0")).toBeUndefined();
 });

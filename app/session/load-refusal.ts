@@ -12,8 +12,12 @@
  * seconds after the sessions that overfilled it were let in; the machine's figure says so at once. Over
  * HOST_CPU_MAX, an instance on that machine takes no new session; one with no report yet (just started) takes
  * none while every machine that reports is over it, so autoscale does not start containers on a full machine.
+ * The figure trails the sessions by a few seconds, so once the gateway has learned what a session costs a
+ * machine (machine-projection.ts), the sessions opened since the figure count too: a burst is refused at the mark
+ * instead of being let in whole before any figure moves.
  */
 import type { LoadReport } from "../../transcriber/load-meter.ts";
+import { MachineProjection } from "./machine-projection.ts";
 import type { LinkBacklog } from "./mux-link.ts";
 import type { Refusal } from "../refusal.ts";
 import type { InstanceView } from "../routing/strategy.ts";
@@ -33,16 +37,25 @@ export const LINK_BEHIND_MS = 1_000;
 export class TranscriberLoads {
   readonly #reports = new Map<string, { load: TranscriberLoad; atMs: number }>();
   #links: (instanceId: string) => LinkBacklog | undefined = () => undefined;
+  #sessions: (instanceId: string) => number = () => 0;
+  readonly #projection: MachineProjection;
 
   constructor(
     private readonly now: () => number = Date.now,
     /** HOST_CPU_MAX, read on each decision (a reload may change it); 1 turns the machine's figure off. */
     private readonly hostCpuMax: () => number = () => 1,
-  ) {}
+  ) {
+    this.#projection = new MachineProjection(now);
+  }
 
   /** Where each instance's link backlog is read (the gateway's mux links, through the instance's container). */
   watchLinks(backlog: (instanceId: string) => LinkBacklog | undefined): void {
     this.#links = backlog;
+  }
+
+  /** Where each instance's session count is read (counted when a session is routed, so a burst sees itself). */
+  watchSessions(sessions: (instanceId: string) => number): void {
+    this.#sessions = sessions;
   }
 
   /** Files `body.load` of one /health answer (ignored when absent or malformed: older transcriber images). */
@@ -60,6 +73,11 @@ export class TranscriberLoads {
       },
       atMs: this.now(),
     });
+    const filed = this.#reports.get(instanceId)!.load;
+    if (filed.hostCpuBusy !== undefined) {
+      const machine = filed.hostId ?? instanceId;
+      this.#projection.observe(machine, filed.hostCpuBusy, this.#machineSessions(machine));
+    }
   }
 
   /**
@@ -95,27 +113,49 @@ export class TranscriberLoads {
     if (max >= 1) return undefined;
     const over = `over HOST_CPU_MAX=${max}`;
     if (load?.hostCpuBusy !== undefined) {
-      if (load.hostCpuBusy <= max) return undefined;
+      const machine = load.hostId ?? instanceId;
+      const projection = this.#projection.project(machine, load.hostCpuBusy, this.#machineSessions(machine));
+      if (load.hostCpuBusy > max)
+        return overloaded(
+          `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(load.hostCpuBusy)} busy, ${over})`,
+        );
+      if (!projection || projection.withOneMore <= max) return undefined;
+      const { busy, opened, costPerSession, withOneMore } = projection;
+      const each = `${(costPerSession * 100).toFixed(2)} % each`;
       return overloaded(
-        `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(load.hostCpuBusy)} busy, ${over})`,
+        `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(busy)} busy, and with the ${opened} sessions opened since that figure and one more, at ${each}, it would be ${percent(withOneMore)}, ${over})`,
       );
     }
     const machines = this.#machineShares();
-    if (machines.length === 0 || machines.some((busy) => busy <= max)) return undefined;
-    const least = Math.min(...machines);
+    if (machines.length === 0 || machines.some(({ withOneMore }) => withOneMore <= max)) return undefined;
+    const least = Math.min(...machines.map(({ withOneMore }) => withOneMore));
     return overloaded(
-      `no machine has CPU for another session (container ${instanceId} has no load report yet, and every machine reporting is ${percent(least)} busy or more, ${over})`,
+      `no machine has CPU for another session (container ${instanceId} has no load report yet, and every machine reporting would be ${percent(least)} busy or more with it, ${over})`,
     );
   }
 
   /** The busiest machine's share as its transcribers' fresh reports give it (for /metrics); undefined with none. */
   busiestMachine(): number | undefined {
     const machines = this.#machineShares();
-    return machines.length === 0 ? undefined : Math.max(...machines);
+    return machines.length === 0 ? undefined : Math.max(...machines.map(({ busy }) => busy));
   }
 
-  /** The freshest busy figure of each machine that reports one (a report without a machine id counts as its own). */
-  #machineShares(): number[] {
+  /** Each machine that reports a figure, for /stats: the figure, its sessions, the learned cost, and with one more. */
+  machines(): { machine: string; busy: number; sessions: number; costPerSession: number | null; withOneMore: number }[] {
+    return this.#machineShares().map(({ machine, busy, withOneMore }) => ({
+      machine,
+      busy,
+      sessions: this.#machineSessions(machine),
+      costPerSession: this.#projection.costPerSession(machine) ?? null,
+      withOneMore,
+    }));
+  }
+
+  /**
+   * The freshest busy figure of each machine that reports one (a report without a machine id counts as its own),
+   * and what it would be with one more session than it has now (the figure itself until a cost is learned).
+   */
+  #machineShares(): { machine: string; busy: number; withOneMore: number }[] {
     const now = this.now();
     const machines = new Map<string, { busy: number; atMs: number }>();
     for (const [instanceId, { load, atMs }] of this.#reports) {
@@ -124,7 +164,20 @@ export class TranscriberLoads {
       const seen = machines.get(key);
       if (!seen || seen.atMs < atMs) machines.set(key, { busy: load.hostCpuBusy, atMs });
     }
-    return [...machines.values()].map(({ busy }) => busy);
+    return [...machines].map(([key, { busy }]) => ({
+      machine: key,
+      busy,
+      withOneMore: this.#projection.project(key, busy, this.#machineSessions(key))?.withOneMore ?? busy,
+    }));
+  }
+
+  /** Sessions on the instances whose fresh report names `machine` (an instance without a machine id is its own). */
+  #machineSessions(machine: string): number {
+    const now = this.now();
+    let sessions = 0;
+    for (const [instanceId, { load, atMs }] of this.#reports)
+      if ((load.hostId ?? instanceId) === machine && now - atMs <= LOAD_REPORT_MAX_AGE_MS) sessions += this.#sessions(instanceId);
+    return sessions;
   }
 
   #linkRefusal(instanceId: string): Refusal | undefined {

@@ -41,6 +41,15 @@ export interface LoadSpec {
    * gateway's 503) is counted in `refused`, not a failed run. The warm-up counts from the first open.
    */
   rampPerS?: number;
+  /**
+   * With rampPerS: the sessions from this index on are all opened at once, `burstAtMs` after the first open (a
+   * peer gateway's clients reconnecting together onto a gateway that already serves the ramped ones).
+   */
+  burstFrom?: number;
+  burstAtMs?: number;
+  /** With rampPerS: how many more times a refused session tries, `retryAfterMs` (default 2,000) apart, as clients honouring Retry-After do. */
+  retries?: number;
+  retryAfterMs?: number;
 }
 
 /** Finals' lag behind the end of the speech they cover, and the frames the transcribers did not hear. */
@@ -78,6 +87,8 @@ export interface LoadResult {
   audio?: AudioFigures;
   /** rampPerS runs: sessions whose upgrade was refused (they never opened), and the first few close reasons. */
   refused?: number;
+  /** rampPerS runs with retries: sessions taken on a later try. */
+  takenOnRetry?: number;
   refusedReasons?: string[];
   /** rampPerS runs: when the first session closed before CloseStream, in ms since the first open. */
   firstEarlyCloseMs?: number;

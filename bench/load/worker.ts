@@ -217,21 +217,34 @@ function startSending(): void {
 }
 
 let refused = 0;
+/** rampPerS runs with retries: sessions refused at first and taken on a later try. */
+let takenOnRetry = 0;
 const refusedReasons: string[] = [];
 /** rampPerS: opens at that pace while the open ones already send; refusals are counted. */
 async function openRamped(): Promise<Session[]> {
   startSending();
   const opened: Session[] = [];
   const attempts = spec.urls.map(async (url, index) => {
-    await Bun.sleep(Math.max(0, t0 + (index * 1000) / spec.rampPerS! - performance.now()));
-    try {
-      const session = await open(url, index);
-      watchClose(session);
-      opened.push(session);
-      ring[slotOf(index)]!.push(session);
-    } catch (error) {
-      refused++;
-      if (refusedReasons.length < 5) refusedReasons.push((error as Error).message);
+    const burst = spec.burstFrom !== undefined && index >= spec.burstFrom;
+    const dueMs = burst ? (spec.burstAtMs ?? 0) : (index * 1000) / spec.rampPerS!;
+    await Bun.sleep(Math.max(0, t0 + dueMs - performance.now()));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const session = await open(url, index);
+        watchClose(session);
+        opened.push(session);
+        ring[slotOf(index)]!.push(session);
+        if (attempt > 0) takenOnRetry++;
+        return;
+      } catch (error) {
+        if (attempt < (spec.retries ?? 0)) {
+          await Bun.sleep(spec.retryAfterMs ?? 2_000);
+          continue;
+        }
+        refused++;
+        if (refusedReasons.length < 5) refusedReasons.push((error as Error).message);
+        return;
+      }
     }
   });
   await Promise.all(attempts);
@@ -304,7 +317,7 @@ const result: LoadResult = {
   texts: sessions.reduce((sum, s) => sum + s.texts, 0),
   latencyMs: summarize(samples.subarray(0, sampleCount)),
   ...(spec.closeStream ? { audio: audioFigures(sessions) } : {}),
-  ...(spec.rampPerS ? { refused, refusedReasons, firstEarlyCloseMs: firstCloseAtMs } : {}),
+  ...(spec.rampPerS ? { refused, takenOnRetry, refusedReasons, firstEarlyCloseMs: firstCloseAtMs } : {}),
 };
 for (const session of sessions) session.ws.close(1000, "bench done");
 await Bun.sleep(200);

@@ -10,6 +10,7 @@ import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
 import { poolIds, prewarmedPoolEnv, type StandinProcess, standinEnv, startGateway, startStandin } from "../procs.ts";
 import type { Report } from "../report.ts";
+import { round3 } from "../stats.ts";
 import { type CapacityAudio, speechPacketsBase64 } from "./capacity-compare.ts";
 
 /** What every capacity session asks for: 48 kHz mono Opus. */
@@ -23,20 +24,53 @@ const WINDOW_MS = 10_000;
 interface Stats {
   instances: { link: { bytes: number; behindMs: number } | null }[];
   totals: { rejections: Record<string, number> };
+  machines?: { busy: number; sessions: number; costPerSession: number | null; withOneMore: number }[];
 }
 
-/** The ramped run at `sessions`; the row the report keeps under `<ladder>.overload`. */
-export async function overloadRun(gateway: { listenUrl: string; stats(): Promise<Stats> }, sessions: number, packetsBase64: string[]) {
+/** A burst after the ramp: the sessions from `from` on all opened at once, `holdMs` after the ramp of the others. */
+export interface BurstShape {
+  from: number;
+  holdMs: number;
+  /** How many more times a refused session tries, RETRY_AFTER_MS apart (clients honouring Retry-After). */
+  retries: number;
+}
+
+/** The gateway's Retry-After for transcriber_overloaded. */
+const RETRY_AFTER_MS = 2_000;
+
+/** The ramped run at `sessions` (the row the report keeps under `<ladder>.overload`), or a ramp and a burst. */
+export async function overloadRun(
+  gateway: { listenUrl: string; stats(): Promise<Stats> },
+  sessions: number,
+  packetsBase64: string[],
+  burst?: BurstShape,
+) {
   const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=ovl-${sessions}-${i}&${QUERY}`);
   const before = (await gateway.stats()).totals.rejections;
-  const rampMs = (sessions * 1000) / RAMP_PER_S;
+  const burstAtMs = burst ? (burst.from * 1000) / RAMP_PER_S + burst.holdMs : undefined;
+  const rampMs = burstAtMs ?? (sessions * 1000) / RAMP_PER_S;
   // The links' backlog as /stats shows it, every 250 ms: the most held, and when one was first a second behind.
   const startedAt = performance.now();
   const links = { maxKiB: 0, firstBehindAtMs: undefined as number | undefined };
+  const machineSeen = { before: undefined as object | undefined, after: [] as object[] };
   let sampling = true;
   const sampler = (async () => {
     while (sampling) {
       const stats = await gateway.stats();
+      // What the gateway saw of the machine just before the burst and in its first second.
+      const sinceBurstMs = burstAtMs === undefined ? undefined : performance.now() - startedAt - burstAtMs;
+      if (sinceBurstMs !== undefined && sinceBurstMs < 1_000 && stats.machines?.[0]) {
+        const { busy, sessions, costPerSession, withOneMore } = stats.machines[0];
+        const seen = {
+          at_ms: Math.round(sinceBurstMs),
+          busy,
+          sessions,
+          cost_per_session: costPerSession,
+          with_one_more: round3(withOneMore),
+        };
+        if (sinceBurstMs < 0) machineSeen.before = seen;
+        else machineSeen.after.push(seen);
+      }
       for (const { link } of stats.instances) {
         if (!link) continue;
         links.maxKiB = Math.max(links.maxKiB, Math.round(link.bytes / 1024));
@@ -51,9 +85,10 @@ export async function overloadRun(gateway: { listenUrl: string; stats(): Promise
       packetsBase64,
       awaitText: true,
       rampPerS: RAMP_PER_S,
+      ...(burst ? { burstFrom: burst.from, burstAtMs, retries: burst.retries, retryAfterMs: RETRY_AFTER_MS } : {}),
       openTimeoutMs: 10_000,
-      // The window starts once every session has been tried.
-      warmupMs: rampMs + 2_000,
+      // The window starts once every session has been tried (retries too).
+      warmupMs: rampMs + 2_000 + (burst?.retries ?? 0) * RETRY_AFTER_MS,
       durationMs: WINDOW_MS,
       drainMs: 1_500,
       pingEvery: 5,
@@ -62,7 +97,8 @@ export async function overloadRun(gateway: { listenUrl: string; stats(): Promise
   ).result;
   sampling = false;
   await sampler;
-  const after = (await gateway.stats()).totals.rejections;
+  const stats = await gateway.stats();
+  const after = stats.totals.rejections;
   const refusedBy = Object.fromEntries(
     Object.entries(after)
       .map(([reason, n]) => [reason, n - (before[reason] ?? 0)] as const)
@@ -73,8 +109,10 @@ export async function overloadRun(gateway: { listenUrl: string; stats(): Promise
   return {
     offered: sessions,
     ramp_per_s: RAMP_PER_S,
+    ...(burst ? { ramped: burst.from, at_once: sessions - burst.from, burst_at_ms: Math.round(burstAtMs!) } : {}),
     opened: result.sessions,
     refused: result.refused ?? 0,
+    ...(burst ? { retries: burst.retries, taken_on_retry: result.takenOnRetry ?? 0 } : {}),
     refused_by_gateway: refusedBy,
     cut_after_open: result.closedEarly,
     ramp_ms: Math.round(result.openMs),
@@ -86,6 +124,9 @@ export async function overloadRun(gateway: { listenUrl: string; stats(): Promise
     frames_sent: audio?.framesSent,
     final_lag_ms: audio ? { p50: Math.round(audio.finalLagMs.p50), p99: Math.round(audio.finalLagMs.p99) } : undefined,
     hop_p99_ms: Math.round(result.latencyMs.p99 * 10) / 10,
+    /** What the gateway learned one session costs the machine (share of all its cores), as /stats says at the end. */
+    machine_cost_per_session: stats.machines?.[0]?.costPerSession ?? null,
+    ...(burst ? { machine_at_burst: machineSeen } : {}),
     /** What the early refusal is for: sessions turned away before the upgrade, none cut once open. */
     refused_early_not_cut: (result.refused ?? 0) > 0 && cut === 0,
     ...(result.ok ? {} : { failure: result.error }),
@@ -102,6 +143,10 @@ export interface OverloadOptions {
   standin?: StandinProcess;
   /** What the sessions stream (default: the tone, as the ladder does). */
   audio?: CapacityAudio;
+  /** A burst after the ramp instead of a ramp throughout. */
+  burst?: BurstShape;
+  /** More of the gateway's environment (HOST_CPU_MAX=1 for a baseline). */
+  env?: Record<string, string>;
 }
 
 /**
@@ -114,10 +159,10 @@ export interface OverloadOptions {
 export async function overloadSection(options: OverloadOptions) {
   const standin = options.standin ?? (await startStandin());
   const cap: Record<string, string> = options.cpus ? { CONTAINER_CPUS: options.cpus } : {};
-  const gateway = await startGateway(prewarmedPoolEnv(options.containers, { ...standinEnv(standin), ...cap }));
+  const gateway = await startGateway(prewarmedPoolEnv(options.containers, { ...standinEnv(standin), ...cap, ...options.env }));
   try {
     await gateway.waitRunning(poolIds(options.containers));
-    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64(options.audio));
+    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64(options.audio), options.burst);
     return { containers: options.containers, ...(options.cpus ? { container_cpus: Number(options.cpus) } : {}), ...row };
   } finally {
     await gateway.stop();
@@ -132,4 +177,43 @@ export async function overloadOnlySection(report: Report, key: string, options: 
   const row = await overloadSection(options);
   report.progress(`  ${JSON.stringify(row)}`);
   report.set(key, row);
+}
+
+/** How long the ramped sessions stream before the burst: longer than the machine's figure trails them (3 s). */
+const BURST_HOLD_MS = 6_000;
+/** The retrying run's tries after the first. */
+const BURST_RETRIES = 4;
+
+/**
+ * `--only=capacity_burst` (`--burst=RAMPED,AT_ONCE`, default 100,300): a gateway serving RAMPED sessions (ramped at
+ * RAMP_PER_S, then streaming for BURST_HOLD_MS) gets AT_ONCE more all at once, as when a peer gateway's clients
+ * reconnect together. Three times, each on a gateway of its own over uncapped transcribers: the baseline with the
+ * machine's figure off (HOST_CPU_MAX=1: every session taken); at the defaults, where the gateway counts the
+ * sessions opened since the machine's last figure at the cost per session it learned while the first ones ran;
+ * and at the defaults with each refused session trying again after the Retry-After, as a client should.
+ */
+export async function burstSection(report: Report, options: { containers: number; ramped: number; atOnce: number }): Promise<void> {
+  const { containers, ramped, atOnce } = options;
+  const standin = await startStandin();
+  const rows: Record<string, object> = {};
+  try {
+    for (const [name, env, retries] of [
+      ["figure_off", { HOST_CPU_MAX: "1" }, 0],
+      ["defaults", {}, 0],
+      ["defaults_retrying", {}, BURST_RETRIES],
+    ] as const) {
+      const tries = retries ? `, a refused one trying ${retries} more times ${RETRY_AFTER_MS / 1000} s apart` : "";
+      report.progress(
+        `capacity_burst (${name}): ${ramped} sessions ramped at ${RAMP_PER_S}/s, then ${atOnce} at once${tries}, into ${containers} transcribers`,
+      );
+      const burst = { from: ramped, holdMs: BURST_HOLD_MS, retries };
+      const row = await overloadSection({ containers, sessions: ramped + atOnce, standin, env, burst });
+      report.progress(`  ${JSON.stringify(row)}`);
+      rows[name] = row;
+      await Bun.sleep(5_000);
+    }
+  } finally {
+    await standin.stop();
+  }
+  report.set("capacity_burst", rows);
 }
