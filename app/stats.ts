@@ -28,6 +28,8 @@ export function statsDocument(state: GatewayState) {
       host: (snapshot.containerId && engineHosts?.hostOf(snapshot.containerId)) || null,
       /** The transcriber's own last load report (lag, CPU share, accepting), read by this gateway; null when none is fresh. */
       load: state.loads.latest(instance.id),
+      /** How many more sessions its transcriber's own CPU mark takes, by the cost learned from its reports; null until learned. */
+      room: state.loads.roomFor(instance.id),
       /** What this gateway's link holds for the transcriber (bytes) and how long it has been over the mark; null without a link. */
       link: snapshot.containerId ? (state.links.backlog(snapshot.containerId) ?? null) : null,
     };
@@ -107,5 +109,5 @@ function peerInstance(
     nextStartAt: null,
   };
   const host = record?.hostName ?? (record?.containerId && engineHosts?.hostOf(record.containerId)) ?? null;
-  return { ...snapshot, ...counts, host: host || null, load: null, link: null };
+  return { ...snapshot, ...counts, host: host || null, load: null, room: null, link: null };
 }

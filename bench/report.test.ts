@@ -77,6 +77,6 @@ test("the burst rows show the baseline and the defaults with their finals; the d
     "0 cut, finals p99 < 1,000 ms",
     "yes",
   ]);
-  expect(row(table, "the same, each refused session retrying")?.[3]).toBe("NO");
+  expect(row(table, "the same burst, each refused session retrying")?.[3]).toBe("NO");
   expect(row(new Report().table(), "the same burst at the defaults")?.[1]).toBe("-");
 });

@@ -273,7 +273,9 @@ export class Report {
     };
     for (const [key, label] of [
       ["capacity_overload", "ramped past the machine's CPU, uncapped (--only=capacity_overload)"],
+      ["capacity_overload.retrying", "ramped past the machine's CPU, each refused session retrying after Retry-After"],
       ["capacity_capped", "ramped past CONTAINER_CPUS=0.25 caps (--only=capacity_capped)"],
+      ["capacity_capped.retrying", "ramped past CONTAINER_CPUS=0.25 caps, each refused session retrying"],
     ] as const) {
       const run = ramped(key);
       rows.push([label, run.text, "0 cut (refused before the upgrade instead)", meets(run.cut, (v) => v === 0)]);
@@ -289,7 +291,7 @@ export class Report {
     ]);
     for (const [key, label] of [
       ["capacity_burst.defaults", "the same burst at the defaults (sessions since the figure counted); finals p99 ms"],
-      ["capacity_burst.defaults_retrying", "the same, each refused session retrying after Retry-After; finals p99 ms"],
+      ["capacity_burst.defaults_retrying", "the same burst, each refused session retrying after Retry-After; finals p99 ms"],
     ] as const) {
       const run = ramped(key);
       rows.push([

@@ -57,7 +57,7 @@ test("one busy window is a burst, not an overload: only windows over a limit in 
       [70, 0.99],
     ]),
   ).toEqual([true, false, false]);
-  expect(judge.window(200, 0.99)).toEqual({ eventLoopLagMs: 200, cpuShare: 0.99, accepting: false });
+  expect(judge.window(200, 0.99)).toEqual({ eventLoopLagMs: 200, cpuShare: 0.99, accepting: false, cpuMax: 0.85 });
   expect(judge.window(3, 0.1).accepting).toBe(true); // one good window takes sessions again
 });
 
@@ -117,4 +117,40 @@ test("each window carries the machine's id and the least busy share of its last 
     meter.stop();
     without.stop();
   }
+});
+
+test("each window reports its mark and the sessions it covers, on average over its ticks", async () => {
+  let open = 0;
+  const meter = new LoadMeter({ tickMs: 10, windowTicks: 4, hostTicks: null, maxCpuShare: 0.2125, sessions: () => open });
+  try {
+    await pollUntil(() => meter.report.sessions === 0, "a window with no session", 2_000, 1);
+    expect(meter.report.cpuMax).toBe(0.213);
+    open = 30;
+    await pollUntil(() => meter.report.sessions === 30, "a window of 30 sessions throughout", 2_000, 1);
+    // Sessions opening during a window: its figure covers their average, not the count at its end.
+    const seen = new Set<number>();
+    const ramp = setInterval(() => (open += 1), 10);
+    try {
+      await pollUntil(
+        () => {
+          seen.add(meter.report.sessions!);
+          return open >= 60;
+        },
+        "a ramp of 30 more",
+        2_000,
+        1,
+      );
+    } finally {
+      clearInterval(ramp);
+    }
+    // An average of counts that rose during the window: between them, and not a whole count.
+    expect([...seen].some((n) => n > 30 && n < 60 && !Number.isInteger(n))).toBe(true);
+  } finally {
+    meter.stop();
+  }
+});
+
+test("without a session count the report carries none", () => {
+  const judge = new OverloadJudge(100, 0.85, 3);
+  expect(judge.window(1, 0.1).sessions).toBeUndefined();
 });

@@ -26,6 +26,10 @@ export interface LoadReport {
   accepting: boolean;
   /** When not accepting for a reason other than lag or CPU (a backend's own limit), what it is. */
   limit?: string;
+  /** The CPU share over which it stops accepting (its mark: 85 % of a core, or of its CONTAINER_CPUS cap). */
+  cpuMax?: number;
+  /** Its open sessions over the last window, on average: the count `cpuShare` covers. */
+  sessions?: number;
   /**
    * How busy the whole machine has been (0-1, every core, stolen time counted): the least of its last
    * `hostSustainWindows` windows, so only a sustained load counts; absent off Linux.
@@ -54,6 +58,8 @@ export interface LoadMeterOptions {
   hostSustainWindows?: number;
   /** The host's cumulative ticks (host-cpu.ts); null for none. */
   hostTicks?: (() => HostTicks | undefined) | null;
+  /** Its open sessions now, sampled every tick for the window's average; none reported without it. */
+  sessions?: () => number;
 }
 
 /** Share of a core over which the JavaScript thread counts as saturated. */
@@ -82,8 +88,9 @@ export class OverloadJudge {
     this.#overWindows = worstLagMs > this.maxLagMs || cpuShare > this.maxCpuShare ? this.#overWindows + 1 : 0;
     return {
       eventLoopLagMs: Math.round(worstLagMs),
-      cpuShare: Math.round(cpuShare * 100) / 100,
+      cpuShare: Math.round(cpuShare * 1000) / 1000,
       accepting: this.#overWindows < this.sustain,
+      cpuMax: Math.round(this.maxCpuShare * 1000) / 1000,
     };
   }
 }
@@ -112,16 +119,19 @@ export class LoadMeter {
     const hostSustainWindows = options.hostSustainWindows ?? 2;
     let worstLagMs = 0;
     let ticks = 0;
+    let sessionTicks = 0;
     this.#timer = setInterval(() => {
       const at = now();
       worstLagMs = Math.max(worstLagMs, at - expected);
       expected = at + tickMs;
+      if (options.sessions) sessionTicks += options.sessions();
       if (++ticks < windowTicks) return;
       const cpu = cpuMs();
       const cpuShare = (cpu - windowCpu) / Math.max(1, at - windowStart);
       const host = hostTicks?.();
       const hostBusy = windowHost && host ? busyShare(windowHost, host) : undefined;
       this.#report = judge.window(worstLagMs, cpuShare);
+      if (options.sessions) this.#report.sessions = Math.round((sessionTicks / ticks) * 10) / 10;
       if (hostBusy !== undefined) {
         hostWindows.push(hostBusy);
         if (hostWindows.length > hostSustainWindows) hostWindows.shift();
@@ -132,6 +142,7 @@ export class LoadMeter {
       }
       windowHost = host;
       ticks = 0;
+      sessionTicks = 0;
       worstLagMs = 0;
       windowStart = at;
       windowCpu = cpu;

@@ -85,7 +85,7 @@ export async function startTranscriber(options: TranscriberOptions = {}): Promis
   const sockets = new Set<ServerWebSocket<SocketData>>();
   const links = new Set<MuxPeer>();
   let draining = false;
-  const meter = new LoadMeter({ maxCpuShare: maxCpuShareFor(config.containerCpus) });
+  const meter = new LoadMeter({ maxCpuShare: maxCpuShareFor(config.containerCpus), sessions: () => openSessions() });
   // The local recognizer decodes on this thread by design, up to LOCAL_MAX_SESSIONS sized from the CPU: its
   // capacity is a free recognizer, not the loop's lag. The other backends take sessions while the loop keeps up.
   const loadReport = () => {

@@ -1,6 +1,7 @@
 import { expect, test } from "bun:test";
 import { TestClient } from "../../test/client.ts";
 import { startTranscriber } from "../../transcriber/server.ts";
+import { pollUntil } from "../../test/wait.ts";
 import { LOAD_REPORT_MAX_AGE_MS, TranscriberLoads } from "./load-refusal.ts";
 
 test("a real transcriber's /health carries a load report the gateway files; an idle one is not refused", async () => {
@@ -161,7 +162,7 @@ test("once a machine's cost per session is learned, sessions routed since its fi
     both(0.35);
   }
   expect(loads.machines()).toEqual([
-    { machine: "m", busy: 0.35, sessions: 100, costPerSession: expect.any(Number), withOneMore: expect.any(Number) },
+    { machine: "m", busy: 0.35, sessions: 100, costPerSession: expect.any(Number), withOneMore: expect.any(Number), room: 166 },
   ]);
   expect(loads.machines()[0]!.costPerSession).toBeCloseTo(0.003, 6);
   // A burst routed before the next figure: each session is counted when routed, and the figure (35 %) alone would take all.
@@ -172,8 +173,9 @@ test("once a machine's cost per session is learned, sessions routed since its fi
     sessions.set(id, sessions.get(id)! + 1);
     taken++;
   }
-  // 0.35 + (n + 1) x 0.003 <= 0.85 for the n-th: 166 more.
+  // 0.35 + (n + 1) x 0.003 <= 0.85 for the n-th: 166 more, the room /stats said.
   expect(taken).toBe(166);
+  expect(loads.machines()[0]).toMatchObject({ sessions: 266, room: 0 });
   const refused = loads.refusal("pool-0")!;
   expect(refused).toMatchObject({ status: 503, reason: "transcriber_overloaded", retryAfterS: 2 });
   expect(refused.message).toBe(
@@ -188,3 +190,82 @@ test("once a machine's cost per session is learned, sessions routed since its fi
   }
   expect(loads.refusal("pool-0")).toBeUndefined();
 });
+
+test("a transcriber's own thread: once its cost is learned from reports that carry their sessions, a burst is refused at its CPU mark", () => {
+  let nowMs = 0;
+  const loads = new TranscriberLoads(() => nowMs);
+  let routed = 0;
+  loads.watchSessions(() => routed);
+  // A quarter-core cap: the mark is 0.2125 of a core; each session takes 0.002 of a core.
+  const report = (sessions: number) => ({
+    load: { eventLoopLagMs: 3, cpuShare: 0.01 + sessions * 0.002, accepting: true, cpuMax: 0.2125, sessions },
+  });
+  loads.note("auto-0", report(0));
+  for (const sessions of [20, 40, 60]) {
+    routed = sessions;
+    nowMs += 1_000;
+    loads.note("auto-0", report(sessions));
+  }
+  expect(loads.refusal("auto-0")).toBeUndefined();
+  // (0.2125 - 0.13) / 0.002 = 41 more than the 60 the report covers.
+  expect(new TranscriberLoads().roomFor("auto-0")).toBeNull();
+  expect(loads.roomFor("auto-0")).toBe(41);
+  let taken = 0;
+  while (!loads.refusal("auto-0")) {
+    routed++;
+    taken++;
+  }
+  expect(taken).toBe(41);
+  expect(loads.roomFor("auto-0")).toBe(0);
+  expect(loads.refusal("auto-0")!.message).toBe(
+    "container auto-0 cannot keep up with another session (its CPU is 13 % of a core, and with the 41 sessions opened since that report and one more, at 0.20 % of a core each, it would be over its mark of 21 %)",
+  );
+  // A report without its sessions (an older image) projects nothing.
+  loads.note("auto-1", { load: { eventLoopLagMs: 3, cpuShare: 0.13, accepting: true, cpuMax: 0.2125 } });
+  expect(loads.roomFor("auto-1")).toBeNull();
+  loads.forget("auto-0");
+  expect(loads.roomFor("auto-0")).toBeNull();
+});
+
+test("a real transcriber's reports carry the sessions their CPU covers and its mark, and teach the gateway its thread's room", async () => {
+  // A cap of 10 % of a core (its mark 8.5 %), and 20 sessions each echoing 20 frames a second: a fair share of it.
+  const transcriber = await startTranscriber({
+    port: 0,
+    host: "127.0.0.1",
+    env: { TRANSCRIBER_BACKEND: "echo", LOG_LEVEL: "silent", CONTAINER_CPUS: "0.1" },
+  });
+  const clients = Array.from({ length: 20 }, () => TestClient.listen(`ws://127.0.0.1:${transcriber.port}`));
+  const frames = setInterval(() => {
+    for (const client of clients) if (client.ws.readyState === WebSocket.OPEN) client.send(new Uint8Array(200));
+  }, 50);
+  try {
+    await Promise.all(clients.map((client) => client.opened));
+    let routed = 20;
+    const loads = new TranscriberLoads();
+    loads.watchSessions(() => routed);
+    let body: { load: { sessions: number; cpuMax: number; cpuShare: number; accepting: boolean } } | undefined;
+    await pollUntil(
+      async () => {
+        body = await (await fetch(`http://127.0.0.1:${transcriber.port}/health`)).json();
+        loads.note("shared", body);
+        return body!.load.accepting && loads.roomFor("shared") !== null;
+      },
+      "an accepting report of the 20 sessions that teaches a cost",
+      10_000,
+      300,
+    );
+    expect(body!.load.sessions).toBe(20);
+    expect(body!.load.cpuMax).toBeCloseTo(0.085, 3);
+    const room = loads.roomFor("shared")!;
+    expect(room).toBeGreaterThanOrEqual(0);
+    // The gateway routes that many more before the next report: the one after them is refused at the mark.
+    routed += room;
+    expect(loads.roomFor("shared")).toBe(0);
+    expect(loads.refusal("shared")?.message).toContain(`with the ${room} sessions opened since that report and one more`);
+    expect(loads.refusal("shared")?.message).toContain("it would be over its mark of 9 %");
+  } finally {
+    clearInterval(frames);
+    for (const client of clients) client.ws.close();
+    await transcriber.stop();
+  }
+}, 20_000);

@@ -12,12 +12,12 @@
  * seconds after the sessions that overfilled it were let in; the machine's figure says so at once. Over
  * HOST_CPU_MAX, an instance on that machine takes no new session; one with no report yet (just started) takes
  * none while every machine that reports is over it, so autoscale does not start containers on a full machine.
- * The figure trails the sessions by a few seconds, so once the gateway has learned what a session costs a
- * machine (machine-projection.ts), the sessions opened since the figure count too: a burst is refused at the mark
- * instead of being let in whole before any figure moves.
+ * The figures trail the sessions by a few seconds, so once the gateway has learned what a session costs a
+ * machine, and a transcriber's thread against its own CPU mark (load-projection.ts), the sessions routed there
+ * since the figure count too: a burst is refused at the mark instead of being let in whole before any figure moves.
  */
 import type { LoadReport } from "../../transcriber/load-meter.ts";
-import { MachineProjection } from "./machine-projection.ts";
+import { LoadProjection } from "./load-projection.ts";
 import type { LinkBacklog } from "./mux-link.ts";
 import type { Refusal } from "../refusal.ts";
 import type { InstanceView } from "../routing/strategy.ts";
@@ -33,19 +33,34 @@ export const LOAD_REPORT_MAX_AGE_MS = 3_000;
  */
 export const LINK_BEHIND_MS = 1_000;
 
+/** One machine as /stats shows it (TranscriberLoads.machines). */
+export interface MachineView {
+  machine: string;
+  busy: number;
+  sessions: number;
+  costPerSession: number | null;
+  withOneMore: number;
+  room: number | null;
+}
+
 /** The last load report per instance, as the health probe reads them. */
 export class TranscriberLoads {
   readonly #reports = new Map<string, { load: TranscriberLoad; atMs: number }>();
   #links: (instanceId: string) => LinkBacklog | undefined = () => undefined;
   #sessions: (instanceId: string) => number = () => 0;
-  readonly #projection: MachineProjection;
+  /** Each machine's figure (a share of all its cores), by machine id. */
+  readonly #projection: LoadProjection;
+  /** Each transcriber thread's CPU share over its mark (1 = at the mark), by instance id. */
+  readonly #threads: LoadProjection;
 
   constructor(
     private readonly now: () => number = Date.now,
     /** HOST_CPU_MAX, read on each decision (a reload may change it); 1 turns the machine's figure off. */
     private readonly hostCpuMax: () => number = () => 1,
   ) {
-    this.#projection = new MachineProjection(now);
+    this.#projection = new LoadProjection(now);
+    // A thread may run past its mark up to its cap (1 / 0.85 of the mark): saturated near that.
+    this.#threads = new LoadProjection(now, { saturated: 1.1 });
   }
 
   /** Where each instance's link backlog is read (the gateway's mux links, through the instance's container). */
@@ -70,10 +85,14 @@ export class TranscriberLoads {
         ...(typeof load.limit === "string" ? { limit: load.limit.slice(0, 200) } : {}),
         ...(typeof load.hostCpuBusy === "number" && Number.isFinite(load.hostCpuBusy) ? { hostCpuBusy: load.hostCpuBusy } : {}),
         ...(typeof load.hostId === "string" ? { hostId: load.hostId.slice(0, 64) } : {}),
+        ...(positive(load.cpuMax) ? { cpuMax: load.cpuMax } : {}),
+        ...(typeof load.sessions === "number" && Number.isFinite(load.sessions) && load.sessions >= 0 ? { sessions: load.sessions } : {}),
       },
       atMs: this.now(),
     });
     const filed = this.#reports.get(instanceId)!.load;
+    if (filed.cpuMax !== undefined && filed.sessions !== undefined)
+      this.#threads.observe(instanceId, filed.cpuShare / filed.cpuMax, this.#sessions(instanceId), filed.sessions);
     if (filed.hostCpuBusy !== undefined) {
       const machine = filed.hostId ?? instanceId;
       this.#projection.observe(machine, filed.hostCpuBusy, this.#machineSessions(machine));
@@ -91,6 +110,7 @@ export class TranscriberLoads {
   /** The instance stopped or was removed: its report no longer applies. */
   forget(instanceId: string): void {
     this.#reports.delete(instanceId);
+    this.#threads.forget(instanceId);
   }
 
   /** `instanceId`'s report if it is fresh, else null (for /stats and the status page). */
@@ -102,7 +122,8 @@ export class TranscriberLoads {
   /** Why `instanceId` should not take a new session now (503 + Retry-After), if its fresh report says so. */
   refusal(instanceId: string): Refusal | undefined {
     const load = this.latest(instanceId);
-    if (!load || load.accepting) return this.#hostRefusal(instanceId, load) ?? this.#linkRefusal(instanceId);
+    if (!load || load.accepting)
+      return this.#hostRefusal(instanceId, load) ?? this.#threadRefusal(instanceId, load) ?? this.#linkRefusal(instanceId);
     const { eventLoopLagMs, cpuShare, limit } = load;
     const why = limit ?? `event-loop lag ${eventLoopLagMs} ms, CPU ${Math.round(cpuShare * 100)} % of a core`;
     return overloaded(`container ${instanceId} cannot keep up with another session (${why})`);
@@ -120,7 +141,7 @@ export class TranscriberLoads {
           `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(load.hostCpuBusy)} busy, ${over})`,
         );
       if (!projection || projection.withOneMore <= max) return undefined;
-      const { busy, opened, costPerSession, withOneMore } = projection;
+      const { figure: busy, opened, costPerSession, withOneMore } = projection;
       const each = `${(costPerSession * 100).toFixed(2)} % each`;
       return overloaded(
         `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(busy)} busy, and with the ${opened} sessions opened since that figure and one more, at ${each}, it would be ${percent(withOneMore)}, ${over})`,
@@ -134,21 +155,50 @@ export class TranscriberLoads {
     );
   }
 
+  /** The thread's projection: its report's CPU share and the sessions routed since, against its own mark. */
+  #threadProjection(instanceId: string, load: TranscriberLoad | null) {
+    if (load?.cpuMax === undefined || load.sessions === undefined) return undefined;
+    return this.#threads.project(instanceId, load.cpuShare / load.cpuMax, this.#sessions(instanceId), load.sessions);
+  }
+
+  #threadRefusal(instanceId: string, load: TranscriberLoad | null): Refusal | undefined {
+    const projection = this.#threadProjection(instanceId, load);
+    if (!projection || projection.withOneMore <= 1) return undefined;
+    const mark = load!.cpuMax!;
+    const each = `${(projection.costPerSession * mark * 100).toFixed(2)} % of a core each`;
+    return overloaded(
+      `container ${instanceId} cannot keep up with another session (its CPU is ${percent(load!.cpuShare)} of a core, and with the ${projection.opened} sessions opened since that report and one more, at ${each}, it would be over its mark of ${percent(mark)})`,
+    );
+  }
+
+  /** How many more sessions `instanceId`'s own CPU mark takes, once its cost is learned (for /stats); else null. */
+  roomFor(instanceId: string): number | null {
+    const load = this.latest(instanceId);
+    const projection = this.#threadProjection(instanceId, load);
+    if (!projection) return null;
+    return Math.max(0, Math.floor((1 - projection.figure) / projection.costPerSession + 1e-9) - projection.opened);
+  }
+
   /** The busiest machine's share as its transcribers' fresh reports give it (for /metrics); undefined with none. */
   busiestMachine(): number | undefined {
     const machines = this.#machineShares();
     return machines.length === 0 ? undefined : Math.max(...machines.map(({ busy }) => busy));
   }
 
-  /** Each machine that reports a figure, for /stats: the figure, its sessions, the learned cost, and with one more. */
-  machines(): { machine: string; busy: number; sessions: number; costPerSession: number | null; withOneMore: number }[] {
-    return this.#machineShares().map(({ machine, busy, withOneMore }) => ({
-      machine,
-      busy,
-      sessions: this.#machineSessions(machine),
-      costPerSession: this.#projection.costPerSession(machine) ?? null,
-      withOneMore,
-    }));
+  /**
+   * Each machine that reports a figure, for /stats: the figure, its sessions, the learned cost, what one more
+   * session would make it, and how many more it has room for under HOST_CPU_MAX (null until a cost is learned,
+   * or with the mark off).
+   */
+  machines(): MachineView[] {
+    const max = this.hostCpuMax();
+    return this.#machineShares().map(({ machine, busy, withOneMore }) => {
+      const sessions = this.#machineSessions(machine);
+      const projection = this.#projection.project(machine, busy, sessions);
+      const room =
+        projection && max < 1 ? Math.max(0, Math.floor((max - busy) / projection.costPerSession + 1e-9) - projection.opened) : null;
+      return { machine, busy, sessions, costPerSession: projection?.costPerSession ?? null, withOneMore, room };
+    });
   }
 
   /**
@@ -186,6 +236,10 @@ export class TranscriberLoads {
     const held = `${Math.round(backlog.bytes / 1024)} KiB held for it for ${(backlog.behindMs / 1000).toFixed(1)} s`;
     return overloaded(`container ${instanceId} cannot keep up with another session (its link is behind: ${held})`);
   }
+}
+
+function positive(value: unknown): value is number {
+  return typeof value === "number" && Number.isFinite(value) && value > 0;
 }
 
 /** A 503 `transcriber_overloaded` the client may retry in 2 s. */

@@ -27,12 +27,12 @@ interface Stats {
   machines?: { busy: number; sessions: number; costPerSession: number | null; withOneMore: number }[];
 }
 
-/** A burst after the ramp: the sessions from `from` on all opened at once, `holdMs` after the ramp of the others. */
-export interface BurstShape {
-  from: number;
-  holdMs: number;
+/** How a run opens its sessions beyond the ramp. */
+export interface RunShape {
+  /** A burst after the ramp: the sessions from `from` on all opened at once, `holdMs` after the ramp of the others. */
+  burst?: { from: number; holdMs: number };
   /** How many more times a refused session tries, RETRY_AFTER_MS apart (clients honouring Retry-After). */
-  retries: number;
+  retries?: number;
 }
 
 /** The gateway's Retry-After for transcriber_overloaded. */
@@ -43,7 +43,7 @@ export async function overloadRun(
   gateway: { listenUrl: string; stats(): Promise<Stats> },
   sessions: number,
   packetsBase64: string[],
-  burst?: BurstShape,
+  { burst, retries = 0 }: RunShape = {},
 ) {
   const urls = Array.from({ length: sessions }, (_, i) => `${gateway.listenUrl}?sessionId=ovl-${sessions}-${i}&${QUERY}`);
   const before = (await gateway.stats()).totals.rejections;
@@ -85,10 +85,11 @@ export async function overloadRun(
       packetsBase64,
       awaitText: true,
       rampPerS: RAMP_PER_S,
-      ...(burst ? { burstFrom: burst.from, burstAtMs, retries: burst.retries, retryAfterMs: RETRY_AFTER_MS } : {}),
+      ...(burst ? { burstFrom: burst.from, burstAtMs } : {}),
+      ...(retries ? { retries, retryAfterMs: RETRY_AFTER_MS } : {}),
       openTimeoutMs: 10_000,
       // The window starts once every session has been tried (retries too).
-      warmupMs: rampMs + 2_000 + (burst?.retries ?? 0) * RETRY_AFTER_MS,
+      warmupMs: rampMs + 2_000 + retries * RETRY_AFTER_MS,
       durationMs: WINDOW_MS,
       drainMs: 1_500,
       pingEvery: 5,
@@ -112,7 +113,7 @@ export async function overloadRun(
     ...(burst ? { ramped: burst.from, at_once: sessions - burst.from, burst_at_ms: Math.round(burstAtMs!) } : {}),
     opened: result.sessions,
     refused: result.refused ?? 0,
-    ...(burst ? { retries: burst.retries, taken_on_retry: result.takenOnRetry ?? 0 } : {}),
+    ...(retries ? { retries, taken_on_retry: result.takenOnRetry ?? 0 } : {}),
     refused_by_gateway: refusedBy,
     cut_after_open: result.closedEarly,
     ramp_ms: Math.round(result.openMs),
@@ -143,8 +144,8 @@ export interface OverloadOptions {
   standin?: StandinProcess;
   /** What the sessions stream (default: the tone, as the ladder does). */
   audio?: CapacityAudio;
-  /** A burst after the ramp instead of a ramp throughout. */
-  burst?: BurstShape;
+  /** A burst after the ramp, and retries of refused sessions. */
+  shape?: RunShape;
   /** More of the gateway's environment (HOST_CPU_MAX=1 for a baseline). */
   env?: Record<string, string>;
 }
@@ -162,7 +163,7 @@ export async function overloadSection(options: OverloadOptions) {
   const gateway = await startGateway(prewarmedPoolEnv(options.containers, { ...standinEnv(standin), ...cap, ...options.env }));
   try {
     await gateway.waitRunning(poolIds(options.containers));
-    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64(options.audio), options.burst);
+    const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64(options.audio), options.shape);
     return { containers: options.containers, ...(options.cpus ? { container_cpus: Number(options.cpus) } : {}), ...row };
   } finally {
     await gateway.stop();
@@ -170,13 +171,20 @@ export async function overloadSection(options: OverloadOptions) {
   }
 }
 
-/** `--only=capacity_capped` or `capacity_overload`: one ramped run, reported under `key`. */
+/**
+ * `--only=capacity_capped` or `capacity_overload`: one ramped run, reported under `key`, and the same again with
+ * each refused session trying BURST_RETRIES more times after the Retry-After (under `key.retrying`).
+ */
 export async function overloadOnlySection(report: Report, key: string, options: OverloadOptions): Promise<void> {
   const cap = options.cpus ? `CONTAINER_CPUS=${options.cpus}` : "uncapped";
   report.progress(`${key}: ${options.sessions} sessions ramped at ${RAMP_PER_S}/s into ${options.containers} transcribers (${cap})`);
   const row = await overloadSection(options);
   report.progress(`  ${JSON.stringify(row)}`);
-  report.set(key, row);
+  await Bun.sleep(5_000);
+  report.progress(`${key}: the same, each refused session trying ${BURST_RETRIES} more times ${RETRY_AFTER_MS / 1000} s apart`);
+  const retrying = await overloadSection({ ...options, shape: { retries: BURST_RETRIES } });
+  report.progress(`  ${JSON.stringify(retrying)}`);
+  report.set(key, { ...row, retrying });
 }
 
 /** How long the ramped sessions stream before the burst: longer than the machine's figure trails them (3 s). */
@@ -206,8 +214,8 @@ export async function burstSection(report: Report, options: { containers: number
       report.progress(
         `capacity_burst (${name}): ${ramped} sessions ramped at ${RAMP_PER_S}/s, then ${atOnce} at once${tries}, into ${containers} transcribers`,
       );
-      const burst = { from: ramped, holdMs: BURST_HOLD_MS, retries };
-      const row = await overloadSection({ containers, sessions: ramped + atOnce, standin, env, burst });
+      const shape = { burst: { from: ramped, holdMs: BURST_HOLD_MS }, retries };
+      const row = await overloadSection({ containers, sessions: ramped + atOnce, standin, env, shape });
       report.progress(`  ${JSON.stringify(row)}`);
       rows[name] = row;
       await Bun.sleep(5_000);

@@ -1,10 +1,10 @@
 import { expect, test } from "bun:test";
-import { FIGURE_LAG_MS, LEARN_MIN_SESSIONS, LEARN_MIN_SHARE, MachineProjection } from "./machine-projection.ts";
+import { FIGURE_LAG_MS, LEARN_MIN_SESSIONS, LEARN_MIN_SHARE, LoadProjection } from "./load-projection.ts";
 
 /** A projection on a clock the test moves; `hold` files one figure a second for `seconds`, the sessions unchanged. */
 function rig() {
   let nowMs = 0;
-  const projection = new MachineProjection(() => nowMs);
+  const projection = new LoadProjection(() => nowMs);
   return {
     projection,
     advance: (ms: number) => (nowMs += ms),
@@ -82,4 +82,22 @@ test("a saturated figure teaches nothing: a full machine shows less than its ses
   expect(projection.costPerSession("m")).toBeUndefined();
   hold(0.5, 200, 4);
   expect(projection.costPerSession("m")).toBeCloseTo(0.5 / 200, 6);
+});
+
+test("with the count the figure covers reported beside it, a ramp teaches at once: the cost over that count", () => {
+  let nowMs = 0;
+  const projection = new LoadProjection(() => nowMs, { saturated: 1.1 });
+  projection.observe("auto-0", 0.02, 0, 0); // idle, by its own count
+  for (let sessions = 20; sessions <= 60; sessions += 20, nowMs += 1_000) {
+    // The gateway has routed 20 more than the figure covers (they opened during and after its window).
+    projection.observe("auto-0", 0.02 + sessions * 0.01, sessions + 20, sessions);
+    expect(projection.costPerSession("auto-0")).toBeCloseTo(0.01, 6);
+  }
+  expect(projection.project("auto-0", 0.62, 90, 60)).toMatchObject({ opened: 30 });
+  expect(projection.project("auto-0", 0.62, 90, 60)!.withOneMore).toBeCloseTo(0.62 + 31 * 0.01, 6);
+  // Past its saturation mark the figure teaches nothing.
+  projection.observe("auto-0", 1.2, 100, 100);
+  expect(projection.costPerSession("auto-0")).toBeCloseTo(0.01, 6);
+  projection.forget("auto-0");
+  expect(projection.costPerSession("auto-0")).toBeUndefined();
 });
