@@ -146,7 +146,10 @@ export class ClusterMember {
     await this.membership.dropLease().catch(() => undefined);
   }
 
-  /** The last gateway stops: every container the directory knows is released and removed. */
+  /**
+   * The last gateway stops: every container the directory knows is released and removed, then any other the
+   * engine lists under this GATEWAY_NAME.
+   */
   async stopAll(): Promise<void> {
     this.leaving = true;
     await this.directory.refresh().catch(() => undefined);
@@ -156,6 +159,15 @@ export class ClusterMember {
         if (record.containerId) await this.driver.remove(record.containerId).catch(() => undefined);
       }),
     );
+    // No gateway stays to serve or sweep what else the engine holds under this GATEWAY_NAME: a container a killed
+    // gateway half made, or one the leader's sweep had not reached yet (it waits out a Redis restore window).
+    const left = await this.driver.list().catch(() => []);
+    await Promise.all(left.map((info) => this.driver.remove(info.id).catch(() => undefined)));
+    if (left.length > 0)
+      this.logger.info(
+        { gateway: this.gatewayId, containers: left.map((info) => info.id) },
+        "removed the containers no record named, as the last gateway out",
+      );
     await this.membership.dropLease().catch(() => undefined);
   }
 

@@ -44,6 +44,7 @@ export async function runClusterSoak(options: ClusterSoakOptions): Promise<numbe
   let nextKillAt = startedAt + Math.min(options.killEveryS * 1000, durationMs / 4);
   let redisAt: number | undefined = startedAt + durationMs / 2;
   let leftover = 0;
+  const leftoverNames: string[] = [];
   try {
     while (performance.now() < stopAt) {
       await drift.sample().catch((e) => drift.problems.push(`sample failed: ${e}`));
@@ -82,9 +83,12 @@ export async function runClusterSoak(options: ClusterSoakOptions): Promise<numbe
       if (code !== 0) drift.problems.push(`${id} exited ${code} on SIGTERM`);
     }
   } finally {
-    leftover = (await cluster.stop()).leftoverContainers;
+    const stopped = await cluster.stop();
+    leftover = stopped.leftoverContainers;
+    for (const c of stopped.leftover)
+      leftoverNames.push(`${c.instance} ${c.id.slice(0, 12)} (${c.running ? "running" : "not running"}, started by ${c.replica ?? "?"})`);
   }
-  if (leftover > 0) drift.problems.push(`${leftover} containers left after every gateway stopped`);
+  if (leftover > 0) drift.problems.push(`${leftover} containers left after every gateway stopped: ${leftoverNames.join(", ")}`);
   const problems = [...tally.problems, ...drift.problems, ...unexplainedCuts(tally.cuts, killLog)];
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(0);
   console.log(
@@ -95,8 +99,14 @@ export async function runClusterSoak(options: ClusterSoakOptions): Promise<numbe
   if (problems.length > 0) {
     // What stopped containers, by which gateway and why: the first thing to read for a cut session.
     for (const { id, process: gateway } of cluster.history) {
-      for (const line of gateway.logs.filter((l) => l.msg === "Transcriber container stopped")) {
-        console.log(`[soak] ${id} (pid ${gateway.pid}): stopped ${line.instance} ${line.container ?? ""} (${line.reason ?? "no reason"})`);
+      for (const line of gateway.logs.filter(
+        (l) => l.msg === "Transcriber container stopped" || l.msg === "Transcriber container started",
+      )) {
+        const what = line.msg === "Transcriber container started" ? "started" : "stopped";
+        const at = typeof line.time === "number" ? new Date(line.time).toISOString().slice(11, 23) : "";
+        console.log(
+          `[soak] ${at} ${id} (pid ${gateway.pid}): ${what} ${line.instance} ${line.container ?? ""} (${line.reason ?? line.start ?? ""})`,
+        );
       }
     }
     console.log(`[soak] FAILED:\n  ${problems.slice(0, 40).join("\n  ")}`);

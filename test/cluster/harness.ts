@@ -178,7 +178,7 @@ export class TestCluster {
    * SIGTERMs every running gateway (SIGKILL if one is not gone within its drain plus 10 s), stops HAProxy and
    * Redis, then removes the cluster's containers. Resolves with how many containers were left for it to remove.
    */
-  async stop(): Promise<{ leftoverContainers: number }> {
+  async stop(): Promise<{ leftoverContainers: number; leftover: EngineContainer[] }> {
     const running = [...this.members.values()];
     this.members.clear();
     for (const gateway of running) gateway.kill("SIGTERM");
@@ -191,13 +191,14 @@ export class TestCluster {
     );
     await this.proxy.stop();
     await this.redis.stop();
-    return { leftoverContainers: await removeContainers(this.name) };
+    const leftover = await removeContainers(this.name);
+    return { leftoverContainers: leftover.length, leftover };
   }
 }
 
-/** Removes every container labelled `gatewayName`; resolves with how many there were. */
-async function removeContainers(gatewayName: string): Promise<number> {
+/** Removes every container labelled `gatewayName`; resolves with those there were. */
+async function removeContainers(gatewayName: string): Promise<EngineContainer[]> {
   const left = await clusterContainers(gatewayName);
   if (left.length > 0) await podman("rm", "-f", "-t", "0", ...left.map((c) => c.id)).catch(() => undefined);
-  return left.length;
+  return left;
 }

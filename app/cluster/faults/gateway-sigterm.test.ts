@@ -11,6 +11,9 @@ import { countsSettleProblems } from "../../../test/cluster/counts.ts";
 import { clusterTest, expectCleanEnd, prepareImage } from "../../../test/cluster/fault-test.ts";
 import { TestCluster } from "../../../test/cluster/harness.ts";
 import { finals, speechPackets } from "../../../test/scenarios.ts";
+import { podman } from "../../../test/podman.ts";
+import { LABEL_GATEWAY, LABEL_INSTANCE, LABEL_MANAGED } from "../../../runtime/driver.ts";
+import { DEFAULT_TRANSCRIBER_IMAGE } from "../../../runtime/image.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 
@@ -70,6 +73,32 @@ clusterTest(
         expect(finals(s).length).toBeGreaterThanOrEqual(4);
       }
       expect(countProblems).toEqual([]);
+      await expectCleanEnd(cluster);
+    } finally {
+      await cluster.stop();
+    }
+  },
+  120_000,
+);
+
+clusterTest(
+  "the last gateway out also removes a container no record names (what a killed gateway half made, not yet swept by the leader)",
+  async () => {
+    const cluster = await TestCluster.start({ env: { ROUTING_MODE: "pool", CONTAINER_POOL_SIZE: "2", SLEEP_AFTER: "10m" } });
+    try {
+      // A container with the cluster's labels that no record names, as a gateway SIGKILLed mid-start leaves one. At
+      // SLEEP_AFTER=10m the leader's sweep runs every 30 s, so here only the shutdown can remove it.
+      await podman(
+        "create",
+        "--label",
+        `${LABEL_MANAGED}=true`,
+        "--label",
+        `${LABEL_GATEWAY}=${cluster.name}`,
+        "--label",
+        `${LABEL_INSTANCE}=pool-7`,
+        process.env.TRANSCRIBER_IMAGE ?? DEFAULT_TRANSCRIBER_IMAGE,
+      );
+      expect((await cluster.containers()).map((c) => c.instance)).toEqual(["pool-7"]);
       await expectCleanEnd(cluster);
     } finally {
       await cluster.stop();
