@@ -124,6 +124,12 @@ export class LoadProjection {
   }
 }
 
+/** How many more sessions fit under `mark` by `projection` (0 when none). */
+export function roomUnder(projection: Projection, mark: number): number {
+  // The epsilon keeps a room that divides exactly (0.3 / 0.003) from rounding down one short.
+  return Math.max(0, Math.floor((mark - projection.figure) / projection.costPerSession + 1e-9) - projection.opened);
+}
+
 function blend(kept: number | undefined, sample: number): number {
   return kept === undefined ? sample : kept + WEIGHT * (sample - kept);
 }

@@ -17,7 +17,7 @@
  * since the figure count too: a burst is refused at the mark instead of being let in whole before any figure moves.
  */
 import type { LoadReport } from "../../transcriber/load-meter.ts";
-import { LoadProjection } from "./load-projection.ts";
+import { LoadProjection, roomUnder } from "./load-projection.ts";
 import type { LinkBacklog } from "./mux-link.ts";
 import type { Refusal } from "../refusal.ts";
 import type { InstanceView } from "../routing/strategy.ts";
@@ -134,12 +134,12 @@ export class TranscriberLoads {
     if (max >= 1) return undefined;
     const over = `over HOST_CPU_MAX=${max}`;
     if (load?.hostCpuBusy !== undefined) {
-      const machine = load.hostId ?? instanceId;
-      const projection = this.#projection.project(machine, load.hostCpuBusy, this.#machineSessions(machine));
       if (load.hostCpuBusy > max)
         return overloaded(
           `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(load.hostCpuBusy)} busy, ${over})`,
         );
+      const machine = load.hostId ?? instanceId;
+      const projection = this.#projection.project(machine, load.hostCpuBusy, this.#machineSessions(machine));
       if (!projection || projection.withOneMore <= max) return undefined;
       const { figure: busy, opened, costPerSession, withOneMore } = projection;
       const each = `${(costPerSession * 100).toFixed(2)} % each`;
@@ -175,8 +175,7 @@ export class TranscriberLoads {
   roomFor(instanceId: string): number | null {
     const load = this.latest(instanceId);
     const projection = this.#threadProjection(instanceId, load);
-    if (!projection) return null;
-    return Math.max(0, Math.floor((1 - projection.figure) / projection.costPerSession + 1e-9) - projection.opened);
+    return projection ? roomUnder(projection, 1) : null;
   }
 
   /** The busiest machine's share as its transcribers' fresh reports give it (for /metrics); undefined with none. */
@@ -195,8 +194,7 @@ export class TranscriberLoads {
     return this.#machineShares().map(({ machine, busy, withOneMore }) => {
       const sessions = this.#machineSessions(machine);
       const projection = this.#projection.project(machine, busy, sessions);
-      const room =
-        projection && max < 1 ? Math.max(0, Math.floor((max - busy) / projection.costPerSession + 1e-9) - projection.opened) : null;
+      const room = projection && max < 1 ? roomUnder(projection, max) : null;
       return { machine, busy, sessions, costPerSession: projection?.costPerSession ?? null, withOneMore, room };
     });
   }
