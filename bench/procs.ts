@@ -125,11 +125,20 @@ export function stealPct(before: HostTicks, after: HostTicks): number {
 }
 
 /**
+ * The machine's admission off (HOST_CPU_MAX=1): the data-path measurements fill this machine on purpose, and open
+ * their sessions all at once on a machine their last round loaded, which the gateway's projection refuses; a
+ * refusal would end the run, not measure it. The runs past capacity (capacity-overload.ts) keep the defaults.
+ */
+export const ADMISSION_OFF = { HOST_CPU_MAX: "1" } as const;
+
+/**
  * The gateway environment every data-path measurement uses: a pool of `containers` Podman transcribers on host
- * networking (their Unix sockets, loopback), all started at boot and kept up for the whole run; `extra` adds to it.
+ * networking (their Unix sockets, loopback), all started at boot and kept up for the whole run, the machine's
+ * admission off; `extra` adds to it.
  */
 export function prewarmedPoolEnv(containers: number, extra: Record<string, string>): Record<string, string> {
   return {
+    ...ADMISSION_OFF,
     ROUTING_MODE: "pool",
     CONTAINER_POOL_SIZE: String(containers),
     MAX_INSTANCES: String(containers),

@@ -160,7 +160,9 @@ export interface OverloadOptions {
 export async function overloadSection(options: OverloadOptions) {
   const standin = options.standin ?? (await startStandin());
   const cap: Record<string, string> = options.cpus ? { CONTAINER_CPUS: options.cpus } : {};
-  const gateway = await startGateway(prewarmedPoolEnv(options.containers, { ...standinEnv(standin), ...cap, ...options.env }));
+  // At the product's defaults: the data-path pool's environment without its admission switch.
+  const { HOST_CPU_MAX: _off, ...pool } = prewarmedPoolEnv(options.containers, standinEnv(standin));
+  const gateway = await startGateway({ ...pool, ...cap, ...options.env });
   try {
     await gateway.waitRunning(poolIds(options.containers));
     const row = await overloadRun(gateway, options.sessions, await speechPacketsBase64(options.audio), options.shape);

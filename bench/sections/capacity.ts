@@ -12,6 +12,7 @@ import { LABEL_GATEWAY } from "../../runtime/driver.ts";
 import { runLoad } from "../load/drive.ts";
 import { echoSpec, type LoadResult } from "../load/spec.ts";
 import {
+  ADMISSION_OFF,
   cpuMs,
   cpuTicks,
   loadAverage,
@@ -102,13 +103,10 @@ export async function capacitySection(report: Report, options: CapacityOptions):
   const key = local ? "capacity_local" : audio === "speech" ? "capacity_speech" : "capacity";
   const standin = local ? undefined : await startStandin();
   const perContainer = Math.ceil(Math.max(...steps) / containers);
-  // The machine's CPU refusal (HOST_CPU_MAX) is off for the ladder: it measures what the data path carries. The
+  // The machine's admission is off for the ladder (ADMISSION_OFF): it measures what the data path carries. The
   // ramped run after a failing step has a gateway of its own at the defaults.
-  const ladderEnv = { HOST_CPU_MAX: "1" };
   const gateway = await startGateway(
-    standin
-      ? prewarmedPoolEnv(containers, { ...standinEnv(standin), ...ladderEnv })
-      : { ...localEnv(containers, perContainer), ...ladderEnv },
+    standin ? prewarmedPoolEnv(containers, standinEnv(standin)) : { ...localEnv(containers, perContainer), ...ADMISSION_OFF },
   );
   const rows: object[] = [];
   let best = 0;

@@ -7,7 +7,7 @@
  */
 import { RedisClient } from "bun";
 import { startRedis } from "../../test/redis.ts";
-import { type GatewayProcess, poolIds, startGateway } from "../procs.ts";
+import { ADMISSION_OFF, type GatewayProcess, poolIds, startGateway } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3, summarize } from "../stats.ts";
 import { openAll, openSessions, startCluster, stopAll } from "./cluster-gateways.ts";
@@ -19,6 +19,7 @@ const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 
 /** Every pool gateway the connect and command measurements use: echo transcribers as local processes. */
 const POOL_ENV = {
+  ...ADMISSION_OFF,
   ROUTING_MODE: "pool",
   CONTAINER_POOL_SIZE: "2",
   POOL_PREWARM: "true",

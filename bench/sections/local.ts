@@ -14,7 +14,7 @@ import { TestClient } from "../../test/client.ts";
 import { clipOpusPackets, librivoxClips, librivoxMissing } from "../../test/librivox.ts";
 import { PocketsphinxDecoder, DEFAULT_MODEL_DIR } from "../../transcriber/local/pocketsphinx.ts";
 import { recognizerMissing } from "../../transcriber/local/availability.ts";
-import { rssKiB, startGateway } from "../procs.ts";
+import { ADMISSION_OFF, rssKiB, startGateway } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3, summarize } from "../stats.ts";
 
@@ -93,6 +93,7 @@ async function maxRealTimeSessions(report: Report, quick: boolean): Promise<void
   const packets = (await Promise.all(clips.map((clip) => clipOpusPackets(clip, 300)))).flat();
   const maxTried = quick ? 3 : 6;
   const gateway = await startGateway({
+    ...ADMISSION_OFF,
     ROUTING_MODE: "shared",
     CONTAINER_DRIVER: "podman",
     CONTAINER_NETWORK: "host",

@@ -3,7 +3,7 @@
  * driver (image local) and the process driver. Session mode gives each new sessionId its own instance, so
  * every new id is a cold start; a short SLEEP_AFTER puts them to sleep, and the same ids then wake them.
  */
-import { startGateway, type GatewayProcess } from "../procs.ts";
+import { ADMISSION_OFF, startGateway, type GatewayProcess } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { summarize } from "../stats.ts";
 
@@ -12,6 +12,7 @@ const QUERY = "encoding=opus&sample_rate=48000&channels=1";
 /** Measures cold starts and wakes on one driver; `key` is "" for podman, "process" for the process driver. */
 export async function startupSection(report: Report, driver: "podman" | "process", count: number): Promise<void> {
   const gateway = await startGateway({
+    ...ADMISSION_OFF,
     ROUTING_MODE: "session",
     MAX_INSTANCES: String(count + 2),
     SLEEP_AFTER: "1s",
