@@ -70,10 +70,11 @@ export class LoadProjection {
    * is the count the figure itself covers (else the fewest of the last FIGURE_LAG_MS, and only a steady count teaches).
    */
   observe(key: string, figure: number, sessions: number, covered?: number): void {
+    const now = this.now();
     const entry = this.#tracked.get(key) ?? { counts: [] };
     this.#tracked.set(key, entry);
     entry.counts = this.#recent(entry);
-    entry.counts.push({ atMs: this.now(), sessions });
+    entry.counts.push({ atMs: now, sessions });
     const counts = entry.counts.map((count) => count.sessions);
     // The figure may cover any of these counts; the fewest gives the higher cost, so admission errs on refusing.
     const fewest = covered ?? Math.min(...counts);
@@ -83,7 +84,6 @@ export class LoadProjection {
     }
     const added = figure - (entry.idle ?? 0);
     if (fewest < LEARN_MIN_SESSIONS || added < LEARN_MIN_SHARE || figure >= this.options.saturated) return;
-    const now = this.now();
     if (covered === undefined) {
       const steady = Math.max(...counts) <= fewest * (1 + STEADY_SHARE);
       if (!steady || now - entry.counts[0]!.atMs < FIGURE_LAG_MS - 1_000) return;

@@ -17,7 +17,7 @@
  * since the figure count too: a burst is refused at the mark instead of being let in whole before any figure moves.
  */
 import type { LoadReport } from "../../transcriber/load-meter.ts";
-import { LoadProjection, roomUnder } from "./load-projection.ts";
+import { LoadProjection, type Projection, roomUnder } from "./load-projection.ts";
 import type { LinkBacklog } from "./mux-link.ts";
 import type { Refusal } from "../refusal.ts";
 import type { InstanceView } from "../routing/strategy.ts";
@@ -77,20 +77,17 @@ export class TranscriberLoads {
   note(instanceId: string, body: unknown): void {
     const load = (body as { load?: Partial<TranscriberLoad> } | undefined)?.load;
     if (!load || typeof load.accepting !== "boolean") return;
-    this.#reports.set(instanceId, {
-      load: {
-        eventLoopLagMs: Number(load.eventLoopLagMs ?? 0),
-        cpuShare: Number(load.cpuShare ?? 0),
-        accepting: load.accepting,
-        ...(typeof load.limit === "string" ? { limit: load.limit.slice(0, 200) } : {}),
-        ...(typeof load.hostCpuBusy === "number" && Number.isFinite(load.hostCpuBusy) ? { hostCpuBusy: load.hostCpuBusy } : {}),
-        ...(typeof load.hostId === "string" ? { hostId: load.hostId.slice(0, 64) } : {}),
-        ...(positive(load.cpuMax) ? { cpuMax: load.cpuMax } : {}),
-        ...(typeof load.sessions === "number" && Number.isFinite(load.sessions) && load.sessions >= 0 ? { sessions: load.sessions } : {}),
-      },
-      atMs: this.now(),
-    });
-    const filed = this.#reports.get(instanceId)!.load;
+    const filed: TranscriberLoad = {
+      eventLoopLagMs: Number(load.eventLoopLagMs ?? 0),
+      cpuShare: Number(load.cpuShare ?? 0),
+      accepting: load.accepting,
+      ...(typeof load.limit === "string" ? { limit: load.limit.slice(0, 200) } : {}),
+      ...(typeof load.hostCpuBusy === "number" && Number.isFinite(load.hostCpuBusy) ? { hostCpuBusy: load.hostCpuBusy } : {}),
+      ...(typeof load.hostId === "string" ? { hostId: load.hostId.slice(0, 64) } : {}),
+      ...(positive(load.cpuMax) ? { cpuMax: load.cpuMax } : {}),
+      ...(typeof load.sessions === "number" && Number.isFinite(load.sessions) && load.sessions >= 0 ? { sessions: load.sessions } : {}),
+    };
+    this.#reports.set(instanceId, { load: filed, atMs: this.now() });
     if (filed.cpuMax !== undefined && filed.sessions !== undefined)
       this.#threads.observe(instanceId, filed.cpuShare / filed.cpuMax, this.#sessions(instanceId), filed.sessions);
     if (filed.hostCpuBusy !== undefined) {
@@ -147,9 +144,9 @@ export class TranscriberLoads {
         `container ${instanceId} cannot keep up with another session (its machine's CPU is ${percent(busy)} busy, and with the ${opened} sessions opened since that figure and one more, at ${each}, it would be ${percent(withOneMore)}, ${over})`,
       );
     }
-    const machines = this.#machineShares();
-    if (machines.length === 0 || machines.some(({ withOneMore }) => withOneMore <= max)) return undefined;
-    const least = Math.min(...machines.map(({ withOneMore }) => withOneMore));
+    const withOneMore = this.#machineShares().map(({ busy, projection }) => projection?.withOneMore ?? busy);
+    if (withOneMore.length === 0 || withOneMore.some((share) => share <= max)) return undefined;
+    const least = Math.min(...withOneMore);
     return overloaded(
       `no machine has CPU for another session (container ${instanceId} has no load report yet, and every machine reporting would be ${percent(least)} busy or more with it, ${over})`,
     );
@@ -191,19 +188,21 @@ export class TranscriberLoads {
    */
   machines(): MachineView[] {
     const max = this.hostCpuMax();
-    return this.#machineShares().map(({ machine, busy, withOneMore }) => {
-      const sessions = this.#machineSessions(machine);
-      const projection = this.#projection.project(machine, busy, sessions);
-      const room = projection && max < 1 ? roomUnder(projection, max) : null;
-      return { machine, busy, sessions, costPerSession: projection?.costPerSession ?? null, withOneMore, room };
-    });
+    return this.#machineShares().map(({ machine, busy, sessions, projection }) => ({
+      machine,
+      busy,
+      sessions,
+      costPerSession: projection?.costPerSession ?? null,
+      withOneMore: projection?.withOneMore ?? busy,
+      room: projection && max < 1 ? roomUnder(projection, max) : null,
+    }));
   }
 
   /**
    * The freshest busy figure of each machine that reports one (a report without a machine id counts as its own),
-   * and what it would be with one more session than it has now (the figure itself until a cost is learned).
+   * the sessions on it, and its projection once a cost is learned.
    */
-  #machineShares(): { machine: string; busy: number; withOneMore: number }[] {
+  #machineShares(): { machine: string; busy: number; sessions: number; projection: Projection | undefined }[] {
     const now = this.now();
     const machines = new Map<string, { busy: number; atMs: number }>();
     for (const [instanceId, { load, atMs }] of this.#reports) {
@@ -212,11 +211,10 @@ export class TranscriberLoads {
       const seen = machines.get(key);
       if (!seen || seen.atMs < atMs) machines.set(key, { busy: load.hostCpuBusy, atMs });
     }
-    return [...machines].map(([key, { busy }]) => ({
-      machine: key,
-      busy,
-      withOneMore: this.#projection.project(key, busy, this.#machineSessions(key))?.withOneMore ?? busy,
-    }));
+    return [...machines].map(([machine, { busy }]) => {
+      const sessions = this.#machineSessions(machine);
+      return { machine, busy, sessions, projection: this.#projection.project(machine, busy, sessions) };
+    });
   }
 
   /** Sessions on the instances whose fresh report names `machine` (an instance without a machine id is its own). */

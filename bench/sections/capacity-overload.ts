@@ -8,7 +8,7 @@
  */
 import { runLoad } from "../load/drive.ts";
 import { echoSpec } from "../load/spec.ts";
-import { poolIds, prewarmedPoolEnv, type StandinProcess, standinEnv, startGateway, startStandin } from "../procs.ts";
+import { ADMISSION_OFF, poolIds, prewarmedPoolEnv, type StandinProcess, standinEnv, startGateway, startStandin } from "../procs.ts";
 import type { Report } from "../report.ts";
 import { round3 } from "../stats.ts";
 import { type CapacityAudio, speechPacketsBase64 } from "./capacity-compare.ts";
@@ -208,7 +208,7 @@ export async function burstSection(report: Report, options: { containers: number
   const rows: Record<string, object> = {};
   try {
     for (const [name, env, retries] of [
-      ["figure_off", { HOST_CPU_MAX: "1" }, 0],
+      ["figure_off", ADMISSION_OFF, 0],
       ["defaults", {}, 0],
       ["defaults_retrying", {}, BURST_RETRIES],
     ] as const) {
