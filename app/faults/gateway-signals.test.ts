@@ -9,11 +9,22 @@ import { ensureImage } from "../../runtime/image-build.ts";
 import { startStandin, type Standin } from "../../standin/server.ts";
 import { TestClient } from "../../test/client.ts";
 import { engine, engineTest } from "../../test/engine.ts";
-import { containersOf } from "../../test/podman.ts";
+import { containersOf, podman } from "../../test/podman.ts";
 import { finals, speechPackets } from "../../test/scenarios.ts";
 import { spawnGateway, tryUpgrade } from "./gateway-process.ts";
 
 const QUERY = "encoding=opus&sample_rate=48000&channels=1";
+/** The SIGTERM test also asks for SpeechStarted, to signal while a turn is in progress. */
+const VAD_QUERY = `${QUERY}&vad_events=true`;
+
+/** Each client's messages in order, and the gateway's last log lines: what a failure needs to be read. */
+function timeline(clients: TestClient[], gw: { logs: Array<Record<string, any>> }): string {
+  const sessions = clients.map(
+    (c, i) => `session ${i}: ${c.json.map((m) => (m.type === "Results" ? (m.is_final ? "final" : "interim") : m.type)).join(" ")}`,
+  );
+  const logs = gw.logs.slice(-12).map((l) => `  ${l.msg}${l.err ? ` (${l.err})` : ""}`);
+  return [...sessions, "gateway's last log lines:", ...logs].join("\n");
+}
 
 describe("fault: the gateway process is signalled", () => {
   let standin: Standin;
@@ -37,16 +48,23 @@ describe("fault: the gateway process is signalled", () => {
         OPENAI_CA_FILE: standin.caFile,
         DRAIN_TIMEOUT: "8s",
       });
+      let clients: TestClient[] = [];
       try {
         const packets = await speechPackets(220, 3, 900);
-        const clients = ["drain-a", "drain-b", "drain-c", "drain-d"].map((id) =>
-          TestClient.connect(`${gw.listenUrl}?sessionId=${id}&${QUERY}`),
+        clients = ["drain-a", "drain-b", "drain-c", "drain-d"].map((id) =>
+          TestClient.connect(`${gw.listenUrl}?sessionId=${id}&${VAD_QUERY}`),
         );
         await Promise.all(clients.map((c) => c.next("Metadata", 30_000)));
         expect(new Set(clients.map((c) => c.ofType("Metadata")[0]!.container)).size).toBe(2);
-        // Stream live; the signal comes mid-stream, after the first turn ended and during the second.
+        // Stream live; the signal comes mid-stream, during the second turn: once every session has its first
+        // final and the transcriber saw the second turn's speech start (SpeechStarted), whatever the machine's pace.
         const streams = clients.map((c) => c.stream(packets));
-        await Bun.sleep(2000);
+        await Promise.all(
+          clients.map((c) =>
+            c.until(() => finals(c).length >= 1 && c.ofType("SpeechStarted").length >= 2, 20_000, "the second turn's SpeechStarted"),
+          ),
+        );
+        await Bun.sleep(150);
         const signalledAt = performance.now();
         gw.kill("SIGTERM");
         await gw.waitForLog((l) => l.msg === "shutting down: draining sessions", 5000);
@@ -74,8 +92,16 @@ describe("fault: the gateway process is signalled", () => {
         }
         expect(await gw.exited).toBe(0);
         expect(await containersOf(gw.gatewayName)).toEqual([]);
+      } catch (error) {
+        console.error(`[fault sigterm] failed; what each session received:\n${timeline(clients, gw)}`);
+        throw error;
       } finally {
+        // A failed assertion must not leave the pool behind: let the drain finish, then remove what is left.
+        gw.kill("SIGTERM");
+        await Promise.race([gw.exited, Bun.sleep(15_000)]);
         gw.kill("SIGKILL");
+        const left = await containersOf(gw.gatewayName);
+        if (left.length > 0) await podman("rm", "-f", "-t", "0", ...left);
       }
     },
     120_000,
