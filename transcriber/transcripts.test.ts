@@ -52,6 +52,27 @@ describe("TranscriptTracker", () => {
     expect(tracker.uncommittedMs(1500)).toBe(300);
   });
 
+  test("a commit sent before the VAD's turn end arrived starts where that turn ended, whatever order the finals come in", () => {
+    // CloseStream's commit goes out at 1400 ms while the upstream is still to report that its VAD ended a turn at
+    // 700 ms: the upstream commits that turn first, so our item holds only 700-1400.
+    const tracker = new TranscriptTracker(0);
+    tracker.handle({ type: "input_audio_buffer.speech_started", item_id: "vad", audio_start_ms: 0, event_id: "e" });
+    tracker.noteManualCommit(1400);
+    tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "vad", audio_end_ms: 700, event_id: "e" });
+    tracker.handle({ type: "input_audio_buffer.committed", item_id: "vad", event_id: "e" });
+    tracker.handle({ type: "input_audio_buffer.committed", item_id: "ours", event_id: "e" });
+    const completed = (itemId: string) =>
+      tracker.handle({
+        type: "conversation.item.input_audio_transcription.completed",
+        item_id: itemId,
+        transcript: itemId,
+        event_id: "e",
+      } as never);
+    expect(completed("ours")[0]).toMatchObject({ is_final: true, start: 0.7, duration: 0.7 });
+    expect(completed("vad")[0]).toMatchObject({ is_final: true, start: 0, duration: 0.7 });
+    expect(tracker.outstanding).toBe(0);
+  });
+
   test("hides the empty-commit error that follows our own Finalize, but reports other errors and failures", () => {
     const tracker = new TranscriptTracker(0);
     tracker.noteManualCommit(500);

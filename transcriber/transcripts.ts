@@ -41,6 +41,11 @@ export class TranscriptTracker {
   #manual: ManualSpan[] = [];
   /** End of the last commit (ours or VAD's): audio before it is in some item. */
   #lastCommitMs = 0;
+  /**
+   * End of the last turn the upstream's VAD ended (speech_stopped), in the order the upstream committed things.
+   * A commit of ours sent before that event arrived starts there, not where we thought the buffer started.
+   */
+  #vadEndMs = 0;
   /** The server VAD's last word: after `stopped`, what is buffered is trailing silence. */
   #vad: "unknown" | "speech" | "silence" = "unknown";
 
@@ -101,13 +106,15 @@ export class TranscriptTracker {
         this.#item(itemId).endMs = endMs;
         this.#vad = "silence";
         this.#lastCommitMs = Math.max(this.#lastCommitMs, endMs);
+        this.#vadEndMs = Math.max(this.#vadEndMs, endMs);
         return [];
       }
       case "input_audio_buffer.committed": {
         const item = this.#item(itemId);
         if (item.endMs === undefined) {
           const span = this.#manual.shift();
-          item.startMs ??= span?.startMs ?? this.#lastCommitMs;
+          // The upstream commits in order: a VAD turn it ended before this commit holds the audio up to its end.
+          item.startMs ??= span ? Math.min(Math.max(span.startMs, this.#vadEndMs), span.endMs) : this.#lastCommitMs;
           item.endMs = span?.endMs ?? this.#lastCommitMs;
           item.fromFinalize = span?.fromFinalize ?? false;
         }
