@@ -56,6 +56,20 @@ export function opusDecoderConformance(name: string, build: () => Promise<OpusBu
       decoder.free();
     });
 
+    test("decodeTransient gives the samples decode gives, frame by frame", async () => {
+      const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 300, turns: [{ speechMs: 400, silenceMs: 100 }] }));
+      const copying = await OpusStreamDecoder.create(PCM_RATE_HZ, await build());
+      const transient = await OpusStreamDecoder.create(PCM_RATE_HZ, await build());
+      for (const packet of packets) {
+        const expected = copying.decode(packet).pcm;
+        const got = transient.decodeTransient(packet);
+        expect(got.concealed).toBe(false);
+        expect(got.pcm).toEqual(expected);
+      }
+      copying.free();
+      transient.free();
+    });
+
     test("conceals a packet that is not Opus with a frame of the same length and goes on decoding", async () => {
       const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 300, turns: [{ speechMs: 200, silenceMs: 0 }] }));
       const decoder = await OpusStreamDecoder.create(PCM_RATE_HZ, await build());

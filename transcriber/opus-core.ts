@@ -13,6 +13,11 @@ export type OpusRateHz = 8_000 | 12_000 | 16_000 | 24_000 | 48_000;
 export interface OpusDecoderCore {
   /** Decodes one non-empty packet; throws an Error with libopus's reason when it is not valid Opus. */
   decode(packet: Uint8Array): Int16Array;
+  /**
+   * Decodes like `decode` into memory the build may reuse: the samples are valid only until the next call on any
+   * decoder, for a caller that copies them at once (the transcriber's batch) and so needs no copy of its own.
+   */
+  decodeTransient(packet: Uint8Array): Int16Array;
   /** Packet-loss concealment for one lost packet of `samples` samples. */
   conceal(samples: number): Int16Array;
   /** Releases the state; safe to call twice. */
@@ -42,6 +47,7 @@ export async function wasmOpusBuild(): Promise<OpusBuild> {
       return {
         // libopus-wasm copies the samples out of wasm memory itself.
         decode: (packet) => decoder.decode(packet),
+        decodeTransient: (packet) => decoder.decode(packet),
         conceal: (samples) => decoder.decodePacketLoss(samples),
         free() {
           if (!freed) decoder.free();

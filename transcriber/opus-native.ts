@@ -32,6 +32,8 @@ let library: Library | undefined;
  */
 const scratch = new Int16Array(MAX_FRAME_SAMPLES);
 const scratchPtr = ptr(scratch);
+/** The last view handed out by decodeTransient: a stream's frames are nearly always one length, so it is reused. */
+let transientView = scratch.subarray(0, 0);
 
 /** Why the native library cannot be used here (missing, or it does not load), or undefined when it can. */
 export function nativeOpusMissing(): string | undefined {
@@ -78,11 +80,18 @@ export class NativeOpusDecoder implements OpusDecoderCore {
   }
 
   decode(packet: Uint8Array): Int16Array {
-    return this.#run(packet, packet.length, MAX_FRAME_SAMPLES);
+    return scratch.slice(0, this.#run(packet, packet.length, MAX_FRAME_SAMPLES));
+  }
+
+  /** A view of the shared output buffer, no copy and (for a frame as long as the last) no new object. */
+  decodeTransient(packet: Uint8Array): Int16Array {
+    const decoded = this.#run(packet, packet.length, MAX_FRAME_SAMPLES);
+    if (transientView.length !== decoded) transientView = scratch.subarray(0, decoded);
+    return transientView;
   }
 
   conceal(samples: number): Int16Array {
-    return this.#run(null, 0, samples);
+    return scratch.slice(0, this.#run(null, 0, samples));
   }
 
   free(): void {
@@ -91,11 +100,12 @@ export class NativeOpusDecoder implements OpusDecoderCore {
     this.#state = null;
   }
 
-  #run(packet: Uint8Array | null, length: number, frameSamples: number): Int16Array {
+  /** Decodes into the shared output buffer; returns the samples written. */
+  #run(packet: Uint8Array | null, length: number, frameSamples: number): number {
     if (this.#state === null) throw new Error("Opus decoder has been freed");
     const decoded = this.#lib.opus_decode(this.#state, packet, length, scratchPtr, frameSamples, 0);
     if (decoded < 0) throw new Error(this.#reason(decoded));
-    return scratch.slice(0, decoded);
+    return decoded;
   }
 
   #reason(code: number): string {

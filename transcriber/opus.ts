@@ -45,9 +45,21 @@ export class OpusStreamDecoder {
    * already copy it out of their own buffers, so copying again here would only double the work per frame.
    */
   decode(packet: Uint8Array): DecodedPacket {
+    return this.#decode(packet, false);
+  }
+
+  /**
+   * Like `decode`, but the PCM may be the build's own output buffer, valid only until the next decode on any
+   * decoder: for a caller that copies it at once (the session's batch), which saves a copy and an array per frame.
+   */
+  decodeTransient(packet: Uint8Array): DecodedPacket {
+    return this.#decode(packet, true);
+  }
+
+  #decode(packet: Uint8Array, transient: boolean): DecodedPacket {
     if (packet.length > 0) {
       try {
-        const pcm = this.#decoder.decode(packet);
+        const pcm = transient ? this.#decoder.decodeTransient(packet) : this.#decoder.decode(packet);
         this.#lastFrameSamples = pcm.length;
         return { pcm, concealed: false };
       } catch (error) {

@@ -285,7 +285,8 @@ function upstreamOptions(config: TranscriberConfig) {
 }
 
 function audioInput(params: ListenParams, opus: OpusStreamDecoder | undefined, rateHz?: number): AudioInput {
-  if (opus) return (frame) => opus.decode(frame);
+  // Both sessions copy each frame's PCM into their own batch at once: no copy of the decoder's output needed.
+  if (opus) return (frame) => opus.decodeTransient(frame);
   const converter = new Linear16Converter(params.sampleRateHz, params.channels, rateHz);
   return (frame) => ({ pcm: converter.push(frame), concealed: false });
 }

@@ -14,7 +14,10 @@ import { type ClientMessage, DEFAULT_CONTEXT, errorMessage, parseControl, type R
 import type { UpstreamFactory, UpstreamRefusal } from "./realtime.ts";
 import { ReplayDedupe } from "./replay-dedupe.ts";
 
-/** Turns one binary client frame into 24 kHz mono PCM (Opus decoder or linear16 converter). */
+/**
+ * Turns one binary client frame into 24 kHz mono PCM (Opus decoder or linear16 converter). The PCM may be the
+ * decoder's own buffer, valid only until the next call: the session copies it into its batch at once.
+ */
 export type AudioInput = (frame: Uint8Array) => DecodedPacket;
 
 export interface SessionOptions {
