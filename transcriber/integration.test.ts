@@ -115,6 +115,24 @@ describe("transcriber with the realtime stand-in", () => {
     expect(client.json.filter((m) => m.type === "Error")).toEqual([]);
   });
 
+  test("finals come in audio order even when the upstream completes a later item first", async () => {
+    // Sent at once: the stand-in's VAD ends the speech (0-0.7 s), then CloseStream commits the trailing silence.
+    // The silence's shorter transcript completes first upstream; the client must still get the speech's first.
+    const url = await startAgainstStandin();
+    const packets = await encodeOpusPackets(speechLikePcm48k({ pitchHz: 260, turns: [{ speechMs: 700, silenceMs: 700 }] }));
+    const client = TestClient.listen<ClientMessage>(url);
+    await client.stream(packets, 0);
+    client.send({ type: "CloseStream" });
+    expect((await client.closed).code).toBe(1000);
+    const finals = client.json.filter(isFinal);
+    const heard = finals.map((m) => parseTranscript(transcriptOf(m))?.kind);
+    console.log(`[order] finals: ${finals.map((m) => `${m.start}s+${m.duration}s "${transcriptOf(m)}"`).join(", ")}`);
+    expect(heard[0]).toBe("speech");
+    const starts = finals.map((m) => m.start);
+    expect(starts).toEqual([...starts].sort((a, b) => a - b));
+    if (finals.length === 2) expect(heard[1]).toBe("silence");
+  });
+
   test("two concurrent sessions each hear their own pitch", async () => {
     const url = await startAgainstStandin();
     const pitches = [200, 450];

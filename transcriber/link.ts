@@ -139,6 +139,14 @@ export class UpstreamLink {
     return { offsetMs: this.tracker.offsetMs + startSample / SAMPLES_PER_MS, chunks };
   }
 
+  /**
+   * Sends the finals held behind an earlier item that has not come (the session is closing and waits no
+   * longer): better out of order than lost.
+   */
+  releaseHeld(): void {
+    for (const message of this.tracker.releaseHeld()) this.#options.emit(message);
+  }
+
   /** Resolves when no transcript is outstanding, the link is closed, or `timeoutMs` passes. */
   drain(timeoutMs: number): Promise<void> {
     if (this.tracker.outstanding === 0 || this.state === "closed") return Promise.resolve();

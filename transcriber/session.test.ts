@@ -147,6 +147,34 @@ describe("TranscriptionSession", () => {
     expect(closes).toEqual([{ code: 1000, reason: "stream closed" }]);
   });
 
+  test("a final held behind a turn whose transcript never comes still goes out, before the closing Metadata, once CloseStream stops waiting", async () => {
+    const { upstreams, messages, closes, session } = harness({ closeWaitMs: 50 });
+    await tick();
+    const connection = upstreams.last;
+    session.onBinary(frameMs(500));
+    // CloseStream commits while the VAD's turn is open; the upstream then ends that turn at 300 ms, before our
+    // commit, and never sends its transcript, while our commit's (300-500 ms) comes at once.
+    connection.emit({ type: "input_audio_buffer.speech_started", item_id: "vad", audio_start_ms: 0, event_id: "e" });
+    const closing = session.closeStream();
+    expect(connection.commits()).toBe(1);
+    connection.emit({ type: "input_audio_buffer.speech_stopped", item_id: "vad", audio_end_ms: 300, event_id: "e" });
+    connection.emit({ type: "input_audio_buffer.committed", item_id: "vad", event_id: "e" });
+    connection.emit({ type: "input_audio_buffer.committed", item_id: "ours", event_id: "e" });
+    connection.emit({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "ours",
+      transcript: "tail",
+      event_id: "e",
+    } as never);
+    expect(messages.filter((m) => m.type === "Results")).toEqual([]); // held behind the VAD's turn
+    await closing;
+    const types = messages.map((m) => m.type);
+    expect(types.indexOf("Results")).toBeGreaterThanOrEqual(0);
+    expect(types.indexOf("Results")).toBeLessThan(types.lastIndexOf("Metadata"));
+    expect(messages.find((m) => m.type === "Results")).toMatchObject({ is_final: true, start: 0.3, duration: 0.2 });
+    expect(closes).toEqual([{ code: 1000, reason: "stream closed" }]);
+  });
+
   test("rotation moves new audio to a fresh connection, finalizes the old one, and keeps the timeline", async () => {
     const { upstreams, messages, session } = harness({ realtimeSessionMaxMs: 50 });
     await tick();

@@ -173,6 +173,7 @@ export class TranscriptionSession {
       await Promise.all(busy.map((link) => link.drain(remainingMs)));
     }
     if (this.#ended) return;
+    for (const link of this.#links) link.releaseHeld();
     this.#utteranceEnds.flush();
     this.#options.send(this.#audio.closing(this.#context, this.receivedMs, this.#options.channels ?? 1, this.#options.echo));
     this.dispose();

@@ -42,6 +42,12 @@ describe("TranscriptTracker", () => {
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "m1", event_id: "e" });
     tracker.noteManualCommit(1200);
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "m2", event_id: "e" });
+    tracker.handle({
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: "m1",
+      transcript: "w",
+      event_id: "e",
+    } as never);
     const [final] = tracker.handle({
       type: "conversation.item.input_audio_transcription.completed",
       item_id: "m2",
@@ -68,9 +74,80 @@ describe("TranscriptTracker", () => {
         transcript: itemId,
         event_id: "e",
       } as never);
-    expect(completed("ours")[0]).toMatchObject({ is_final: true, start: 0.7, duration: 0.7 });
-    expect(completed("vad")[0]).toMatchObject({ is_final: true, start: 0, duration: 0.7 });
+    // Ours completes first, and waits for the VAD's turn, committed before it.
+    expect(completed("ours")).toEqual([]);
+    const [vadFinal, vadEnd, ourFinal, ourEnd] = completed("vad");
+    expect(vadFinal).toMatchObject({ is_final: true, start: 0, duration: 0.7, channel: alt("vad") });
+    expect(vadEnd).toEqual(utteranceEnd(700));
+    expect(ourFinal).toMatchObject({ is_final: true, start: 0.7, duration: 0.7, channel: alt("ours") });
+    expect(ourEnd).toEqual(utteranceEnd(1400));
     expect(tracker.outstanding).toBe(0);
+  });
+
+  test("finals go out in commit order: a later item's waits, its interims are not sent meanwhile, and a failure releases it", () => {
+    const tracker = new TranscriptTracker(0);
+    const turn = (itemId: string, startMs: number, endMs: number) => {
+      tracker.handle({ type: "input_audio_buffer.speech_started", item_id: itemId, audio_start_ms: startMs, event_id: "e" });
+      tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: itemId, audio_end_ms: endMs, event_id: "e" });
+      tracker.handle({ type: "input_audio_buffer.committed", item_id: itemId, event_id: "e" });
+    };
+    const delta = (itemId: string) =>
+      tracker.handle({ type: "conversation.item.input_audio_transcription.delta", item_id: itemId, delta: itemId, event_id: "e" });
+    const completed = (itemId: string) =>
+      tracker.handle({
+        type: "conversation.item.input_audio_transcription.completed",
+        item_id: itemId,
+        transcript: itemId,
+        event_id: "e",
+      } as never);
+    turn("a", 0, 1000);
+    turn("b", 1500, 2000);
+    turn("c", 2500, 3000);
+    expect(delta("b")).toEqual([]);
+    expect(completed("b")).toEqual([]);
+    expect(tracker.outstanding).toBe(2); // b is transcribed, only held
+    expect(tracker.replayFromMs()).toBe(0);
+    expect(delta("a")).toEqual([results("a", 0, 1000, false)]);
+    const released = completed("a");
+    expect(released.filter((m) => m.type === "Results").map((m) => (m as { start: number }).start)).toEqual([0, 1.5]);
+    expect(tracker.outstanding).toBe(1);
+    expect(tracker.replayFromMs()).toBe(2500);
+    // A later item waits behind c; c fails: its Error goes out, then what waited.
+    turn("d", 3500, 4000);
+    expect(completed("d")).toEqual([]);
+    const afterFailure = tracker.handle({
+      type: "conversation.item.input_audio_transcription.failed",
+      item_id: "c",
+      error: { code: "x", message: "failed" },
+      event_id: "e",
+    } as never);
+    expect(afterFailure.map((m) => m.type)).toEqual(["Error", "Results", "UtteranceEnd"]);
+    expect(afterFailure[1]).toMatchObject({ start: 3.5, channel: alt("d") });
+    expect(tracker.outstanding).toBe(0);
+  });
+
+  test("releaseHeld hands over the held finals in order and leaves the earlier item outstanding", () => {
+    const tracker = new TranscriptTracker(0);
+    for (const [itemId, startMs] of [
+      ["a", 0],
+      ["b", 1000],
+      ["c", 2000],
+    ] as const) {
+      tracker.handle({ type: "input_audio_buffer.speech_started", item_id: itemId, audio_start_ms: startMs, event_id: "e" });
+      tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: itemId, audio_end_ms: startMs + 500, event_id: "e" });
+      tracker.handle({ type: "input_audio_buffer.committed", item_id: itemId, event_id: "e" });
+    }
+    for (const itemId of ["c", "b"])
+      tracker.handle({
+        type: "conversation.item.input_audio_transcription.completed",
+        item_id: itemId,
+        transcript: itemId,
+        event_id: "e",
+      } as never);
+    const released = tracker.releaseHeld().filter((m) => m.type === "Results");
+    expect(released.map((m) => (m as { start: number }).start)).toEqual([1, 2]);
+    expect(tracker.releaseHeld()).toEqual([]);
+    expect(tracker.outstanding).toBe(1);
   });
 
   test("hides the empty-commit error that follows our own Finalize, but reports other errors and failures", () => {

@@ -2,6 +2,10 @@
  * Maps one upstream connection's realtime events to client messages, and tracks which committed items still
  * owe a transcript. Upstream audio_*_ms count from that connection's first sample; `offsetMs` places them
  * on the session timeline, which survives reconnects.
+ *
+ * The realtime API does not promise to complete items in the order it committed them (a short item can finish
+ * before a longer, earlier one), while a Deepgram client reads finals in audio order. So a final is held until
+ * every item committed before it has its final out, and a later item's interims are not sent meanwhile.
  */
 import {
   type ClientMessage,
@@ -38,6 +42,10 @@ export class TranscriptTracker {
   /** Where this connection's audio starts on the session timeline. */
   offsetMs: number;
   #items = new Map<string, Item>();
+  /** Committed items whose final is not delivered yet, in the order the upstream committed them. */
+  #order: string[] = [];
+  /** Finals (and their UtteranceEnd) that arrived while an earlier item still owed its own. */
+  #held = new Map<string, { startMs: number; messages: ClientMessage[] }>();
   #manual: ManualSpan[] = [];
   /** End of the last commit (ours or VAD's): audio before it is in some item. */
   #lastCommitMs = 0;
@@ -87,7 +95,19 @@ export class TranscriptTracker {
     let from = this.#lastCommitMs;
     for (const span of this.#manual) from = Math.min(from, span.startMs);
     for (const item of this.#items.values()) if (item.startMs !== undefined) from = Math.min(from, item.startMs);
+    for (const held of this.#held.values()) from = Math.min(from, held.startMs);
     return from;
+  }
+
+  /**
+   * The held finals, in order, as they are: for a session that closes without waiting longer for the earlier
+   * item they wait behind. The earlier items stay outstanding.
+   */
+  releaseHeld(): ClientMessage[] {
+    const released = this.#order.flatMap((itemId) => this.#held.get(itemId)?.messages ?? []);
+    this.#order = this.#order.filter((itemId) => !this.#held.has(itemId));
+    this.#held.clear();
+    return released;
   }
 
   /** Handles one upstream event; returns the client messages it produces, in order. */
@@ -118,12 +138,15 @@ export class TranscriptTracker {
           item.endMs = span?.endMs ?? this.#lastCommitMs;
           item.fromFinalize = span?.fromFinalize ?? false;
         }
+        if (!item.committed) this.#order.push(itemId);
         item.committed = true;
         return [];
       }
       case "conversation.item.input_audio_transcription.delta": {
         const item = this.#item(itemId);
         item.text += typeof e.delta === "string" ? e.delta : "";
+        // Its final will carry the text: an interim ahead of an earlier item's final would be out of order.
+        if (this.#behindAnother(itemId)) return [];
         return [this.#results(item, item.text, false)];
       }
       case "conversation.item.input_audio_transcription.completed": {
@@ -132,12 +155,16 @@ export class TranscriptTracker {
         const transcript = typeof e.transcript === "string" ? e.transcript : item.text;
         const final = this.#results(item, transcript, true, confidenceOf(e.logprobs));
         const endMs = this.offsetMs + (item.endMs ?? item.startMs ?? this.#lastCommitMs);
-        return [final, utteranceEnd(endMs)];
+        const messages = [final, utteranceEnd(endMs)];
+        if (!this.#behindAnother(itemId)) return [...messages, ...this.#delivered(itemId)];
+        this.#held.set(itemId, { startMs: item.startMs ?? this.#lastCommitMs, messages });
+        return [];
       }
       case "conversation.item.input_audio_transcription.failed": {
         this.#items.delete(itemId);
         const error = (e.error ?? {}) as { code?: unknown; message?: unknown };
-        return [errorMessage(String(error.code ?? "transcription_failed"), String(error.message ?? "transcription failed"))];
+        const failed = errorMessage(String(error.code ?? "transcription_failed"), String(error.message ?? "transcription failed"));
+        return [failed, ...this.#delivered(itemId)];
       }
       case "error": {
         const error = (e.error ?? {}) as { code?: unknown; message?: unknown; type?: unknown };
@@ -153,6 +180,23 @@ export class TranscriptTracker {
       default:
         return [];
     }
+  }
+
+  /** Whether an item committed before `itemId` still owes its final. */
+  #behindAnother(itemId: string): boolean {
+    return this.#order.length > 0 && this.#order[0] !== itemId && this.#order.includes(itemId);
+  }
+
+  /** `itemId`'s final is out (or it failed): takes it off the order and returns what was held behind it, in order. */
+  #delivered(itemId: string): ClientMessage[] {
+    this.#order = this.#order.filter((id) => id !== itemId);
+    const released: ClientMessage[] = [];
+    for (let head = this.#order[0]; head !== undefined && this.#held.has(head); head = this.#order[0]) {
+      released.push(...this.#held.get(head)!.messages);
+      this.#held.delete(head);
+      this.#order.shift();
+    }
+    return released;
   }
 
   #item(itemId: string): Item {
