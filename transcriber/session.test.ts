@@ -194,6 +194,32 @@ describe("TranscriptionSession", () => {
     session.dispose();
   });
 
+  test("after a rotation, the new connection's finals wait for the old one's last", async () => {
+    const { upstreams, messages, session } = harness({ realtimeSessionMaxMs: 50 });
+    await tick();
+    const first = upstreams.last;
+    session.onBinary(frameMs(400));
+    await tick(70);
+    const second = upstreams.last;
+    expect(first.commits()).toBe(1); // the old connection's tail, still being transcribed
+    session.onBinary(frameMs(400));
+    second.emit({ type: "input_audio_buffer.speech_started", item_id: "n", audio_start_ms: 0, event_id: "e" });
+    second.emit({ type: "input_audio_buffer.speech_stopped", item_id: "n", audio_end_ms: 200, event_id: "e" });
+    second.emit({ type: "input_audio_buffer.committed", item_id: "n", event_id: "e" });
+    second.emit({ type: "conversation.item.input_audio_transcription.completed", item_id: "n", transcript: "new", event_id: "e" } as never);
+    expect(messages.filter((m) => m.type === "Results")).toEqual([]);
+    first.emit({ type: "input_audio_buffer.committed", item_id: "o", event_id: "e" });
+    first.emit({ type: "conversation.item.input_audio_transcription.completed", item_id: "o", transcript: "old", event_id: "e" } as never);
+    await tick();
+    const finals = messages.filter((m): m is Extract<ClientMessage, { type: "Results" }> => m.type === "Results");
+    expect(finals.map((m) => [m.channel.alternatives[0]!.transcript, m.start])).toEqual([
+      ["old", 0],
+      ["new", 0.4],
+    ]);
+    expect(first.closed).toBe(true);
+    session.dispose();
+  });
+
   test("after a drop it reconnects and replays the audio not yet transcribed", async () => {
     const { upstreams, messages, session } = harness();
     await tick();

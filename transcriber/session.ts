@@ -74,6 +74,9 @@ export class TranscriptionSession {
   #options: SessionOptions;
   #now: () => number;
   #links = new Set<UpstreamLink>();
+  /** Links a rotation moved off that still owe transcripts: the newer link's transcripts wait for theirs. */
+  readonly #retiring = new Set<UpstreamLink>();
+  #waitingForRetiring: Array<{ message: ClientMessage; replaying: boolean }> = [];
   #current: UpstreamLink;
   #batch = new Int16Array(BATCH_SAMPLES);
   #batchFill = 0;
@@ -173,7 +176,9 @@ export class TranscriptionSession {
       await Promise.all(busy.map((link) => link.drain(remainingMs)));
     }
     if (this.#ended) return;
+    // Oldest link first: what each still holds, then what waited for the retiring ones.
     for (const link of this.#links) link.releaseHeld();
+    for (const link of [...this.#retiring]) this.#retired(link);
     this.#utteranceEnds.flush();
     this.#options.send(this.#audio.closing(this.#context, this.receivedMs, this.#options.channels ?? 1, this.#options.echo));
     this.dispose();
@@ -241,7 +246,7 @@ export class TranscriptionSession {
       offsetMs,
       context: this.#context,
       endpointingMs: this.#options.endpointingMs,
-      emit: (message) => this.#emit(message, replaying),
+      emit: (message) => this.#fromLink(link, message, replaying),
       onDrop: (dropped, reason, refusal) => this.#onDrop(dropped, reason, refusal),
       connectTimeoutMs: this.#options.connectTimeoutMs,
       stallTimeoutMs: this.#options.stallTimeoutMs,
@@ -261,6 +266,7 @@ export class TranscriptionSession {
     this.#current = this.#newLink(this.receivedMs);
     this.#current.connect();
     this.#options.log.info({ offsetMs: this.receivedMs }, "Realtime session rotated");
+    this.#retiring.add(old);
     old.commit();
     void old.drain(RETIRE_WAIT_MS).then(() => this.#retire(old));
   }
@@ -268,6 +274,23 @@ export class TranscriptionSession {
   #retire(link: UpstreamLink): void {
     link.close();
     this.#links.delete(link);
+    this.#retired(link);
+  }
+
+  /** A link's transcripts, in audio order across links: a newer link's wait while an older one still owes its own. */
+  #fromLink(link: UpstreamLink, message: ClientMessage, replaying: boolean): void {
+    const transcript = message.type === "Results" || message.type === "UtteranceEnd";
+    if (transcript && this.#retiring.size > 0 && !this.#retiring.has(link)) this.#waitingForRetiring.push({ message, replaying });
+    else this.#emit(message, replaying);
+  }
+
+  /** `link` owes nothing more (or never will): once no retiring link is left, what waited for them goes out. */
+  #retired(link: UpstreamLink): void {
+    this.#retiring.delete(link);
+    if (this.#retiring.size > 0) return;
+    const waiting = this.#waitingForRetiring;
+    this.#waitingForRetiring = [];
+    for (const { message, replaying } of waiting) this.#emit(message, replaying);
   }
 
   #onDrop(link: UpstreamLink, reason: string, refusal?: UpstreamRefusal): void {
@@ -275,6 +298,7 @@ export class TranscriptionSession {
     if (this.#ended) return;
     if (link !== this.#current) {
       this.#options.log.warn({ reason }, "Retiring realtime connection dropped before its last transcripts");
+      this.#retired(link);
       return;
     }
     const stable = link.openedAtMs > 0 && this.#now() - link.openedAtMs >= STABLE_CONNECTION_MS;
