@@ -4,6 +4,23 @@ import { confidenceOf, TranscriptTracker } from "./transcripts.ts";
 
 const alt = (text: string) => ({ alternatives: [expect.objectContaining({ transcript: text })] });
 
+/** A VAD turn `itemId` from `startMs` to `endMs`, committed by the upstream. */
+function vadTurn(tracker: TranscriptTracker, itemId: string, startMs: number, endMs: number): void {
+  tracker.handle({ type: "input_audio_buffer.speech_started", item_id: itemId, audio_start_ms: startMs, event_id: "e" });
+  tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: itemId, audio_end_ms: endMs, event_id: "e" });
+  tracker.handle({ type: "input_audio_buffer.committed", item_id: itemId, event_id: "e" });
+}
+
+/** `itemId`'s transcript completed upstream, the text being its id. */
+function completed(tracker: TranscriptTracker, itemId: string) {
+  return tracker.handle({
+    type: "conversation.item.input_audio_transcription.completed",
+    item_id: itemId,
+    transcript: itemId,
+    event_id: "e",
+  } as never);
+}
+
 describe("TranscriptTracker", () => {
   test("maps a server-VAD turn to SpeechStarted, cumulative interim Results, a final and UtteranceEnd", () => {
     const tracker = new TranscriptTracker(0);
@@ -67,16 +84,9 @@ describe("TranscriptTracker", () => {
     tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: "vad", audio_end_ms: 700, event_id: "e" });
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "vad", event_id: "e" });
     tracker.handle({ type: "input_audio_buffer.committed", item_id: "ours", event_id: "e" });
-    const completed = (itemId: string) =>
-      tracker.handle({
-        type: "conversation.item.input_audio_transcription.completed",
-        item_id: itemId,
-        transcript: itemId,
-        event_id: "e",
-      } as never);
     // Ours completes first, and waits for the VAD's turn, committed before it.
-    expect(completed("ours")).toEqual([]);
-    const [vadFinal, vadEnd, ourFinal, ourEnd] = completed("vad");
+    expect(completed(tracker, "ours")).toEqual([]);
+    const [vadFinal, vadEnd, ourFinal, ourEnd] = completed(tracker, "vad");
     expect(vadFinal).toMatchObject({ is_final: true, start: 0, duration: 0.7, channel: alt("vad") });
     expect(vadEnd).toEqual(utteranceEnd(700));
     expect(ourFinal).toMatchObject({ is_final: true, start: 0.7, duration: 0.7, channel: alt("ours") });
@@ -86,35 +96,23 @@ describe("TranscriptTracker", () => {
 
   test("finals go out in commit order: a later item's waits, its interims are not sent meanwhile, and a failure releases it", () => {
     const tracker = new TranscriptTracker(0);
-    const turn = (itemId: string, startMs: number, endMs: number) => {
-      tracker.handle({ type: "input_audio_buffer.speech_started", item_id: itemId, audio_start_ms: startMs, event_id: "e" });
-      tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: itemId, audio_end_ms: endMs, event_id: "e" });
-      tracker.handle({ type: "input_audio_buffer.committed", item_id: itemId, event_id: "e" });
-    };
     const delta = (itemId: string) =>
       tracker.handle({ type: "conversation.item.input_audio_transcription.delta", item_id: itemId, delta: itemId, event_id: "e" });
-    const completed = (itemId: string) =>
-      tracker.handle({
-        type: "conversation.item.input_audio_transcription.completed",
-        item_id: itemId,
-        transcript: itemId,
-        event_id: "e",
-      } as never);
-    turn("a", 0, 1000);
-    turn("b", 1500, 2000);
-    turn("c", 2500, 3000);
+    vadTurn(tracker, "a", 0, 1000);
+    vadTurn(tracker, "b", 1500, 2000);
+    vadTurn(tracker, "c", 2500, 3000);
     expect(delta("b")).toEqual([]);
-    expect(completed("b")).toEqual([]);
+    expect(completed(tracker, "b")).toEqual([]);
     expect(tracker.outstanding).toBe(2); // b is transcribed, only held
     expect(tracker.replayFromMs()).toBe(0);
     expect(delta("a")).toEqual([results("a", 0, 1000, false)]);
-    const released = completed("a");
+    const released = completed(tracker, "a");
     expect(released.filter((m) => m.type === "Results").map((m) => (m as { start: number }).start)).toEqual([0, 1.5]);
     expect(tracker.outstanding).toBe(1);
     expect(tracker.replayFromMs()).toBe(2500);
     // A later item waits behind c; c fails: its Error goes out, then what waited.
-    turn("d", 3500, 4000);
-    expect(completed("d")).toEqual([]);
+    vadTurn(tracker, "d", 3500, 4000);
+    expect(completed(tracker, "d")).toEqual([]);
     const afterFailure = tracker.handle({
       type: "conversation.item.input_audio_transcription.failed",
       item_id: "c",
@@ -132,18 +130,9 @@ describe("TranscriptTracker", () => {
       ["a", 0],
       ["b", 1000],
       ["c", 2000],
-    ] as const) {
-      tracker.handle({ type: "input_audio_buffer.speech_started", item_id: itemId, audio_start_ms: startMs, event_id: "e" });
-      tracker.handle({ type: "input_audio_buffer.speech_stopped", item_id: itemId, audio_end_ms: startMs + 500, event_id: "e" });
-      tracker.handle({ type: "input_audio_buffer.committed", item_id: itemId, event_id: "e" });
-    }
-    for (const itemId of ["c", "b"])
-      tracker.handle({
-        type: "conversation.item.input_audio_transcription.completed",
-        item_id: itemId,
-        transcript: itemId,
-        event_id: "e",
-      } as never);
+    ] as const)
+      vadTurn(tracker, itemId, startMs, startMs + 500);
+    for (const itemId of ["c", "b"]) completed(tracker, itemId);
     const released = tracker.releaseHeld().filter((m) => m.type === "Results");
     expect(released.map((m) => (m as { start: number }).start)).toEqual([1, 2]);
     expect(tracker.releaseHeld()).toEqual([]);

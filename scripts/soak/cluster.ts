@@ -5,7 +5,7 @@
  * the sockets it holds and the engine's containers, and reports frames sent and echoed, sessions by close code,
  * count drift and containers left; the result is 1 on drift, a lost frame, a duplicate container or a leak.
  */
-import { TestCluster } from "../../test/cluster/harness.ts";
+import { type EngineContainer, TestCluster } from "../../test/cluster/harness.ts";
 import { emptyTally, type LoadTally, type OpenBounds, runLoad } from "./cluster-load.ts";
 import { DriftWatch } from "./cluster-sampling.ts";
 
@@ -43,8 +43,7 @@ export async function runClusterSoak(options: ClusterSoakOptions): Promise<numbe
   let kills = 0;
   let nextKillAt = startedAt + Math.min(options.killEveryS * 1000, durationMs / 4);
   let redisAt: number | undefined = startedAt + durationMs / 2;
-  let leftover = 0;
-  const leftoverNames: string[] = [];
+  let leftover: EngineContainer[] = [];
   try {
     while (performance.now() < stopAt) {
       await drift.sample().catch((e) => drift.problems.push(`sample failed: ${e}`));
@@ -83,12 +82,14 @@ export async function runClusterSoak(options: ClusterSoakOptions): Promise<numbe
       if (code !== 0) drift.problems.push(`${id} exited ${code} on SIGTERM`);
     }
   } finally {
-    const stopped = await cluster.stop();
-    leftover = stopped.leftoverContainers;
-    for (const c of stopped.leftover)
-      leftoverNames.push(`${c.instance} ${c.id.slice(0, 12)} (${c.running ? "running" : "not running"}, started by ${c.replica ?? "?"})`);
+    ({ leftover } = await cluster.stop());
   }
-  if (leftover > 0) drift.problems.push(`${leftover} containers left after every gateway stopped: ${leftoverNames.join(", ")}`);
+  if (leftover.length > 0) {
+    const names = leftover.map(
+      (c) => `${c.instance} ${c.id.slice(0, 12)} (${c.running ? "running" : "not running"}, started by ${c.replica ?? "?"})`,
+    );
+    drift.problems.push(`${leftover.length} containers left after every gateway stopped: ${names.join(", ")}`);
+  }
   const problems = [...tally.problems, ...drift.problems, ...unexplainedCuts(tally.cuts, killLog)];
   const seconds = ((performance.now() - startedAt) / 1000).toFixed(0);
   console.log(

@@ -176,9 +176,9 @@ export class TestCluster {
 
   /**
    * SIGTERMs every running gateway (SIGKILL if one is not gone within its drain plus 10 s), stops HAProxy and
-   * Redis, then removes the cluster's containers. Resolves with how many containers were left for it to remove.
+   * Redis, then removes the cluster's containers. Resolves with the containers that were left for it to remove.
    */
-  async stop(): Promise<{ leftoverContainers: number; leftover: EngineContainer[] }> {
+  async stop(): Promise<{ leftover: EngineContainer[] }> {
     const running = [...this.members.values()];
     this.members.clear();
     for (const gateway of running) gateway.kill("SIGTERM");
@@ -191,8 +191,7 @@ export class TestCluster {
     );
     await this.proxy.stop();
     await this.redis.stop();
-    const leftover = await removeContainers(this.name);
-    return { leftoverContainers: leftover.length, leftover };
+    return { leftover: await removeContainers(this.name) };
   }
 }
 
